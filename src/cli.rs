@@ -1,0 +1,92 @@
+//! The command line, as clap types. Doc comments are the help text.
+//!
+//! Nothing here is used by the library: [`Cli`] is turned into a
+//! [`crate::pipeline::ScanRequest`] by the binary, so clap stays out of
+//! library code.
+
+use crate::finding::Severity;
+use crate::report::Format;
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  In a terminal — scan the current project (respects .gitignore, also scans
+  git-ignored build output such as dist/ and .next/):
+    keyscan .
+    keyscan --format json web/ api/ > findings.json
+
+  As a pre-commit hook — scan exactly what is staged:
+    keyscan --staged
+
+  In CI — fail on high and above, write SARIF for code scanning:
+    keyscan --format sarif --output keyscan.sarif .
+    keyscan --history --since origin/main --fail-on high
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error.";
+
+/// How to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// keyscan: find leaked Miniback, urBackend and Stripe API keys before they
+/// ship — in your tree, your staged changes and your git history.
+#[derive(Debug, Parser)]
+#[command(name = "keyscan", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Files or directories to scan.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Exit with 1 when a finding is at or above this severity [default: high, or
+    /// fail_on in .keyscan.toml].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+
+    /// Print findings only: no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print full secrets instead of redacted ones. Output then contains live keys.
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Do not respect .gitignore, .ignore or .keyscanignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Do not scan git-ignored build output (dist/, build/, .next/ …) of web projects.
+    #[arg(long)]
+    pub no_build_dirs: bool,
+
+    /// Config file [default: .keyscan.toml in the first PATH, if present].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore every allowlist (inline, config): audit mode.
+    #[arg(long)]
+    pub no_allowlist: bool,
+
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}

@@ -1,0 +1,205 @@
+//! Placeholders are not leaks.
+//!
+//! Documentation, templates and `.env.example` files are full of values with a
+//! key's prefix: `mbk_your_key`, `sk_live_xxxxxxxx`, the docs' own example
+//! `mbk_1a2b3c4d5e6f7g8h9i0j`. [`placeholder_reason`] rejects them with general,
+//! data-driven checks on the *random part* (the secret without its prefix):
+//! known documentation examples, stopwords, identifier-like bodies, low
+//! entropy, hand-typed runs and too few character classes. Every check is
+//! chosen so that a generated key of the same shape passes it with
+//! overwhelming probability; the tests prove both sides.
+
+use crate::rules::{PlaceholderSpec, Rule};
+
+/// Why a candidate is a placeholder, or `None` when it looks like a real key.
+pub fn placeholder_reason(
+    rule: &Rule,
+    secret: &str,
+    spec: &PlaceholderSpec,
+) -> Option<&'static str> {
+    if rule.spec.known_examples.iter().any(|e| e == secret) {
+        return Some("a known documentation example");
+    }
+    let (_, body) = rule.split_secret(secret);
+    if body.is_empty() {
+        return Some("empty");
+    }
+    if has_stopword(body, &spec.stopwords) {
+        return Some("contains a placeholder word");
+    }
+    if looks_like_identifier(body) {
+        return Some("an identifier, not a random string");
+    }
+    let min_entropy = rule.spec.min_entropy.unwrap_or(spec.min_entropy);
+    if shannon_entropy(body) < min_entropy {
+        return Some("too little entropy");
+    }
+    if longest_sequence_run(body) >= spec.max_sequence_run {
+        return Some("a hand-typed sequence");
+    }
+    if char_classes(body) < spec.min_char_classes {
+        return Some("too few character classes");
+    }
+    None
+}
+
+/// Stopwords of five or more characters match anywhere (case-insensitively but
+/// in one case, as people type them); shorter ones only as a whole segment
+/// between `_`/`-` separators or at the very start, where a random string
+/// almost never puts them.
+fn has_stopword(body: &str, stopwords: &[String]) -> bool {
+    let lower = body.to_ascii_lowercase();
+    for word in stopwords {
+        let w = word.to_ascii_lowercase();
+        if w.is_empty() {
+            continue;
+        }
+        if w.chars().count() >= 5 || !w.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            let upper = w.to_ascii_uppercase();
+            if body.contains(&w) || body.contains(&upper) {
+                return true;
+            }
+        } else if lower.starts_with(&w)
+            && body[..w.len()]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || !b.is_ascii_alphabetic())
+            || body
+                .split(['_', '-'])
+                .any(|seg| seg.eq_ignore_ascii_case(&w))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// A body with `_`/`-` separators whose segments are all plain words (letters
+/// of one case, no digits) is an identifier such as `client_id_for_prod`.
+fn looks_like_identifier(body: &str) -> bool {
+    if !body.contains(['_', '-']) {
+        return false;
+    }
+    body.split(['_', '-']).filter(|s| !s.is_empty()).all(|seg| {
+        seg.bytes().all(|b| b.is_ascii_lowercase()) || seg.bytes().all(|b| b.is_ascii_uppercase())
+    })
+}
+
+/// Shannon entropy in bits per character.
+pub fn shannon_entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut n = 0u32;
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let n = n as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Longest run of consecutive ascending or descending bytes (`abcdef`, `9876`).
+fn longest_sequence_run(s: &str) -> usize {
+    let b = s.as_bytes();
+    let (mut best, mut up, mut down) = (1usize.min(b.len()), 1usize, 1usize);
+    for w in b.windows(2) {
+        up = if w[1] == w[0].wrapping_add(1) { up + 1 } else { 1 };
+        down = if w[1] == w[0].wrapping_sub(1) { down + 1 } else { 1 };
+        best = best.max(up).max(down);
+    }
+    best
+}
+
+/// How many of lower, upper and digit the string uses.
+fn char_classes(s: &str) -> usize {
+    let lower = s.bytes().any(|b| b.is_ascii_lowercase());
+    let upper = s.bytes().any(|b| b.is_ascii_uppercase());
+    let digit = s.bytes().any(|b| b.is_ascii_digit());
+    lower as usize + upper as usize + digit as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    fn reason(rule: &str, secret: &str) -> Option<&'static str> {
+        static SET: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+        let set = SET.get_or_init(|| RuleSet::builtin().unwrap());
+        placeholder_reason(set.get(rule).unwrap(), secret, &set.placeholders)
+    }
+
+    #[test]
+    fn issue_placeholders_are_rejected() {
+        for s in [
+            "mbk_your_key",
+            "mbk_YOUR_KEY_HERE",
+            "mbk_1a2b3c4d5e6f7g8h9i0j",
+            "mbk_aaaaaaaaaaaaaaaaaaaa",
+            "mbk_abcdefghijklmnopqrst",
+            "mbk_client_id_for_production",
+            "mbk_12345678901234567890",
+            "mbk_exampleKey1234567890",
+        ] {
+            assert!(reason("miniback-api-key", s).is_some(), "{s} should be a placeholder");
+        }
+        for s in [
+            "sk_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "sk_live_YOUR_SECRET_KEY_GOES_HERE_PLEASE_CHANGE",
+        ] {
+            assert!(reason("urbackend-secret-key", s).is_some(), "{s}");
+        }
+    }
+
+    /// Deterministic pseudo-random keys (xorshift) of the real shapes.
+    fn random_keys(prefix: &str, alphabet: &[u8], len: usize, count: usize) -> Vec<String> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..count)
+            .map(|_| {
+                let body: String = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        alphabet[(x % alphabet.len() as u64) as usize] as char
+                    })
+                    .collect();
+                format!("{prefix}{body}")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_keys_of_the_real_shapes_pass() {
+        let lower_digits = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let b64url = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut rejected = 0;
+        for k in random_keys("mbk_", lower_digits, 24, 2000) {
+            rejected += reason("miniback-api-key", &k).is_some() as usize;
+        }
+        assert!(rejected <= 2, "{rejected} of 2000 random Miniback keys rejected");
+        for k in random_keys("sk_live_", b64url, 43, 2000) {
+            assert_eq!(reason("urbackend-secret-key", &k), None, "{k}");
+        }
+        for k in random_keys("sk_live_", alnum, 99, 500) {
+            assert_eq!(reason("stripe-secret-key", &k), None, "{k}");
+        }
+    }
+
+    #[test]
+    fn entropy_and_runs() {
+        assert_eq!(shannon_entropy("aaaa"), 0.0);
+        assert!((shannon_entropy("ab") - 1.0).abs() < 1e-9);
+        assert_eq!(longest_sequence_run("xabcdefy"), 6);
+        assert_eq!(longest_sequence_run("987x"), 3);
+    }
+}

@@ -1,0 +1,224 @@
+//! Facts about the projects inside a scanned tree, gathered once per project
+//! root rather than once per file.
+//!
+//! A *project root* is a folder holding a manifest (`package.json`,
+//! `Cargo.toml`, `go.mod`, …). For JavaScript projects the `package.json`
+//! tells whether the package builds a browser app (Vite, Create React App,
+//! Angular, Parcel, …), which makes its `src/` front-end code; and
+//! build-output folders (`dist/`, `build/`, …) next to a `package.json` are
+//! client bundles. Dotenv files in a root may reveal a provider's project id
+//! (`MINIBACK_PROJECT_ID=…`), which rotation guidance names.
+
+use std::collections::BTreeMap;
+
+/// File names that make a folder a project root.
+pub const MANIFESTS: &[&str] = &[
+    "package.json",
+    "Cargo.toml",
+    "go.mod",
+    "pyproject.toml",
+    "requirements.txt",
+    "setup.py",
+    "Gemfile",
+    "composer.json",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "deno.json",
+    "mix.exs",
+];
+
+/// Build-output folders of web projects: client bundles, usually git-ignored.
+pub const BUILD_DIRS: &[&str] = &[
+    "dist",
+    "build",
+    "out",
+    ".next",
+    ".nuxt",
+    ".output",
+    ".svelte-kit",
+];
+
+/// Build-output folders that only JavaScript frameworks create, so they are
+/// client output wherever they appear.
+const JS_ONLY_BUILD_DIRS: &[&str] = &[".next", ".nuxt", ".svelte-kit"];
+
+/// Dependencies whose presence means the package's `src/` is bundled for the
+/// browser.
+const BROWSER_APP_DEPS: &[&str] = &[
+    "vite",
+    "react-scripts",
+    "@angular/cli",
+    "@angular-devkit/build-angular",
+    "parcel",
+    "parcel-bundler",
+    "@vue/cli-service",
+    "gatsby",
+    "expo",
+    "react-native",
+    "webpack-dev-server",
+    "@rsbuild/core",
+];
+
+/// What we know about one project root.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFacts {
+    /// Manifest file names found in the folder.
+    pub manifests: Vec<String>,
+    /// The folder has a `package.json`.
+    pub javascript: bool,
+    /// The browser-app tool its `package.json` depends on, if any.
+    pub browser_app: Option<String>,
+    /// Project ids found in the folder's dotenv files: (rule id, project id).
+    pub project_ids: Vec<(String, String)>,
+}
+
+/// Project roots of a scan, keyed by folder path relative to the scan root
+/// (`""` for the root itself, `/`-separated, no trailing slash).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectIndex {
+    roots: BTreeMap<String, ProjectFacts>,
+}
+
+/// Whether a file name is a project manifest.
+pub fn is_manifest(file_name: &str) -> bool {
+    MANIFESTS.contains(&file_name)
+}
+
+/// The folder part of a `/`-separated path (`""` at the top).
+pub fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// The last component of a `/`-separated path.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map(|(_, f)| f).unwrap_or(path)
+}
+
+impl ProjectIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a manifest at `path` (relative, `/`-separated). `content` is the
+    /// manifest's bytes when available (only `package.json` is read).
+    pub fn add_manifest(&mut self, path: &str, content: Option<&[u8]>) {
+        let dir = parent_dir(path).to_string();
+        let name = file_name(path).to_string();
+        let facts = self.roots.entry(dir).or_default();
+        if name == "package.json" {
+            facts.javascript = true;
+            if let Some(bytes) = content {
+                facts.browser_app = browser_app_dependency(bytes);
+            }
+        }
+        if !facts.manifests.contains(&name) {
+            facts.manifests.push(name);
+        }
+    }
+
+    /// Makes sure `dir` is known as a root (the scan root always is, for the
+    /// dotenv checks).
+    pub fn ensure_root(&mut self, dir: &str) -> &mut ProjectFacts {
+        self.roots.entry(dir.to_string()).or_default()
+    }
+
+    /// Records a project id for rule `rule_id` found in a dotenv file of
+    /// root `dir`.
+    pub fn add_project_id(&mut self, dir: &str, rule_id: &str, id: &str) {
+        let facts = self.roots.entry(dir.to_string()).or_default();
+        if !facts.project_ids.iter().any(|(r, _)| r == rule_id) {
+            facts.project_ids.push((rule_id.to_string(), id.to_string()));
+        }
+    }
+
+    /// All roots, in path order.
+    pub fn roots(&self) -> impl Iterator<Item = (&str, &ProjectFacts)> {
+        self.roots.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Facts of the root at exactly `dir`.
+    pub fn get(&self, dir: &str) -> Option<&ProjectFacts> {
+        self.roots.get(dir)
+    }
+
+    /// The nearest project root containing `path` (a file path), with its dir.
+    pub fn nearest(&self, path: &str) -> Option<(&str, &ProjectFacts)> {
+        let mut dir = parent_dir(path);
+        loop {
+            if let Some((k, v)) = self.roots.get_key_value(dir) {
+                return Some((k.as_str(), v));
+            }
+            if dir.is_empty() {
+                return None;
+            }
+            dir = parent_dir(dir);
+        }
+    }
+
+    /// The build-output folder (`web/dist`) that `path` lies in, if any: a
+    /// `BUILD_DIRS` component next to a `package.json`, or a JS-only one
+    /// anywhere. `node_modules` never counts.
+    pub fn build_dir_of(&self, path: &str) -> Option<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let dirs = &parts[..parts.len().saturating_sub(1)];
+        for (i, part) in dirs.iter().enumerate() {
+            if *part == "node_modules" {
+                return None;
+            }
+            if !BUILD_DIRS.contains(part) {
+                continue;
+            }
+            let parent = dirs[..i].join("/");
+            let js_parent = self.roots.get(&parent).is_some_and(|f| f.javascript);
+            if js_parent || JS_ONLY_BUILD_DIRS.contains(part) {
+                return Some(dirs[..=i].join("/"));
+            }
+        }
+        None
+    }
+}
+
+/// The first browser-app tool among a `package.json`'s dependencies.
+fn browser_app_dependency(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    for section in ["dependencies", "devDependencies"] {
+        if let Some(deps) = value.get(section).and_then(|d| d.as_object()) {
+            if let Some(dep) = BROWSER_APP_DEPS.iter().find(|d| deps.contains_key(**d)) {
+                return Some(dep.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_root_and_build_dirs() {
+        let mut idx = ProjectIndex::new();
+        idx.add_manifest("package.json", Some(br#"{"name":"mono"}"#));
+        idx.add_manifest(
+            "apps/web/package.json",
+            Some(br#"{"devDependencies":{"vite":"^5"}}"#),
+        );
+        idx.add_manifest("services/api/Cargo.toml", None);
+        assert_eq!(idx.nearest("apps/web/src/main.ts").unwrap().0, "apps/web");
+        assert_eq!(
+            idx.nearest("apps/web/src/main.ts").unwrap().1.browser_app.as_deref(),
+            Some("vite")
+        );
+        assert_eq!(idx.nearest("services/api/src/main.rs").unwrap().0, "services/api");
+        assert_eq!(idx.nearest("README.md").unwrap().0, "");
+        assert_eq!(
+            idx.build_dir_of("apps/web/dist/assets/index-4f3a.js").as_deref(),
+            Some("apps/web/dist")
+        );
+        assert_eq!(idx.build_dir_of("services/api/build/x.js"), None);
+        assert_eq!(idx.build_dir_of("x/.next/static/chunks/a.js").as_deref(), Some("x/.next"));
+        assert_eq!(idx.build_dir_of("apps/web/node_modules/pkg/dist/a.js"), None);
+    }
+}

@@ -1,0 +1,139 @@
+//! Reports: a finished list of findings plus a summary, rendered in one format.
+//!
+//! Each format is one module implementing [`Reporter`]; adding a format means
+//! adding a module and a [`Format`] variant. Reporters see only findings and
+//! the summary — never rules, paths on disk or git — and must print secrets
+//! only through [`Finding::secret_display`]/[`Finding::snippet_display`], which
+//! redact unless `--show-secrets` was given.
+
+pub mod json;
+pub mod text;
+
+use crate::finding::{Finding, Severity};
+use crate::source::ScanIssue;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable, coloured on a terminal.
+    Text,
+    /// Machine-readable JSON (version 1; see the README for the schema).
+    Json,
+}
+
+/// Findings set aside by allowlists, by mechanism.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Suppressed {
+    /// Lines carrying `keyscan:allow`.
+    pub inline: u64,
+    /// `[allowlist]` in the config (paths, fingerprints, rules).
+    pub config: u64,
+    /// Entries of a `--baseline` file.
+    pub baseline: u64,
+}
+
+impl Suppressed {
+    /// Total suppressed findings.
+    pub fn total(&self) -> u64 {
+        self.inline + self.config + self.baseline
+    }
+}
+
+/// Numbers about the scan, printed at the end of text output and in JSON.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// `tree`, `staged` or `history`.
+    pub mode: String,
+    /// Files (or blobs) scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Skipped files by reason.
+    pub files_skipped: BTreeMap<String, u64>,
+    /// Inputs that could not be read; the scan went on without them.
+    pub errors: Vec<ScanIssue>,
+    /// Reported findings per severity (every severity present).
+    pub findings_by_severity: BTreeMap<String, u64>,
+    /// Wall-clock time.
+    pub duration_ms: u64,
+    /// Git-ignored build-output folders scanned anyway.
+    pub build_dirs_scanned: Vec<String>,
+    /// Candidates recognised as placeholders or documentation examples.
+    pub placeholders_ignored: u64,
+    /// Keys in git-ignored dotenv files without a bundler-exposed prefix:
+    /// correct usage, not reported.
+    pub keys_in_ignored_dotenv: u64,
+    /// Findings suppressed by allowlists.
+    pub suppressed: Suppressed,
+    /// Anything else the user should know (e.g. incomplete history).
+    pub notes: Vec<String>,
+}
+
+impl Summary {
+    /// Fills `findings_by_severity` from the reported findings.
+    pub fn count_findings(&mut self, findings: &[Finding]) {
+        self.findings_by_severity = Severity::ALL_DESC
+            .iter()
+            .map(|s| (s.as_str().to_string(), 0))
+            .collect();
+        for f in findings {
+            *self
+                .findings_by_severity
+                .entry(f.severity.as_str().to_string())
+                .or_default() += 1;
+        }
+    }
+}
+
+/// Everything a reporter renders.
+#[derive(Debug)]
+pub struct Report<'a> {
+    /// Findings, in path order.
+    pub findings: &'a [Finding],
+    /// The summary.
+    pub summary: &'a Summary,
+}
+
+/// Rendering options shared by reporters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// Print full secrets (`--show-secrets`).
+    pub show_secrets: bool,
+    /// Colour the text output.
+    pub color: bool,
+    /// Only findings, no summary (`--quiet`).
+    pub quiet: bool,
+}
+
+/// One output format.
+pub trait Reporter {
+    /// Writes the report.
+    fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The reporter for a format.
+pub fn reporter(format: Format, opts: RenderOptions) -> Box<dyn Reporter> {
+    match format {
+        Format::Text => Box::new(text::TextReporter::new(opts)),
+        Format::Json => Box::new(json::JsonReporter::new(opts)),
+    }
+}
+
+/// `1.2 MiB`-style sizes for humans.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,0 +1,202 @@
+//! `--format text`: what a person reads in a terminal or a hook's output.
+//!
+//! Findings come most severe first; each says what leaked, where, how bad,
+//! why, and how to rotate it. Every path, snippet and message goes through
+//! [`crate::sanitize::for_terminal`] first, because it may come from a hostile
+//! file. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
+
+use super::{human_bytes, RenderOptions, Report, Reporter};
+use crate::finding::{Finding, Severity};
+use crate::sanitize::for_terminal;
+use owo_colors::{OwoColorize, Style};
+use std::io::{self, Write};
+
+/// Renders text.
+#[derive(Debug)]
+pub struct TextReporter {
+    opts: RenderOptions,
+}
+
+impl TextReporter {
+    /// A text reporter.
+    pub fn new(opts: RenderOptions) -> Self {
+        TextReporter { opts }
+    }
+
+    fn paint(&self, text: &str, style: Style) -> String {
+        if self.opts.color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity_style(sev: Severity) -> Style {
+        match sev {
+            Severity::Critical => Style::new().white().on_red().bold(),
+            Severity::High => Style::new().red().bold(),
+            Severity::Medium => Style::new().yellow().bold(),
+            Severity::Low => Style::new().cyan(),
+            Severity::Info => Style::new().dimmed(),
+        }
+    }
+
+    fn write_finding(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+        let sev = format!("{:<8}", f.severity.as_str().to_uppercase());
+        writeln!(
+            out,
+            "{} {} {}",
+            self.paint(&sev, Self::severity_style(f.severity)),
+            self.paint(&f.rule_id, Style::new().bold()),
+            for_terminal(&f.title)
+        )?;
+        let loc = if f.location.line > 0 {
+            format!("{}:{}:{}", f.location.path, f.location.line, f.location.column)
+        } else {
+            f.location.path.clone()
+        };
+        writeln!(
+            out,
+            "  {} {}  ({})",
+            self.paint("at", Style::new().dimmed()),
+            self.paint(&for_terminal(&loc), Style::new().cyan()),
+            f.context
+        )?;
+        if let Some(c) = &f.commit {
+            writeln!(
+                out,
+                "  {} {} by {} on {}{}",
+                self.paint("commit", Style::new().dimmed()),
+                &c.id[..c.id.len().min(12)],
+                for_terminal(&c.author),
+                c.date,
+                if c.in_head {
+                    ""
+                } else {
+                    " (removed from HEAD but still in history — rotate)"
+                }
+            )?;
+        }
+        if let Some(secret) = f.secret_display(self.opts.show_secrets) {
+            writeln!(
+                out,
+                "  {} {}   {} {}",
+                self.paint("key", Style::new().dimmed()),
+                for_terminal(secret),
+                self.paint("fingerprint", Style::new().dimmed()),
+                f.fingerprint
+            )?;
+        }
+        if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
+            writeln!(out, "  {} {}", self.paint("│", Style::new().dimmed()), for_terminal(snippet))?;
+        }
+        if let Some(src) = &f.source {
+            writeln!(out, "  {} {}", self.paint("source", Style::new().dimmed()), for_terminal(src))?;
+        }
+        writeln!(out, "  {}", for_terminal(&f.message))?;
+        if let Some(url) = &f.rotation_url {
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("rotate:", Style::new().bold()),
+                for_terminal(url)
+            )?;
+        }
+        for line in f.remediation.lines() {
+            writeln!(out, "    {}", for_terminal(line))?;
+        }
+        writeln!(out)
+    }
+}
+
+impl Reporter for TextReporter {
+    fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let mut sorted: Vec<&Finding> = report.findings.iter().collect();
+        sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.sort_key().cmp(&b.sort_key())));
+        for f in &sorted {
+            self.write_finding(f, out)?;
+        }
+        if self.opts.quiet {
+            return Ok(());
+        }
+        let s = report.summary;
+        if sorted.iter().any(|f| f.severity > Severity::Info) {
+            writeln!(
+                out,
+                "{}",
+                self.paint(
+                    "A false positive? Put `keyscan:allow` in a comment on its line, or add its fingerprint to [allowlist] fingerprints in .keyscan.toml.",
+                    Style::new().dimmed()
+                )
+            )?;
+        }
+        let counts: Vec<String> = Severity::ALL_DESC
+            .iter()
+            .filter_map(|sev| {
+                let n = s.findings_by_severity.get(sev.as_str()).copied().unwrap_or(0);
+                (n > 0).then(|| format!("{n} {sev}"))
+            })
+            .collect();
+        let total = report.findings.len();
+        let head = if total == 0 {
+            self.paint("no findings", Style::new().green().bold())
+        } else {
+            self.paint(
+                &format!("{total} finding{}", if total == 1 { "" } else { "s" }),
+                Style::new().bold(),
+            ) + &format!(" ({})", counts.join(", "))
+        };
+        writeln!(
+            out,
+            "{head} · {} file{} ({}) scanned in {} ms [{}]",
+            s.files_scanned,
+            if s.files_scanned == 1 { "" } else { "s" },
+            human_bytes(s.bytes_scanned),
+            s.duration_ms,
+            s.mode
+        )?;
+        if !s.files_skipped.is_empty() {
+            let parts: Vec<String> = s.files_skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            writeln!(out, "skipped: {}", parts.join(", "))?;
+        }
+        if !s.build_dirs_scanned.is_empty() {
+            writeln!(
+                out,
+                "also scanned git-ignored build output (--no-build-dirs to skip): {}",
+                for_terminal(&s.build_dirs_scanned.join(", "))
+            )?;
+        }
+        if s.placeholders_ignored > 0 || s.keys_in_ignored_dotenv > 0 {
+            writeln!(
+                out,
+                "set aside: {} placeholder{}, {} key{} in git-ignored dotenv files (correct usage)",
+                s.placeholders_ignored,
+                if s.placeholders_ignored == 1 { "" } else { "s" },
+                s.keys_in_ignored_dotenv,
+                if s.keys_in_ignored_dotenv == 1 { "" } else { "s" },
+            )?;
+        }
+        let sup = &s.suppressed;
+        if sup.total() > 0 {
+            writeln!(
+                out,
+                "suppressed: {} by inline allow, {} by config allowlist, {} by baseline",
+                sup.inline, sup.config, sup.baseline
+            )?;
+        }
+        for note in &s.notes {
+            writeln!(out, "note: {}", for_terminal(note))?;
+        }
+        if !s.errors.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                self.paint(&format!("{} error(s):", s.errors.len()), Style::new().red())
+            )?;
+            for e in &s.errors {
+                writeln!(out, "  {}: {}", for_terminal(&e.path), for_terminal(&e.message))?;
+            }
+        }
+        Ok(())
+    }
+}

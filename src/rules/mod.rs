@@ -1,0 +1,350 @@
+//! Rules: loading, validating and compiling the data in `rules/*.toml`.
+//!
+//! Rules are data, not code. The built-in files are embedded with
+//! `include_str!`; a user's `.keyscan.toml` may add `[[rule]]` tables of the
+//! same shape. [`RuleSet::load`] parses and validates everything up front, so a
+//! broken rule stops keyscan with an error naming the file, the rule and the
+//! field (exit 2) instead of silently never firing.
+//!
+//! A compiled [`Rule`] keeps its regex as a `regex_automata::meta::Regex` built
+//! for bytes with ASCII semantics: the matcher runs it *anchored* at keyword
+//! hits inside a bounded window, never over a whole file.
+
+mod spec;
+
+pub use spec::{
+    PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec, SeverityTable,
+    VendorSpec,
+};
+
+use crate::error::{Error, Result};
+use regex_automata::meta;
+use regex_automata::util::syntax;
+
+/// The built-in rule files, embedded at compile time: (file name, contents).
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
+    (
+        "rules/miniback.toml",
+        include_str!("../../rules/miniback.toml"),
+    ),
+    (
+        "rules/urbackend.toml",
+        include_str!("../../rules/urbackend.toml"),
+    ),
+    ("rules/stripe.toml", include_str!("../../rules/stripe.toml")),
+];
+
+/// The built-in placeholder heuristics.
+pub const BUILTIN_PLACEHOLDERS: (&str, &str) = (
+    "rules/placeholders.toml",
+    include_str!("../../rules/placeholders.toml"),
+);
+
+/// Largest compiled size we accept for one rule's regex. A user rule such as
+/// `(a{1000}){1000}` fails with a clear error instead of eating memory.
+const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Most bytes a match may start before its keyword (`lookbehind`).
+pub const MAX_LOOKBEHIND: usize = 256;
+
+/// A validated, compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Where it came from (`rules/miniback.toml`, `.keyscan.toml`).
+    pub source_file: String,
+    /// The validated spec.
+    pub spec: RuleSpec,
+    /// The compiled pattern (bytes, ASCII semantics, anchored use).
+    pub regex: meta::Regex,
+    /// Compiled `vendor.shape`.
+    pub vendor_shape: Option<regex::Regex>,
+    /// Compiled `project.patterns`.
+    pub project_patterns: Vec<regex::bytes::Regex>,
+}
+
+impl Rule {
+    /// The public id.
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    /// True for publishable keys (meant for browsers).
+    pub fn is_publishable(&self) -> bool {
+        self.spec.kind == RuleKind::Publishable
+    }
+
+    /// Splits a secret into (prefix kept in clear, random part).
+    pub fn split_secret<'a>(&self, secret: &'a str) -> (&'a str, &'a str) {
+        match &self.spec.secret_prefix {
+            Some(p) if secret.starts_with(p.as_str()) => secret.split_at(p.len()),
+            _ => ("", secret),
+        }
+    }
+}
+
+/// Every compiled rule plus the shared placeholder heuristics.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// Rules in load order (built-ins first).
+    pub rules: Vec<Rule>,
+    /// Shared placeholder heuristics.
+    pub placeholders: PlaceholderSpec,
+}
+
+impl RuleSet {
+    /// The built-in rules only.
+    pub fn builtin() -> Result<RuleSet> {
+        RuleSet::load(&[])
+    }
+
+    /// Built-in rules plus extra rules (file name, specs) from config files.
+    pub fn load(extra: &[(String, Vec<RuleSpec>)]) -> Result<RuleSet> {
+        let (pfile, ptext) = BUILTIN_PLACEHOLDERS;
+        let placeholders: PlaceholderSpec = toml::from_str(ptext)
+            .map_err(|e| Error::rule(pfile, None, "placeholders", e.to_string()))?;
+
+        let mut rules = Vec::new();
+        for (file, text) in BUILTIN_RULE_FILES {
+            let parsed: RuleFile =
+                toml::from_str(text).map_err(|e| Error::rule(*file, None, "rule", e.to_string()))?;
+            for spec in parsed.rule {
+                rules.push(compile_rule(file, spec)?);
+            }
+        }
+        for (file, specs) in extra {
+            for spec in specs {
+                rules.push(compile_rule(file, spec.clone())?);
+            }
+        }
+        check_unique_ids(&rules)?;
+        check_vendor_groups(&rules)?;
+        Ok(RuleSet {
+            rules,
+            placeholders,
+        })
+    }
+
+    /// Look a rule up by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id() == id)
+    }
+}
+
+fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
+    let id = spec.id.clone();
+    let err = |field: &'static str, msg: String| Error::rule(file, Some(&id), field, msg);
+
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(err(
+            "id",
+            "must be non-empty and use only a-z, 0-9 and `-`".into(),
+        ));
+    }
+    if spec.keywords.is_empty() {
+        return Err(err(
+            "keywords",
+            "at least one keyword is required: the prefilter never runs a rule without one".into(),
+        ));
+    }
+    if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {
+        return Err(err(
+            "keywords",
+            format!("keyword `{k}` is shorter than 3 bytes; it would fire everywhere"),
+        ));
+    }
+    if spec.lookbehind > MAX_LOOKBEHIND {
+        return Err(err(
+            "lookbehind",
+            format!("{} is more than the maximum {MAX_LOOKBEHIND}", spec.lookbehind),
+        ));
+    }
+    if spec.rotation.url.is_empty() {
+        return Err(err("rotation.url", "must not be empty".into()));
+    }
+    let regex = compile_matcher_regex(&spec.pattern).map_err(|m| err("pattern", m))?;
+    if regex.captures_len() != 2 {
+        return Err(err(
+            "pattern",
+            format!(
+                "must have exactly one capture group (the secret), found {}",
+                regex.captures_len() - 1
+            ),
+        ));
+    }
+    let vendor_shape = match spec.vendor.as_ref().and_then(|v| v.shape.as_ref()) {
+        Some(s) => Some(
+            regex::RegexBuilder::new(s)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| err("vendor.shape", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let mut project_patterns = Vec::new();
+    for p in spec.project.iter().flat_map(|p| p.patterns.iter()) {
+        let re = regex::bytes::RegexBuilder::new(p)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| err("project.patterns", e.to_string()))?;
+        if re.captures_len() != 2 {
+            return Err(err(
+                "project.patterns",
+                format!("`{p}` must have exactly one capture group (the project id)"),
+            ));
+        }
+        project_patterns.push(re);
+    }
+    Ok(Rule {
+        source_file: file.to_string(),
+        spec,
+        regex,
+        vendor_shape,
+        project_patterns,
+    })
+}
+
+/// Compile a rule pattern the way the matcher uses it: on bytes, ASCII
+/// semantics (so `\b` is fast and invalid UTF-8 never stops a match), with a
+/// size limit.
+pub fn compile_matcher_regex(pattern: &str) -> std::result::Result<meta::Regex, String> {
+    meta::Regex::builder()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .onepass_size_limit(Some(REGEX_SIZE_LIMIT))
+                .dfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
+        .build(pattern)
+        .map_err(|e| {
+            let mut msg = e.to_string();
+            if let Some(size) = e.size_limit() {
+                msg = format!(
+                    "regex is too large (compiled size exceeds {size} bytes); simplify the pattern"
+                );
+            } else if let Some(syn) = e.syntax_error() {
+                msg = syn.to_string();
+            }
+            msg
+        })
+}
+
+fn check_unique_ids(rules: &[Rule]) -> Result<()> {
+    let mut seen = std::collections::HashMap::new();
+    for r in rules {
+        if let Some(prev) = seen.insert(r.id(), &r.source_file) {
+            return Err(Error::rule(
+                r.source_file.clone(),
+                Some(r.id()),
+                "id",
+                format!("duplicate rule id (already defined in {prev})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_vendor_groups(rules: &[Rule]) -> Result<()> {
+    let mut fallbacks: std::collections::HashMap<&str, &str> = Default::default();
+    for r in rules {
+        if let Some(v) = &r.spec.vendor {
+            if v.fallback {
+                if let Some(prev) = fallbacks.insert(v.group.as_str(), r.id()) {
+                    return Err(Error::rule(
+                        r.source_file.clone(),
+                        Some(r.id()),
+                        "vendor.fallback",
+                        format!("group `{}` already has fallback rule `{prev}`", v.group),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_load_with_the_public_ids() {
+        let set = RuleSet::builtin().unwrap();
+        for id in [
+            "miniback-api-key",
+            "miniback-key-in-url",
+            "urbackend-secret-key",
+            "urbackend-publishable-key",
+            "urbackend-legacy-key",
+            "stripe-secret-key",
+            "stripe-restricted-key",
+            "stripe-publishable-key",
+        ] {
+            assert!(set.get(id).is_some(), "missing rule {id}");
+        }
+    }
+
+    fn spec(id: &str, pattern: &str) -> RuleSpec {
+        RuleSpec {
+            id: id.into(),
+            provider: "Acme".into(),
+            name: "Acme key".into(),
+            kind: RuleKind::Secret,
+            description: "d".into(),
+            keywords: vec!["acme_".into()],
+            secret_prefix: None,
+            pattern: pattern.into(),
+            lookbehind: 0,
+            known_examples: vec![],
+            min_entropy: None,
+            examples: vec![],
+            negative_examples: vec![],
+            severity: SeverityTable::default(),
+            rotation: RotationSpec {
+                url: "https://acme.test".into(),
+                url_without_project: None,
+                steps: vec![],
+            },
+            project: None,
+            vendor: None,
+        }
+    }
+
+    #[test]
+    fn bad_rules_name_file_rule_and_field() {
+        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![spec("acme", "(acme_[a-z")])])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with(".keyscan.toml: rule `acme`: field `pattern`"), "{e}");
+
+        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![spec("acme", "acme_[a-z]+")])])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exactly one capture group"), "{e}");
+
+        let e = RuleSet::load(&[(
+            ".keyscan.toml".into(),
+            vec![spec("acme", "(acme_(?:[a-z]{1000}){1000})")],
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("too large"), "{e}");
+
+        let e = RuleSet::load(&[(
+            ".keyscan.toml".into(),
+            vec![spec("miniback-api-key", "(acme_[a-z]+)")],
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("duplicate rule id"), "{e}");
+
+        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![spec("Bad Id", "(acme_[a-z]+)")])])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `id`"), "{e}");
+    }
+}

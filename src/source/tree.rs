@@ -1,0 +1,406 @@
+//! The working-tree source: a parallel walk with the `ignore` crate.
+//!
+//! The walk respects `.gitignore`, `.ignore`, `.keyscanignore` and
+//! `.git/info/exclude` (unless `--no-ignore`), scans hidden files (a secret
+//! scanner that skips `.env` and `.github/` is no use), never descends into
+//! `.git`, and never follows symlinks. Each worker thread keeps one read
+//! buffer and streams every file through [`Matcher::scan_reader`], so memory
+//! stays flat however large a file is.
+//!
+//! Two things a plain walk would miss are added afterwards, once the project
+//! roots are known:
+//!
+//! - **build output**: `dist/`, `build/`, `.next/`, … next to a `package.json`
+//!   are usually git-ignored, yet they are exactly where a key becomes public.
+//!   Ignored ones are walked too (never `node_modules/`), and listed in the
+//!   summary; `--no-build-dirs` turns this off.
+//! - **ignored dotenv files** in project roots: `next build` and `vite build`
+//!   read `.env.local` even though git ignores it, so a key in a
+//!   `NEXT_PUBLIC_…` variable there is public. Such files are read; a key
+//!   without an exposed prefix in them stays silent (correct usage).
+
+use super::{ScanIssue, SourceOutput, SourceStats};
+use crate::dotenv;
+use crate::error::{Error, Result};
+use crate::finding::Origin;
+use crate::judge::project::{is_manifest, ProjectIndex, BUILD_DIRS};
+use crate::judge::ScannedBlob;
+use crate::scan::{BlobScan, Matcher};
+use ignore::{WalkBuilder, WalkState};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Dotenv and manifest files larger than this are streamed like any file
+/// instead of being parsed.
+const SMALL_FILE_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// How to walk.
+#[derive(Debug, Clone)]
+pub struct TreeOptions {
+    /// Paths given on the command line (files or directories).
+    pub roots: Vec<PathBuf>,
+    /// Do not apply ignore files.
+    pub no_ignore: bool,
+    /// Also scan git-ignored build-output folders of web projects.
+    pub build_dirs: bool,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+    /// Streaming buffer size.
+    pub chunk: usize,
+}
+
+/// One root and how its paths are displayed.
+struct Root {
+    fs: PathBuf,
+    /// Prefix for display paths: empty for a single directory root.
+    display: String,
+}
+
+impl Root {
+    fn display_path(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.fs).unwrap_or(path);
+        let rel = slash_path(rel);
+        match (self.display.is_empty(), rel.is_empty()) {
+            (true, _) => rel,
+            (false, true) => self.display.clone(),
+            (false, false) => format!("{}/{rel}", self.display),
+        }
+    }
+}
+
+/// A path with `/` separators and no leading `./`.
+pub fn slash_path(p: &Path) -> String {
+    let s: Vec<String> = p
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let joined = s.join("/");
+    if p.has_root() {
+        // The root component is "/" itself, so the join starts with "//".
+        joined.replacen("//", "/", 1)
+    } else {
+        joined
+    }
+}
+
+/// Shared state of one walk.
+struct Shared<'m> {
+    matcher: &'m Matcher<'m>,
+    chunk: usize,
+    blobs: Mutex<Vec<(ScannedBlob, PathBuf)>>,
+    manifests: Mutex<Vec<(String, PathBuf, Option<Vec<u8>>)>>,
+    visited: Mutex<HashSet<PathBuf>>,
+    files: AtomicU64,
+    bytes: AtomicU64,
+    stats: Mutex<SourceStats>,
+}
+
+impl Shared<'_> {
+    fn skip(&self, reason: &str) {
+        self.stats.lock().unwrap().skip(reason);
+    }
+
+    fn error(&self, path: String, message: String) {
+        let mut st = self.stats.lock().unwrap();
+        st.skip("unreadable");
+        st.errors.push(ScanIssue { path, message });
+    }
+
+    /// Scans one regular file; `ignored` marks files git ignores.
+    fn scan_file(&self, fs_path: &Path, display: String, ignored: bool, buf: &mut Vec<u8>) {
+        let name = fs_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let is_env = dotenv::is_dotenv_name(&name);
+        let manifest = is_manifest(&name);
+        if is_env || manifest {
+            self.visited.lock().unwrap().insert(fs_path.to_path_buf());
+        }
+        let result = (|| -> std::io::Result<(BlobScan, Option<Vec<u8>>)> {
+            let file = File::open(fs_path)?;
+            let small = file.metadata().map(|m| m.len() <= SMALL_FILE_LIMIT).unwrap_or(false);
+            if (is_env || manifest) && small {
+                let mut bytes = Vec::new();
+                file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
+                let scan = self.matcher.scan_bytes(&bytes);
+                Ok((scan, Some(bytes)))
+            } else {
+                Ok((self.matcher.scan_reader(file, self.chunk, buf)?, None))
+            }
+        })();
+        let (scan, bytes) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(display, e.to_string());
+                return;
+            }
+        };
+        if manifest {
+            let content = if name == "package.json" { bytes.clone() } else { None };
+            self.manifests
+                .lock()
+                .unwrap()
+                .push((display.clone(), fs_path.to_path_buf(), content));
+        }
+        if scan.binary {
+            self.skip("binary");
+            return;
+        }
+        if scan.too_large_utf16 {
+            self.skip("utf16_too_large");
+            return;
+        }
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(scan.bytes, Ordering::Relaxed);
+        if scan.matches.is_empty() {
+            return;
+        }
+        let dotenv_entries = match (&bytes, is_env) {
+            (Some(b), true) => Some(dotenv::parse(&crate::scan::decode_utf16(b).map(String::into_bytes).unwrap_or_else(|| b.clone()))),
+            _ => None,
+        };
+        let blob = ScannedBlob {
+            path: display,
+            origin: Origin::File,
+            ignored,
+            scan,
+            dotenv: dotenv_entries,
+            commit: None,
+        };
+        self.blobs.lock().unwrap().push((blob, fs_path.to_path_buf()));
+    }
+
+    /// Walks `builder`'s roots in parallel.
+    fn walk(&self, builder: &WalkBuilder, root_of: &(dyn Fn(&Path) -> String + Sync), ignored: bool) {
+        builder.build_parallel().run(|| {
+            let mut buf = Vec::new();
+            Box::new(move |entry| {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(err) => {
+                        let path = match &err {
+                            ignore::Error::WithPath { path, .. } => slash_path(path),
+                            _ => String::new(),
+                        };
+                        self.error(path, err.to_string());
+                        return WalkState::Continue;
+                    }
+                };
+                let Some(ft) = entry.file_type() else {
+                    return WalkState::Continue;
+                };
+                if ft.is_dir() {
+                    let name = entry.file_name().to_string_lossy();
+                    if BUILD_DIRS.contains(&name.as_ref()) {
+                        self.visited.lock().unwrap().insert(entry.path().to_path_buf());
+                    }
+                    return WalkState::Continue;
+                }
+                if ft.is_symlink() {
+                    self.skip("symlink");
+                    return WalkState::Continue;
+                }
+                if !ft.is_file() {
+                    self.skip("special");
+                    return WalkState::Continue;
+                }
+                let display = root_of(entry.path());
+                self.scan_file(entry.path(), display, ignored, &mut buf);
+                WalkState::Continue
+            })
+        });
+    }
+}
+
+fn base_builder(roots: &[PathBuf], threads: usize) -> WalkBuilder {
+    let mut b = WalkBuilder::new(&roots[0]);
+    for r in &roots[1..] {
+        b.add(r);
+    }
+    b.hidden(false)
+        .follow_links(false)
+        .threads(threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    b
+}
+
+/// Walks the roots and scans every file.
+pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
+    if opts.roots.is_empty() {
+        return Err(Error::Usage("no path to scan".into()));
+    }
+    for r in &opts.roots {
+        if let Err(e) = std::fs::symlink_metadata(r) {
+            return Err(Error::Io {
+                path: r.clone(),
+                source: e,
+            });
+        }
+    }
+    let single_dir = opts.roots.len() == 1 && opts.roots[0].is_dir();
+    let roots: Vec<Root> = opts
+        .roots
+        .iter()
+        .map(|r| Root {
+            fs: r.clone(),
+            display: if single_dir { String::new() } else { slash_path(r) },
+        })
+        .collect();
+    let root_of = |p: &Path| -> String {
+        let root = roots
+            .iter()
+            .filter(|r| p.starts_with(&r.fs))
+            .max_by_key(|r| r.fs.as_os_str().len())
+            .unwrap_or(&roots[0]);
+        root.display_path(p)
+    };
+
+    let shared = Shared {
+        matcher,
+        chunk: opts.chunk,
+        blobs: Mutex::new(Vec::new()),
+        manifests: Mutex::new(Vec::new()),
+        visited: Mutex::new(HashSet::new()),
+        files: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        stats: Mutex::new(SourceStats::default()),
+    };
+
+    let mut builder = base_builder(&opts.roots, opts.threads);
+    builder
+        .add_custom_ignore_filename(".keyscanignore")
+        .git_ignore(!opts.no_ignore)
+        .git_global(!opts.no_ignore)
+        .git_exclude(!opts.no_ignore)
+        .ignore(!opts.no_ignore)
+        .parents(!opts.no_ignore);
+    if opts.no_ignore {
+        builder.standard_filters(false).hidden(false);
+    }
+    shared.walk(&builder, &root_of, false);
+
+    // Project roots, from the manifests the walk saw.
+    let mut projects = ProjectIndex::new();
+    let manifests = std::mem::take(&mut *shared.manifests.lock().unwrap());
+    let mut root_dirs: Vec<(String, PathBuf)> = Vec::new();
+    for (display, fs, content) in &manifests {
+        projects.add_manifest(display, content.as_deref());
+        let dir_display = crate::judge::project::parent_dir(display).to_string();
+        if let Some(parent) = fs.parent() {
+            if !root_dirs.iter().any(|(d, _)| *d == dir_display) {
+                root_dirs.push((dir_display, parent.to_path_buf()));
+            }
+        }
+    }
+    for r in &roots {
+        if r.fs.is_dir() && !root_dirs.iter().any(|(d, _)| *d == r.display) {
+            projects.ensure_root(&r.display);
+            root_dirs.push((r.display.clone(), r.fs.clone()));
+        }
+    }
+
+    // Ignored build output next to a package.json.
+    let mut build_dirs_scanned = Vec::new();
+    if opts.build_dirs && !opts.no_ignore {
+        let visited = shared.visited.lock().unwrap().clone();
+        let mut extra = Vec::new();
+        for (dir_display, fs_dir) in &root_dirs {
+            if !projects.get(dir_display).is_some_and(|f| f.javascript) {
+                continue;
+            }
+            for name in BUILD_DIRS {
+                let candidate = fs_dir.join(name);
+                if candidate.is_dir() && !visited.contains(&candidate) {
+                    extra.push(candidate);
+                    build_dirs_scanned.push(if dir_display.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{dir_display}/{name}")
+                    });
+                }
+            }
+        }
+        if !extra.is_empty() {
+            let mut b = base_builder(&extra, opts.threads);
+            b.standard_filters(false)
+                .hidden(false)
+                .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "node_modules");
+            shared.walk(&b, &root_of, true);
+        }
+    }
+
+    // Dotenv files in project roots that the walk skipped because git ignores
+    // them; plus project ids from every root's dotenv files.
+    let mut buf = Vec::new();
+    for (dir_display, fs_dir) in &root_dirs {
+        let Ok(entries) = std::fs::read_dir(fs_dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !dotenv::is_dotenv_name(&name) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = entry.path();
+            if let Ok(bytes) = std::fs::read(&path) {
+                for rule in &matcher.rules().rules {
+                    for re in &rule.project_patterns {
+                        if let Some(c) = re.captures(&bytes) {
+                            let id = String::from_utf8_lossy(&c[1]).into_owned();
+                            projects.add_project_id(dir_display, rule.id(), &id);
+                            break;
+                        }
+                    }
+                }
+            }
+            let seen = shared.visited.lock().unwrap().contains(&path);
+            if !seen && !opts.no_ignore {
+                shared.scan_file(&path, root_of(&path), true, &mut buf);
+            }
+        }
+    }
+
+    let mut stats = std::mem::take(&mut *shared.stats.lock().unwrap());
+    stats.files_scanned = shared.files.load(Ordering::Relaxed);
+    stats.bytes_scanned = shared.bytes.load(Ordering::Relaxed);
+    stats.build_dirs_scanned = build_dirs_scanned;
+    let mut blobs = std::mem::take(&mut *shared.blobs.lock().unwrap());
+    if opts.no_ignore {
+        mark_ignored_dotenv(&mut blobs);
+    }
+    let mut blobs: Vec<ScannedBlob> = blobs.into_iter().map(|(b, _)| b).collect();
+    blobs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(SourceOutput {
+        blobs,
+        projects,
+        stats,
+    })
+}
+
+/// With `--no-ignore` the walk cannot tell which dotenv files git ignores;
+/// ask git itself for the few that had matches.
+fn mark_ignored_dotenv(blobs: &mut [(ScannedBlob, PathBuf)]) {
+    for (blob, fs) in blobs.iter_mut() {
+        if blob.dotenv.is_none() && !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path)) {
+            continue;
+        }
+        let Ok(repo) = git2::Repository::discover(fs.parent().unwrap_or(Path::new("."))) else {
+            continue;
+        };
+        let (Some(workdir), Ok(abs)) = (repo.workdir(), fs.canonicalize()) else {
+            continue;
+        };
+        let Ok(workdir) = workdir.canonicalize() else {
+            continue;
+        };
+        if let Ok(rel) = abs.strip_prefix(&workdir) {
+            blob.ignored = repo.is_path_ignored(rel).unwrap_or(false);
+        }
+    }
+}
