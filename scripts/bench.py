@@ -373,6 +373,7 @@ def main(argv=None):
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build --release")
     ap.add_argument("--baselines-only", action="store_true", help="measure rg and git only (no keyscan)")
     ap.add_argument("--modes", default="tree,history,staged", help="comma list of tree,history,staged")
+    ap.add_argument("--warmups", type=int, default=None, help="untimed runs per command first (default 1; 0 with --quick)")
     ap.add_argument("--allow-extra", action="store_true",
                     help="do not fail on findings that are neither planted keys nor placeholders")
     ap.add_argument("--head-only-history", action="store_true",
@@ -434,7 +435,7 @@ def main(argv=None):
                "seed": a.seed, "scale": scale, "runs": runs, "quick": a.quick, "modes": {}}
     recall_ok = True
     recall_lines = []
-    warmups = 0 if a.quick else 1
+    warmups = a.warmups if a.warmups is not None else (0 if a.quick else 1)
 
     def bench_pair(label, cmds, check=None):
         """cmds: {name: (argv, cwd, ok_codes, capture)}; interleaved runs; returns {name: {...}}."""
