@@ -111,6 +111,10 @@ RUSAGE_WRAPPER = (
 )
 
 
+class CommandFailed(Exception):
+    pass
+
+
 class Runner:
     def __init__(self, time_bin, tmpdir):
         self.time_bin = time_bin
@@ -134,7 +138,8 @@ class Runner:
         if r.returncode not in ok_codes:
             with open(err_path, "rb") as f:
                 err = f.read()[-4000:].decode(errors="replace")
-            die(f"{label}: `{' '.join(cmd)}` (cwd {cwd}) exited {r.returncode}; allowed {ok_codes}\n{err}")
+            raise CommandFailed(f"{label}: `{' '.join(cmd)}` (cwd {cwd}) exited {r.returncode}; "
+                                f"allowed {ok_codes}\n{err}")
         try:
             with open(rss_file) as f:
                 rss = int(f.read().strip().splitlines()[-1])
@@ -476,8 +481,17 @@ def main(argv=None):
                 shutil.copy(outp, keep)
         return check, state
 
+    failures = []
+
+    def guarded(fn):
+        try:
+            fn()
+        except CommandFailed as e:
+            failures.append(str(e))
+            log(f"ERROR: {e}")
+
     # ---- tree ---------------------------------------------------------------
-    if "tree" in modes:
+    def mode_tree():
         cmds = {}
         if not a.baselines_only:
             cmds["keyscan"] = ([keyscan, "--format", "json", tree], workdir, (0, 1), True)
@@ -495,7 +509,7 @@ def main(argv=None):
         results["modes"]["tree"] = out
 
     # ---- history --------------------------------------------------------------
-    if "history" in modes:
+    def mode_history():
         cmds = {}
         if not a.baselines_only:
             cmds["keyscan"] = ([keyscan, "--history", "--format", "json"], hist, (0, 1), True)
@@ -512,7 +526,7 @@ def main(argv=None):
         results["modes"]["history"] = out
 
     # ---- staged ---------------------------------------------------------------
-    if "staged" in modes:
+    def mode_staged():
         cmds = {}
         if not a.baselines_only:
             cmds["keyscan"] = ([keyscan, "--staged", "--format", "json"], staged_repo, (0, 1), True)
@@ -522,7 +536,13 @@ def main(argv=None):
         r = bench_pair("staged", cmds, check)
         results["modes"]["staged"] = {"repo_files": tree_m["files"], "staged_files": 5, "commands": r,
                                       "recall": st.get("summary")}
+
+    for name, fn in (("tree", mode_tree), ("history", mode_history), ("staged", mode_staged)):
+        if name in modes:
+            guarded(fn)
+    if "staged" in modes:
         sh(["git", "reset", "-q", "--hard", "HEAD"], cwd=staged_repo)
+    results["command_failures"] = failures
 
     # ---- report -----------------------------------------------------------------
     results["recall_ok"] = recall_ok
@@ -535,6 +555,10 @@ def main(argv=None):
     print(f"\nresults: {res_path}  (total {results['wall_s']:.0f}s)")
     if recall_lines:
         print("\n".join(recall_lines))
+    if failures:
+        print("\n" + "!" * 72 + "\n!! COMMAND(S) FAILED:\n" + "\n".join("!! " + f.splitlines()[0] for f in failures)
+              + "\n" + "!" * 72, file=sys.stderr)
+        sys.exit(2)
     if not recall_ok:
         print("\n" + "!" * 72 + "\n!! RECALL CHECK FAILED — these timings are not a result.\n"
               f"!! keyscan's JSON kept under {workdir}/failed-<mode>.json\n" + "!" * 72, file=sys.stderr)
