@@ -55,8 +55,8 @@ pub struct Summary {
     pub files_skipped: BTreeMap<String, u64>,
     /// Inputs that could not be read; the scan went on without them.
     pub errors: Vec<ScanIssue>,
-    /// Reported findings per severity (every severity present).
-    pub findings_by_severity: BTreeMap<String, u64>,
+    /// Reported findings per severity.
+    pub findings_by_severity: SeverityCounts,
     /// Wall-clock time.
     pub duration_ms: u64,
     /// Git-ignored build-output folders scanned anyway.
@@ -75,15 +75,47 @@ pub struct Summary {
 impl Summary {
     /// Fills `findings_by_severity` from the reported findings.
     pub fn count_findings(&mut self, findings: &[Finding]) {
-        self.findings_by_severity = Severity::ALL_DESC
-            .iter()
-            .map(|s| (s.as_str().to_string(), 0))
-            .collect();
+        self.findings_by_severity = SeverityCounts::default();
         for f in findings {
-            *self
-                .findings_by_severity
-                .entry(f.severity.as_str().to_string())
-                .or_default() += 1;
+            *self.findings_by_severity.get_mut(f.severity) += 1;
+        }
+    }
+}
+
+/// Findings per severity, serialized most severe first.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct SeverityCounts {
+    /// Critical findings.
+    pub critical: u64,
+    /// High findings.
+    pub high: u64,
+    /// Medium findings.
+    pub medium: u64,
+    /// Low findings.
+    pub low: u64,
+    /// Info findings.
+    pub info: u64,
+}
+
+impl SeverityCounts {
+    /// The count for one severity.
+    pub fn get(&self, sev: Severity) -> u64 {
+        match sev {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+
+    fn get_mut(&mut self, sev: Severity) -> &mut u64 {
+        match sev {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Info => &mut self.info,
         }
     }
 }

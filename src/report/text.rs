@@ -133,7 +133,7 @@ impl Reporter for TextReporter {
         let counts: Vec<String> = Severity::ALL_DESC
             .iter()
             .filter_map(|sev| {
-                let n = s.findings_by_severity.get(sev.as_str()).copied().unwrap_or(0);
+                let n = s.findings_by_severity.get(*sev);
                 (n > 0).then(|| format!("{n} {sev}"))
             })
             .collect();

@@ -1,0 +1,177 @@
+//! Shared helpers for end-to-end tests: temporary trees and git repositories,
+//! fake keys generated at test time, and running the real `keyscan` binary.
+//!
+//! Keys are generated here rather than committed, so the repository never
+//! holds a live-looking key outside `fixtures/` (which `.keyscan.toml`
+//! allowlists) and keyscan scanning itself stays clean.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A deterministic xorshift generator: random-looking keys, reproducible runs.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator; every call site gets a different stream.
+    pub fn new(seed: u64) -> Self {
+        static SALT: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+        let salt = SALT.fetch_add(0x6A09_E667_F3BC_C909, Ordering::Relaxed);
+        Rng(seed ^ salt | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// `n` characters drawn from `alphabet`.
+    pub fn string(&mut self, alphabet: &[u8], n: usize) -> String {
+        (0..n)
+            .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize] as char)
+            .collect()
+    }
+}
+
+pub const LOWER_DIGITS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// A Miniback key: `mbk_` + 20 lowercase alphanumerics (with a digit and a letter).
+pub fn miniback_key(rng: &mut Rng) -> String {
+    loop {
+        let body = rng.string(LOWER_DIGITS, 20);
+        if body.bytes().any(|b| b.is_ascii_digit()) && body.bytes().any(|b| b.is_ascii_lowercase()) {
+            return format!("mbk_{body}");
+        }
+    }
+}
+
+/// A urBackend key: `prefix` + 43 base64url characters containing `-` or `_`.
+pub fn urbackend_key(rng: &mut Rng, prefix: &str) -> String {
+    loop {
+        let body = rng.string(B64URL, 43);
+        if body.contains(['-', '_']) {
+            return format!("{prefix}{body}");
+        }
+    }
+}
+
+/// A Stripe key: `prefix` + `51` + 97 alphanumerics (the new ~99 char shape).
+pub fn stripe_key(rng: &mut Rng, prefix: &str) -> String {
+    format!("{prefix}51{}", rng.string(ALNUM, 97))
+}
+
+/// The redacted form keyscan prints: prefix + first 4 + `…` + last 2.
+pub fn redacted(key: &str, prefix: &str) -> String {
+    let body = &key[prefix.len()..];
+    format!("{prefix}{}…{}", &body[..4], &body[body.len() - 2..])
+}
+
+/// A temporary directory that is removed on drop.
+pub struct TempTree {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempTree {
+    pub fn new() -> Self {
+        TempTree {
+            dir: tempfile::Builder::new().prefix("keyscan-test-").tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `contents` to `rel`, creating parent folders.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// Runs `git args…` in the tree, panicking with git's stderr on failure.
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args)
+    }
+
+    /// `git init` with a fixed identity and default branch `main`.
+    pub fn git_init(&self) {
+        self.git(&["init", "-q", "-b", "main"]);
+        self.git(&["config", "user.name", "Test User"]);
+        self.git(&["config", "user.email", "test@example.com"]);
+        self.git(&["config", "commit.gpgsign", "false"]);
+    }
+
+    /// Stages everything and commits.
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+}
+
+/// Runs git in `dir` with a clean environment for config.
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The keyscan binary, with colour off and a neutral environment.
+pub fn keyscan() -> Command {
+    let mut cmd = Command::cargo_bin("keyscan").unwrap();
+    cmd.env_remove("NO_COLOR").env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd
+}
+
+/// Runs keyscan in `dir` with `args` and returns the output.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    keyscan().current_dir(dir).args(args).output().unwrap()
+}
+
+/// Runs keyscan with `--format json` in `dir` and parses stdout.
+pub fn json_in(dir: &Path, args: &[&str]) -> (serde_json::Value, i32) {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let out = run_in(dir, &all);
+    let code = out.status.code().unwrap_or(-1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); exit {code}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, code)
+}
+
+/// The findings array of a JSON report.
+pub fn findings(v: &serde_json::Value) -> &Vec<serde_json::Value> {
+    v["findings"].as_array().expect("findings array")
+}
+
+/// Findings of `rule_id` at `path`.
+pub fn find<'a>(v: &'a serde_json::Value, rule_id: &str, path: &str) -> Vec<&'a serde_json::Value> {
+    findings(v)
+        .iter()
+        .filter(|f| f["rule_id"] == rule_id && f["path"] == path)
+        .collect()
+}
