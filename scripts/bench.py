@@ -612,7 +612,8 @@ def render(res):
             L.append(f"recall {mode}: {rc['found']}/{rc['planted']} planted found, {rc['placeholders_reported']} "
                      f"placeholders reported, {rc['unexpected']} unexpected; keyscan summary: "
                      f"files_scanned={ks.get('files_scanned')} bytes_scanned={ks.get('bytes_scanned')} "
-                     f"skipped={ks.get('files_skipped')} errors={len(ks.get('errors') or [])}")
+                     f"skipped={ks.get('files_skipped')} errors={len(ks.get('errors') or [])} "
+                     f"placeholders_ignored={ks.get('placeholders_ignored')} duration_ms={ks.get('duration_ms')}")
     return "\n".join(L)
 
 
