@@ -41,9 +41,33 @@ pub enum ColorChoice {
 #[derive(Debug, Parser)]
 #[command(name = "keyscan", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
-    /// Files or directories to scan.
+    /// Files or directories to scan. With --staged or --history: the git
+    /// repository (searched upward from PATH).
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
+
+    /// Scan what the next commit would record (the index, or GIT_INDEX_FILE),
+    /// not the working tree: for pre-commit hooks.
+    #[arg(long, conflicts_with_all = ["history", "no_ignore", "no_build_dirs"])]
+    pub staged: bool,
+
+    /// Scan every blob in git history (all branches, tags, remotes, stash),
+    /// each once, with the commit that introduced it.
+    #[arg(long, conflicts_with_all = ["no_ignore", "no_build_dirs"])]
+    pub history: bool,
+
+    /// With --history: only commits not reachable from REV (e.g. origin/main).
+    #[arg(
+        long,
+        value_name = "REV",
+        requires = "history",
+        conflicts_with = "range"
+    )]
+    pub since: Option<String>,
+
+    /// With --history: only the commits of A..B (e.g. a push's before..after).
+    #[arg(long, value_name = "A..B", requires = "history")]
+    pub range: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -7,6 +7,7 @@ use keyscan::exit::ExitCode;
 use keyscan::finding::Severity;
 use keyscan::pipeline::{self, ScanRequest};
 use keyscan::report::{self, RenderOptions};
+use keyscan::source::history::HistoryOptions;
 use std::io::{IsTerminal, Write};
 
 fn main() -> std::process::ExitCode {
@@ -25,22 +26,51 @@ fn use_color(choice: ColorChoice) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
         }
     }
 }
 
 fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     let first = cli.paths.first().cloned().unwrap_or_else(|| ".".into());
-    let config = Config::discover(cli.config.as_deref(), &first)?;
-    let fail_on = cli.fail_on.or(config.file.fail_on).unwrap_or(Severity::High);
+    let git_mode = cli.staged || cli.history;
+    if git_mode && cli.paths.len() > 1 {
+        return Err(keyscan::Error::Usage(
+            "--staged and --history take one PATH: the repository to scan".into(),
+        ));
+    }
+    // In git modes the config lives at the top of the work tree.
+    let config_dir = if git_mode {
+        keyscan::source::git::config_root(&first)
+    } else {
+        first.clone()
+    };
+    let config = Config::discover(cli.config.as_deref(), &config_dir)?;
+    let fail_on = cli
+        .fail_on
+        .or(config.file.fail_on)
+        .unwrap_or(Severity::High);
     let mut req = ScanRequest::new(cli.paths.clone());
     req.no_ignore = cli.no_ignore;
     req.build_dirs = cli.no_build_dirs.then_some(false);
     req.threads = cli.threads;
     req.no_allowlist = cli.no_allowlist;
     req.config = config;
-    let outcome = pipeline::run(&req)?;
+    let outcome = if cli.staged {
+        pipeline::run_staged(&req)?
+    } else if cli.history {
+        let opts = HistoryOptions {
+            since: cli.since.clone(),
+            range: cli.range.clone(),
+            threads: cli.threads,
+            // Only for a person watching: never in CI logs or redirected output.
+            progress: !cli.quiet && std::io::stderr().is_terminal(),
+        };
+        pipeline::run_history(&req, &opts)?
+    } else {
+        pipeline::run(&req)?
+    };
 
     let opts = RenderOptions {
         show_secrets: cli.show_secrets,
@@ -55,7 +85,12 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = reporter.write(&report, &mut out).and_then(|_| out.flush());
-    let code = ExitCode::for_scan(&outcome.findings, fail_on, false, !outcome.summary.errors.is_empty());
+    let code = ExitCode::for_scan(
+        &outcome.findings,
+        fail_on,
+        false,
+        !outcome.summary.errors.is_empty(),
+    );
     match written {
         Ok(()) => Ok(code),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),

@@ -4,6 +4,8 @@
 //! it loads rules (built-in plus the config's), builds one [`Matcher`], lets a
 //! source enumerate and match blobs, judges the blobs that had matches, applies
 //! allowlists and returns the findings with a [`Summary`]. It never prints.
+//! [`run_staged`] and [`run_history`] do the same with a git source; in
+//! those modes, paths are relative to the repository root.
 
 use crate::config::Config;
 use crate::error::Result;
@@ -12,6 +14,7 @@ use crate::judge::{Judge, JudgeSettings, Tally};
 use crate::report::Summary;
 use crate::rules::RuleSet;
 use crate::scan::{Matcher, DEFAULT_CHUNK};
+use crate::source::history::HistoryOptions;
 use crate::source::{self, SourceOutput};
 use crate::suppress::{compile_globs, Allowlist};
 use std::path::PathBuf;
@@ -136,5 +139,93 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
         chunk: req.chunk,
     };
     let output = source::tree::scan(&opts, &matcher)?;
-    finish(output, &judge, &req.config, req.no_allowlist, "tree", started)
+    finish(
+        output,
+        &judge,
+        &req.config,
+        req.no_allowlist,
+        "tree",
+        started,
+    )
+}
+
+/// Scans what the next commit would record: the staged blobs of added and
+/// modified paths (`req.roots[0]` is the repository; `GIT_INDEX_FILE` is
+/// honoured).
+pub fn run_staged(req: &ScanRequest) -> Result<ScanOutcome> {
+    let started = Instant::now();
+    let rules = load_rules(&req.config)?;
+    let matcher = Matcher::new(&rules);
+    let judge = Judge::new(&matcher, judge_settings(&req.config, req.no_allowlist)?);
+    let repo = source::staged::StagedRepo::open(git_root(req)?)?;
+    let paths = repo.staged_paths()?;
+    let output = repo.scan(&paths, &matcher, req.threads)?;
+    finish(
+        output,
+        &judge,
+        &req.config,
+        req.no_allowlist,
+        "staged",
+        started,
+    )
+}
+
+/// Scans every blob reachable from the repository's refs (or a range of
+/// commits), each once, with attribution and `key-rotation-overdue`
+/// findings (`req.roots[0]` is the repository).
+pub fn run_history(req: &ScanRequest, opts: &HistoryOptions) -> Result<ScanOutcome> {
+    let started = Instant::now();
+    let rules = load_rules(&req.config)?;
+    let matcher = Matcher::new(&rules);
+    let judge = Judge::new(&matcher, judge_settings(&req.config, req.no_allowlist)?);
+    let opts = HistoryOptions {
+        threads: if opts.threads == 0 {
+            req.threads
+        } else {
+            opts.threads
+        },
+        ..opts.clone()
+    };
+    let history = source::history::scan(git_root(req)?, &opts, &matcher)?;
+    let mut outcome = finish(
+        history.source,
+        &judge,
+        &req.config,
+        req.no_allowlist,
+        "history",
+        started,
+    )?;
+    source::history::mark_in_head(&mut outcome.findings, &history.ages, &rules);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut overdue =
+        crate::judge::overdue::rotation_overdue(&outcome.findings, &history.ages, now);
+    if !req.no_allowlist {
+        let allowlist = Allowlist::from_config(&req.config)?;
+        let before = overdue.len();
+        overdue.retain(|f| !allowlist.allows(f));
+        outcome.summary.suppressed.config += (before - overdue.len()) as u64;
+    }
+    outcome.findings.extend(overdue);
+    outcome
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    outcome.summary.count_findings(&outcome.findings);
+    outcome.summary.commits_scanned = Some(history.commits);
+    outcome.summary.history_complete = Some(history.complete);
+    outcome.summary.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(outcome)
+}
+
+/// The one path a git mode opens.
+fn git_root(req: &ScanRequest) -> Result<&std::path::Path> {
+    match req.roots.as_slice() {
+        [one] => Ok(one),
+        [] => Ok(std::path::Path::new(".")),
+        _ => Err(crate::error::Error::Usage(
+            "--staged and --history take one PATH: the repository to scan".into(),
+        )),
+    }
 }

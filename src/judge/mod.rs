@@ -16,6 +16,7 @@
 //! Judgement is per blob and needs no I/O, so sources can run it anywhere.
 
 pub mod context;
+pub mod overdue;
 pub mod placeholder;
 pub mod project;
 pub mod rotation;
@@ -30,6 +31,10 @@ use context::{classify, Classified, ContentFacts};
 use project::ProjectIndex;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// Advice for a key that is gone from HEAD but still in git history.
+pub const REMOVED_FROM_HEAD: &str =
+    "It was removed from HEAD but is still in git history, where every clone has it: rotate it.";
 
 /// A blob after matching, with what the source knows about it.
 #[derive(Debug, Clone)]
@@ -114,7 +119,12 @@ impl<'a> Judge<'a> {
     }
 
     /// Judges one blob.
-    pub fn judge(&self, blob: &ScannedBlob, projects: &ProjectIndex, tally: &mut Tally) -> Vec<Finding> {
+    pub fn judge(
+        &self,
+        blob: &ScannedBlob,
+        projects: &ProjectIndex,
+        tally: &mut Tally,
+    ) -> Vec<Finding> {
         let rules = self.rules();
         let matches = &blob.scan.matches;
         if matches.is_empty() {
@@ -151,7 +161,9 @@ impl<'a> Judge<'a> {
         for (m, _) in matches.iter().zip(&keep).filter(|(_, k)| **k) {
             let rule = &rules.rules[m.rule];
             let var = match &blob.dotenv {
-                Some(entries) => dotenv::entry_at(entries, m.offset as usize).map(|e| e.name.clone()),
+                Some(entries) => {
+                    dotenv::entry_at(entries, m.offset as usize).map(|e| e.name.clone())
+                }
                 None => None,
             }
             .or_else(|| context::assigned_name(&m.line_before));
@@ -191,7 +203,10 @@ impl<'a> Judge<'a> {
     ) -> Finding {
         let severity = rule.spec.severity.for_context(cls.context);
         let project_id = self.project_id(blob, rule, m, projects);
-        let provider = self.settings.providers.get(&rule.spec.provider.to_ascii_lowercase());
+        let provider = self
+            .settings
+            .providers
+            .get(&rule.spec.provider.to_ascii_lowercase());
         let rot = rotation::rotation(rule, project_id.as_deref(), provider);
         let message = message(rule, cls, &blob.path, blob.ignored);
         let mut remediation = Vec::new();
@@ -204,10 +219,7 @@ impl<'a> Judge<'a> {
             }
             if let Some(c) = &blob.commit {
                 if !c.in_head {
-                    remediation.push(
-                        "It was removed from HEAD but is still in git history, where every clone has it: rotate it."
-                            .to_string(),
-                    );
+                    remediation.push(REMOVED_FROM_HEAD.to_string());
                 }
             }
         }
@@ -339,7 +351,10 @@ pub fn redact(rule: &Rule, secret: &str) -> String {
 /// snippet never carries a second, unredacted key.
 fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, String) {
     let redacted = redact(rule, &m.secret);
-    let before_start = m.line_before.len().saturating_sub(crate::scan::SNIPPET_CONTEXT);
+    let before_start = m
+        .line_before
+        .len()
+        .saturating_sub(crate::scan::SNIPPET_CONTEXT);
     let mut before: &[u8] = &m.line_before[before_start..];
     let mut after: &[u8] = &m.after;
     let before_abs = m.offset - before.len() as u64;
@@ -363,7 +378,11 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
     let b = b.trim_start();
     let a = String::from_utf8_lossy(after);
     let a = a.trim_end();
-    let lead = if before_start > 0 || b.len() < before.len() { "…" } else { "" };
+    let lead = if before_start > 0 || b.len() < before.len() {
+        "…"
+    } else {
+        ""
+    };
     (
         redacted.clone(),
         format!("{lead}{b}{redacted}{a}"),

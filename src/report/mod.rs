@@ -70,6 +70,13 @@ pub struct Summary {
     pub suppressed: Suppressed,
     /// Anything else the user should know (e.g. incomplete history).
     pub notes: Vec<String>,
+    /// History scans only: commits walked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commits_scanned: Option<u64>,
+    /// History scans only: `false` when the repository is a shallow clone, so
+    /// older commits were not there to scan (`notes` says how to fix it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_complete: Option<bool>,
 }
 
 impl Summary {

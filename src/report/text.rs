@@ -51,7 +51,10 @@ impl TextReporter {
             for_terminal(&f.title)
         )?;
         let loc = if f.location.line > 0 {
-            format!("{}:{}:{}", f.location.path, f.location.line, f.location.column)
+            format!(
+                "{}:{}:{}",
+                f.location.path, f.location.line, f.location.column
+            )
         } else {
             f.location.path.clone()
         };
@@ -88,10 +91,20 @@ impl TextReporter {
             )?;
         }
         if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
-            writeln!(out, "  {} {}", self.paint("│", Style::new().dimmed()), for_terminal(snippet))?;
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("│", Style::new().dimmed()),
+                for_terminal(snippet)
+            )?;
         }
         if let Some(src) = &f.source {
-            writeln!(out, "  {} {}", self.paint("source", Style::new().dimmed()), for_terminal(src))?;
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("source", Style::new().dimmed()),
+                for_terminal(src)
+            )?;
         }
         writeln!(out, "  {}", for_terminal(&f.message))?;
         if let Some(url) = &f.rotation_url {
@@ -112,7 +125,11 @@ impl TextReporter {
 impl Reporter for TextReporter {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut sorted: Vec<&Finding> = report.findings.iter().collect();
-        sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.sort_key().cmp(&b.sort_key())));
+        sorted.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+        });
         for f in &sorted {
             self.write_finding(f, out)?;
         }
@@ -129,6 +146,16 @@ impl Reporter for TextReporter {
                     Style::new().dimmed()
                 )
             )?;
+            if s.mode == "staged" {
+                writeln!(
+                    out,
+                    "{}",
+                    self.paint(
+                        "Nothing has been committed yet: take the key out of the file, `git add` it again and commit. If the key is real, rotate it as shown above — it may already be in other places.",
+                        Style::new().dimmed()
+                    )
+                )?;
+            }
         }
         let counts: Vec<String> = Severity::ALL_DESC
             .iter()
@@ -146,9 +173,11 @@ impl Reporter for TextReporter {
                 Style::new().bold(),
             ) + &format!(" ({})", counts.join(", "))
         };
+        // History counts distinct blobs: one file in many versions is many blobs.
+        let unit = if s.mode == "history" { "blob" } else { "file" };
         writeln!(
             out,
-            "{head} · {} file{} ({}) scanned in {} ms [{}]",
+            "{head} · {} {unit}{} ({}) scanned in {} ms [{}]",
             s.files_scanned,
             if s.files_scanned == 1 { "" } else { "s" },
             human_bytes(s.bytes_scanned),
@@ -156,7 +185,11 @@ impl Reporter for TextReporter {
             s.mode
         )?;
         if !s.files_skipped.is_empty() {
-            let parts: Vec<String> = s.files_skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            let parts: Vec<String> = s
+                .files_skipped
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect();
             writeln!(out, "skipped: {}", parts.join(", "))?;
         }
         if !s.build_dirs_scanned.is_empty() {
@@ -173,7 +206,11 @@ impl Reporter for TextReporter {
                 s.placeholders_ignored,
                 if s.placeholders_ignored == 1 { "" } else { "s" },
                 s.keys_in_ignored_dotenv,
-                if s.keys_in_ignored_dotenv == 1 { "" } else { "s" },
+                if s.keys_in_ignored_dotenv == 1 {
+                    ""
+                } else {
+                    "s"
+                },
             )?;
         }
         let sup = &s.suppressed;
@@ -182,6 +219,18 @@ impl Reporter for TextReporter {
                 out,
                 "suppressed: {} by inline allow, {} by config allowlist, {} by baseline",
                 sup.inline, sup.config, sup.baseline
+            )?;
+        }
+        if let Some(n) = s.commits_scanned {
+            let complete = if s.history_complete == Some(false) {
+                " (incomplete: shallow clone)"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "history: {n} commit{}{complete}",
+                if n == 1 { "" } else { "s" }
             )?;
         }
         for note in &s.notes {
@@ -194,7 +243,12 @@ impl Reporter for TextReporter {
                 self.paint(&format!("{} error(s):", s.errors.len()), Style::new().red())
             )?;
             for e in &s.errors {
-                writeln!(out, "  {}: {}", for_terminal(&e.path), for_terminal(&e.message))?;
+                writeln!(
+                    out,
+                    "  {}: {}",
+                    for_terminal(&e.path),
+                    for_terminal(&e.message)
+                )?;
             }
         }
         Ok(())

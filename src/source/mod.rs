@@ -7,7 +7,16 @@
 //! index and git history.
 //!
 //! - [`tree`]: a parallel walk of directories with the `ignore` crate.
+//! - [`staged`]: the blobs git is about to commit (the index, or
+//!   `GIT_INDEX_FILE`), for pre-commit hooks.
+//! - [`history`]: every blob reachable from the repository's refs, each
+//!   scanned once, with commit attribution.
+//! - [`git`]: what the two git sources share (opening, parallel blob scans,
+//!   project facts from git paths, dates).
 
+pub mod git;
+pub mod history;
+pub mod staged;
 pub mod tree;
 
 use crate::judge::project::ProjectIndex;

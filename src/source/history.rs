@@ -1,0 +1,643 @@
+//! The history source: every blob reachable from the repository's refs, each
+//! decompressed and scanned once.
+//!
+//! A key deleted in the latest commit is still leaked — every clone has it —
+//! so `--history` reads what git keeps, not what is checked out. It works in
+//! three steps:
+//!
+//! 1. **Enumerate.** Walk the commits reachable from every ref (branches,
+//!    tags, remotes, the stash, notes) and HEAD — or only the commits of
+//!    `--since REV` / `--range A..B` — parents before children. For each
+//!    commit, walk its tree, skipping any subtree already seen *at the same
+//!    path*: in a typical history almost every subtree is unchanged from the
+//!    parent, so each commit costs only its changed directories. (A subtree
+//!    seen at another path is walked again, so a copied or renamed folder's
+//!    files are known at both paths.) Each distinct blob is recorded with the
+//!    paths it appears at and, per path, the first commit that had it there —
+//!    the commit that introduced it, because parents come first. Only ids and
+//!    interned paths are kept: no content.
+//! 2. **Scan.** The distinct blobs are scanned in parallel: each worker owns a
+//!    `git2::Repository` (which is not `Sync`) and pulls blob indices from a
+//!    shared counter; a blob is decompressed, run through the matcher and
+//!    dropped, so memory holds one blob per worker. Binary blobs stop at the
+//!    matcher's own NUL check. A missing or corrupt object becomes an error
+//!    entry naming the object id, and the scan goes on.
+//! 3. **Attribute**, only for blobs with matches: each path the blob appeared
+//!    at becomes one [`ScannedBlob`] with the introducing commit (author,
+//!    author date), and each key is looked up in HEAD's tree — present at HEAD
+//!    or only in history — and dated by the oldest commit holding it, for
+//!    `key-rotation-overdue` ([`crate::judge::overdue`]).
+//!
+//! Shallow clones are scanned as they are and reported incomplete
+//! ([`HistoryOutput::complete`]); a range or `--since` base that cannot be
+//! resolved is an error, never an empty — and therefore clean — scan.
+
+use super::git::{self, BlobJob, EntryKind};
+use super::{ScanIssue, SourceOutput, SourceStats};
+use crate::dotenv;
+use crate::error::{Error, Result};
+use crate::finding::{CommitInfo, Origin};
+use crate::judge::overdue::{FirstSeen, KeyAges};
+use crate::judge::project::file_name;
+use crate::judge::ScannedBlob;
+use crate::report::human_bytes;
+use crate::scan::Matcher;
+use git2::{ObjectType, Oid, ReferenceType, Repository, Sort};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What to scan.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Only commits not reachable from this revision (`--since REV`).
+    pub since: Option<String>,
+    /// Only commits of `A..B` (`--range A..B`).
+    pub range: Option<String>,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+    /// Draw a progress bar on stderr (the caller checks it is a terminal).
+    pub progress: bool,
+}
+
+/// The history source's result.
+#[derive(Debug)]
+pub struct HistoryOutput {
+    /// Blobs with matches (one per path they appeared at), stats, projects.
+    pub source: SourceOutput,
+    /// Commits walked.
+    pub commits: u64,
+    /// False for shallow clones: older history was not there to scan.
+    pub complete: bool,
+    /// Key ages and presence in HEAD.
+    pub ages: KeyAges,
+}
+
+/// Note for the summary of a shallow clone.
+pub const SHALLOW_NOTE: &str = "history is incomplete: this is a shallow clone, so commits before its boundary were not scanned, and keys are attributed to the oldest commit present. Fetch the full history (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout) and scan again.";
+
+/// Marks appearances that come from a ref pointing straight at a tree or
+/// blob (e.g. a tag of a public key), which have no commit.
+const NO_COMMIT: u32 = u32::MAX;
+
+/// Paths interned to small ids: history repeats the same paths endlessly.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// A path a blob appeared at, and the first commit that had it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Appearance {
+    path: u32,
+    commit: u32,
+}
+
+struct BlobRec {
+    id: Oid,
+    first: Appearance,
+    more: Vec<Appearance>,
+}
+
+impl BlobRec {
+    fn appearances(&self) -> impl Iterator<Item = Appearance> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
+}
+
+/// Step 1: distinct blobs, their paths and introducing commits.
+#[derive(Default)]
+struct Enumeration {
+    paths: Interner,
+    seen_trees: HashSet<(Oid, u32)>,
+    blob_index: HashMap<Oid, usize>,
+    blobs: Vec<BlobRec>,
+    symlinks: HashSet<Oid>,
+    /// Newest blob of each manifest or dotenv path, for project facts.
+    facts: HashMap<u32, Oid>,
+    commits: Vec<Oid>,
+    errors: Vec<ScanIssue>,
+}
+
+impl Enumeration {
+    fn add_blob(&mut self, id: Oid, path: &str, commit: u32) {
+        let pid = self.paths.intern(path);
+        if git::is_fact_path(path) {
+            self.facts.insert(pid, id);
+        }
+        match self.blob_index.get(&id) {
+            Some(&i) => {
+                let rec = &mut self.blobs[i];
+                if rec.first.path != pid && !rec.more.iter().any(|a| a.path == pid) {
+                    rec.more.push(Appearance { path: pid, commit });
+                }
+            }
+            None => {
+                self.blob_index.insert(id, self.blobs.len());
+                self.blobs.push(BlobRec {
+                    id,
+                    first: Appearance { path: pid, commit },
+                    more: Vec::new(),
+                });
+            }
+        }
+    }
+
+    /// Walks `root` (a tree) for `commit`, skipping subtrees already seen at
+    /// the same path.
+    fn visit_tree(&mut self, repo: &Repository, root: Oid, commit: u32) {
+        let root_path = self.paths.intern("");
+        let mut stack = vec![(root, root_path)];
+        while let Some((tree_id, path_id)) = stack.pop() {
+            if !self.seen_trees.insert((tree_id, path_id)) {
+                continue;
+            }
+            let prefix = self.paths.get(path_id).to_string();
+            let tree = match repo.find_tree(tree_id) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.errors.push(ScanIssue {
+                        path: if prefix.is_empty() {
+                            "/".into()
+                        } else {
+                            prefix
+                        },
+                        message: format!("tree {tree_id}: {}", e.message()),
+                    });
+                    continue;
+                }
+            };
+            for entry in tree.iter() {
+                let name = String::from_utf8_lossy(entry.name_bytes());
+                let child = if prefix.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                match entry.kind() {
+                    Some(ObjectType::Tree) => {
+                        let id = self.paths.intern(&child);
+                        stack.push((entry.id(), id));
+                    }
+                    Some(ObjectType::Blob) => match EntryKind::from_mode(entry.filemode() as u32) {
+                        EntryKind::File => self.add_blob(entry.id(), &child, commit),
+                        EntryKind::Symlink => {
+                            self.symlinks.insert(entry.id());
+                        }
+                        EntryKind::Submodule => {}
+                    },
+                    // Submodule commits belong to another repository.
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Resolves `rev` to a commit, or explains why not (with the shallow-clone
+/// fix when the repository is shallow).
+fn resolve_commit(repo: &Repository, rev: &str, what: &str) -> Result<Oid> {
+    let found = repo.revparse_single(rev).and_then(|o| o.peel_to_commit());
+    found.map(|c| c.id()).map_err(|e| {
+        let mut message = format!("{what} `{rev}` is not a commit in this repository: {}", e.message());
+        if repo.is_shallow() {
+            message.push_str(
+                ". This is a shallow clone, so the base of the range may simply not have been fetched: fetch the full history (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout). A range without its base cannot be proven clean.",
+            );
+        }
+        Error::Git {
+            path: repo.path().to_path_buf(),
+            message,
+        }
+    })
+}
+
+/// An object a ref points at directly, with the ref's name.
+type NamedObject = (Oid, String);
+
+/// Pushes every ref's commit and HEAD; refs to trees or blobs are returned
+/// for scanning without a commit. Broken refs become error entries.
+fn push_all_refs(
+    repo: &Repository,
+    walk: &mut git2::Revwalk<'_>,
+    errors: &mut Vec<ScanIssue>,
+) -> Result<(Vec<NamedObject>, Vec<NamedObject>)> {
+    let mut trees = Vec::new();
+    let mut blobs = Vec::new();
+    let refs = repo
+        .references()
+        .map_err(|e| git::git_error(repo.path(), "cannot list references", &e))?;
+    for r in refs {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(ScanIssue {
+                    path: "refs".into(),
+                    message: e.message().to_string(),
+                });
+                continue;
+            }
+        };
+        // A symbolic ref (refs/remotes/origin/HEAD) names another ref, which
+        // is listed on its own.
+        if r.kind() == Some(ReferenceType::Symbolic) {
+            continue;
+        }
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        let obj = match r.peel(ObjectType::Any) {
+            Ok(o) => o,
+            Err(e) => {
+                errors.push(ScanIssue {
+                    path: name,
+                    message: format!(
+                        "points to object {} which cannot be read: {}",
+                        r.target().map(|o| o.to_string()).unwrap_or_default(),
+                        e.message()
+                    ),
+                });
+                continue;
+            }
+        };
+        match obj.kind() {
+            Some(ObjectType::Commit) => {
+                if let Err(e) = walk.push(obj.id()) {
+                    errors.push(ScanIssue {
+                        path: name,
+                        message: format!("commit {}: {}", obj.id(), e.message()),
+                    });
+                }
+            }
+            Some(ObjectType::Tree) => trees.push((obj.id(), name)),
+            Some(ObjectType::Blob) => blobs.push((obj.id(), name)),
+            _ => {}
+        }
+    }
+    // HEAD too: a detached HEAD is on no branch.
+    if let Ok(head) = repo.head() {
+        if let Ok(c) = head.peel_to_commit() {
+            let _ = walk.push(c.id());
+        }
+    }
+    Ok((trees, blobs))
+}
+
+fn progress_bar(enabled: bool) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
+    bar
+}
+
+/// Scans the history of the repository containing `path`.
+pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<HistoryOutput> {
+    let repo = git::open(path)?;
+    let shallow = repo.is_shallow();
+    let mut en = Enumeration::default();
+    let mut walk = repo
+        .revwalk()
+        .map_err(|e| git::git_error(repo.path(), "cannot walk history", &e))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)
+        .map_err(|e| git::git_error(repo.path(), "cannot walk history", &e))?;
+    let mut extra_trees = Vec::new();
+    let mut extra_blobs = Vec::new();
+    match (&opts.range, &opts.since) {
+        (Some(range), _) => {
+            if range.contains("...") {
+                return Err(Error::Usage(format!(
+                    "--range `{range}`: symmetric differences (A...B) are not supported; give A..B"
+                )));
+            }
+            let Some((a, b)) = range.split_once("..") else {
+                return Err(Error::Usage(format!("--range `{range}`: expected A..B")));
+            };
+            let a = if a.is_empty() { "HEAD" } else { a };
+            let b = if b.is_empty() { "HEAD" } else { b };
+            let base = resolve_commit(&repo, a, "the base of --range")?;
+            let tip = resolve_commit(&repo, b, "the tip of --range")?;
+            walk.push(tip)
+                .and_then(|_| walk.hide(base))
+                .map_err(|e| git::git_error(repo.path(), "cannot walk the range", &e))?;
+        }
+        (None, since) => {
+            let hidden = since
+                .as_deref()
+                .map(|rev| resolve_commit(&repo, rev, "--since"))
+                .transpose()?;
+            let (trees, blobs) = push_all_refs(&repo, &mut walk, &mut en.errors)?;
+            if let Some(h) = hidden {
+                walk.hide(h)
+                    .map_err(|e| git::git_error(repo.path(), "cannot walk history", &e))?;
+            } else {
+                extra_trees = trees;
+                extra_blobs = blobs;
+            }
+        }
+    }
+
+    // Step 1: enumerate.
+    let bar = progress_bar(opts.progress);
+    for oid in walk {
+        let oid = match oid {
+            Ok(o) => o,
+            Err(e) => {
+                en.errors.push(ScanIssue {
+                    path: "history".into(),
+                    message: format!("walking commits: {}", e.message()),
+                });
+                continue;
+            }
+        };
+        let tree = match repo.find_commit(oid) {
+            Ok(c) => c.tree_id(),
+            Err(e) => {
+                en.errors.push(ScanIssue {
+                    path: format!("commit {oid}"),
+                    message: e.message().to_string(),
+                });
+                continue;
+            }
+        };
+        let idx = en.commits.len() as u32;
+        en.commits.push(oid);
+        en.visit_tree(&repo, tree, idx);
+        if idx % 256 == 0 {
+            bar.set_message(format!(
+                "reading history: {} commits, {} blobs",
+                idx + 1,
+                en.blobs.len()
+            ));
+            bar.tick();
+        }
+    }
+    for (tree, _) in &extra_trees {
+        en.visit_tree(&repo, *tree, NO_COMMIT);
+    }
+    for (blob, name) in &extra_blobs {
+        en.add_blob(*blob, name, NO_COMMIT);
+    }
+
+    // Step 2: scan each distinct blob once, in parallel.
+    let mut stats = SourceStats::default();
+    for _ in &en.symlinks {
+        stats.skip("symlink");
+    }
+    stats.errors = std::mem::take(&mut en.errors);
+    let n = en.blobs.len();
+    bar.set_length(n as u64);
+    bar.set_position(0);
+    bar.set_style(
+        ProgressStyle::with_template("scanning history {bar:30} {pos}/{len} blobs {msg}")
+            .expect("static template"),
+    );
+    let bytes_seen = AtomicU64::new(0);
+    let on_blob = |bytes: u64| {
+        let total = bytes_seen.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        bar.inc(1);
+        if bar.position() % 64 == 0 {
+            bar.set_message(human_bytes(total));
+        }
+    };
+    let en_ref = &en;
+    let job = |i: usize| {
+        let rec = &en_ref.blobs[i];
+        BlobJob {
+            id: rec.id,
+            path: en_ref.paths.get(rec.first.path),
+            dotenv: rec
+                .appearances()
+                .any(|a| dotenv::is_dotenv_name(file_name(en_ref.paths.get(a.path)))),
+        }
+    };
+    let totals = git::scan_blobs(&repo, n, opts.threads, matcher, &job, &on_blob)?;
+    bar.finish_and_clear();
+    stats.files_scanned = totals.scanned;
+    stats.bytes_scanned = totals.bytes;
+    for (k, v) in totals.skipped {
+        *stats.files_skipped.entry(k).or_default() += v;
+    }
+    stats.errors.extend(totals.errors);
+    if shallow {
+        stats.notes.push(SHALLOW_NOTE.to_string());
+    }
+
+    // Step 3: attribution, HEAD presence and ages, for matched blobs only.
+    let mut ages = KeyAges::default();
+    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    ages.head_time = head.as_ref().map(|c| c.time().seconds());
+    let matched = totals.matched;
+    if !matched.is_empty() {
+        if let Some(head) = &head {
+            head_presence(
+                &repo,
+                head,
+                &en,
+                &matched,
+                matcher,
+                opts.threads,
+                &mut ages,
+                &mut stats,
+            );
+        }
+    }
+    let mut commit_cache: HashMap<u32, Option<(CommitInfo, i64)>> = HashMap::new();
+    let mut blobs = Vec::new();
+    for r in &matched {
+        let rec = &en.blobs[r.index];
+        for a in rec.appearances() {
+            let path = en.paths.get(a.path).to_string();
+            let info = if a.commit == NO_COMMIT {
+                None
+            } else {
+                commit_cache
+                    .entry(a.commit)
+                    .or_insert_with(|| {
+                        let c = repo.find_commit(en.commits[a.commit as usize]).ok()?;
+                        Some((git::commit_info(&c), c.time().seconds()))
+                    })
+                    .clone()
+            };
+            if let Some((info, time)) = &info {
+                for m in &r.scan.matches {
+                    let older = ages
+                        .first_seen
+                        .get(&m.secret)
+                        .map_or(true, |f| *time < f.time);
+                    if older {
+                        ages.first_seen.insert(
+                            m.secret.clone(),
+                            FirstSeen {
+                                time: *time,
+                                commit: info.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            let is_env = dotenv::is_dotenv_name(file_name(&path));
+            blobs.push(ScannedBlob {
+                path,
+                origin: Origin::Commit,
+                // Committed content is in every clone, whatever .gitignore says.
+                ignored: false,
+                scan: r.scan.clone(),
+                dotenv: if is_env { r.dotenv.clone() } else { None },
+                // `in_head` is per key, not per blob: it is settled per finding
+                // after judgement (see `mark_in_head`). Until then, true keeps
+                // the judge from adding the "removed from HEAD" advice.
+                commit: info.map(|(mut c, _)| {
+                    c.in_head = true;
+                    c
+                }),
+            });
+        }
+    }
+    blobs.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let facts: Vec<(String, Oid)> = en
+        .facts
+        .iter()
+        .map(|(p, id)| (en.paths.get(*p).to_string(), *id))
+        .collect();
+    let matched_paths: Vec<&str> = blobs.iter().map(|b| b.path.as_str()).collect();
+    let projects = git::project_index(&repo, &facts, &matched_paths, matcher);
+    Ok(HistoryOutput {
+        source: SourceOutput {
+            blobs,
+            projects,
+            stats,
+        },
+        commits: en.commits.len() as u64,
+        complete: !shallow,
+        ages,
+    })
+}
+
+/// Fills `ages.in_head` / `ages.at_head`: which matched keys are in HEAD's
+/// tree, and at which paths. Blobs of HEAD that the scan already read are
+/// looked up by id; with `--since`/`--range`, HEAD blobs outside the range
+/// are scanned here, only because a finding needs the answer.
+#[allow(clippy::too_many_arguments)]
+fn head_presence(
+    repo: &Repository,
+    head: &git2::Commit<'_>,
+    en: &Enumeration,
+    matched: &[git::BlobResult],
+    matcher: &Matcher,
+    threads: usize,
+    ages: &mut KeyAges,
+    stats: &mut SourceStats,
+) {
+    let tree = match head.tree() {
+        Ok(t) => t,
+        Err(e) => {
+            stats.errors.push(ScanIssue {
+                path: "HEAD".into(),
+                message: format!("tree of {}: {}", head.id(), e.message()),
+            });
+            return;
+        }
+    };
+    let mut head_files: Vec<(String, Oid)> = Vec::new();
+    let walked = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(ObjectType::Blob)
+            && EntryKind::from_mode(entry.filemode() as u32) == EntryKind::File
+        {
+            head_files.push((
+                format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+                entry.id(),
+            ));
+        }
+        git2::TreeWalkResult::Ok
+    });
+    if let Err(e) = walked {
+        stats.errors.push(ScanIssue {
+            path: "HEAD".into(),
+            message: format!("reading the tree of {}: {}", head.id(), e.message()),
+        });
+    }
+    let secrets_of: HashMap<Oid, Vec<&str>> = matched
+        .iter()
+        .map(|r| {
+            let id = en.blobs[r.index].id;
+            (
+                id,
+                r.scan.matches.iter().map(|m| m.secret.as_str()).collect(),
+            )
+        })
+        .collect();
+    let wanted: HashSet<&str> = secrets_of.values().flatten().copied().collect();
+    let mut unscanned: Vec<&(String, Oid)> = Vec::new();
+    for file in &head_files {
+        match secrets_of.get(&file.1) {
+            Some(secrets) => {
+                for s in secrets {
+                    ages.in_head.insert(s.to_string());
+                    ages.at_head.insert((file.0.clone(), s.to_string()));
+                }
+            }
+            None if !en.blob_index.contains_key(&file.1) => unscanned.push(file),
+            None => {}
+        }
+    }
+    if unscanned.is_empty() || wanted.iter().all(|s| ages.in_head.contains(*s)) {
+        return;
+    }
+    let job = |i: usize| BlobJob {
+        id: unscanned[i].1,
+        path: &unscanned[i].0,
+        dotenv: false,
+    };
+    // Errors here concern blobs outside the scanned range; the in-range scan
+    // already reported what it could not read.
+    if let Ok(totals) = git::scan_blobs(repo, unscanned.len(), threads, matcher, &job, &|_| {}) {
+        for r in totals.matched {
+            for m in &r.scan.matches {
+                if wanted.contains(m.secret.as_str()) {
+                    ages.in_head.insert(m.secret.clone());
+                    ages.at_head
+                        .insert((unscanned[r.index].0.clone(), m.secret.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Settles `commit.in_head` per finding (a blob may hold one key that is
+/// still in HEAD and one that is not) and, for keys gone from HEAD, adds the
+/// advice that history still leaks them. Publishable keys get no advice.
+pub fn mark_in_head(
+    findings: &mut [crate::finding::Finding],
+    ages: &KeyAges,
+    rules: &crate::rules::RuleSet,
+) {
+    for f in findings {
+        let (Some(c), Some(secret)) = (f.commit.as_mut(), f.secret.as_deref()) else {
+            continue;
+        };
+        c.in_head = ages.in_head.contains(secret);
+        let publishable = rules.get(&f.rule_id).is_some_and(|r| r.is_publishable());
+        if !c.in_head && !publishable && !f.remediation.contains(crate::judge::REMOVED_FROM_HEAD) {
+            f.remediation = format!("{}\n{}", crate::judge::REMOVED_FROM_HEAD, f.remediation);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The staged source: what `git commit` is about to record, for pre-commit
+//! hooks.
+//!
+//! A hook must judge the *index*, not the working tree: a key removed from
+//! disk but still staged is about to be committed, and a key that only lives
+//! in an unstaged edit is not. So this source diffs HEAD's tree against the
+//! index (object ids only — libgit2 compares ids and never reads content for
+//! that) and reads exactly the staged blobs of added, modified or
+//! type-changed paths. On an unborn branch every staged path counts as added.
+//! Nothing in the working tree is walked or read.
+//!
+//! **`GIT_INDEX_FILE`.** `git commit -a` and `git commit PATH…` run the
+//! pre-commit hook against a *temporary* index (`.git/index.lock`,
+//! `.git/next-index-*.lock`) and tell the hook through `GIT_INDEX_FILE`.
+//! A hook that opens `.git/index` there checks the wrong content. When the
+//! variable is set, this source opens that file instead. A relative value is
+//! taken relative to the top of the work tree, as git itself resolves it (git
+//! changes to the top-level directory before reading the index, and runs
+//! hooks from there). A value naming a file that does not exist is an error,
+//! never an empty — and therefore clean — index.
+//!
+//! Project facts (`package.json` dependencies, project ids in dotenv files)
+//! come from index entries, read only for folders that contain a match.
+//! [`StagedRepo::staged_paths`] is public so that checks on the repository's
+//! shape (e.g. a `.env` being committed) can reuse the list.
+
+use super::git::{self, BlobJob, EntryKind};
+use super::{SourceOutput, SourceStats};
+use crate::dotenv;
+use crate::error::{Error, Result};
+use crate::finding::Origin;
+use crate::judge::project::file_name;
+use crate::judge::ScannedBlob;
+use crate::scan::Matcher;
+use git2::{Delta, DiffOptions, ErrorCode, Index, Oid, Repository};
+use std::path::{Path, PathBuf};
+
+/// How a staged path differs from HEAD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StagedStatus {
+    /// Not in HEAD (or HEAD is unborn).
+    Added,
+    /// In HEAD with different content.
+    Modified,
+    /// In HEAD as another kind of entry (e.g. a symlink that became a file).
+    TypeChange,
+}
+
+/// One path that the next commit adds or changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedPath {
+    /// Path relative to the repository root, `/`-separated.
+    pub path: String,
+    /// The staged blob's object id.
+    pub id: Oid,
+    /// Raw git file mode of the staged entry.
+    pub mode: u32,
+    /// How it differs from HEAD.
+    pub status: StagedStatus,
+}
+
+impl StagedPath {
+    /// What the mode says about scanning it.
+    pub fn kind(&self) -> EntryKind {
+        EntryKind::from_mode(self.mode)
+    }
+}
+
+/// A repository opened for a staged scan, with the index git is committing.
+pub struct StagedRepo {
+    repo: Repository,
+    index: Index,
+    index_path: PathBuf,
+}
+
+impl std::fmt::Debug for StagedRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedRepo")
+            .field("git_dir", &self.repo.path())
+            .field("index_path", &self.index_path)
+            .finish()
+    }
+}
+
+impl StagedRepo {
+    /// Opens the repository containing `path` and the index to judge:
+    /// `$GIT_INDEX_FILE` when set, else the repository's own index.
+    pub fn open(path: &Path) -> Result<StagedRepo> {
+        let env = std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty());
+        Self::open_with_index(path, env.map(PathBuf::from))
+    }
+
+    /// Like [`StagedRepo::open`], with the index file given explicitly
+    /// (relative paths are relative to the work tree root, as git resolves
+    /// `GIT_INDEX_FILE`).
+    pub fn open_with_index(path: &Path, index_file: Option<PathBuf>) -> Result<StagedRepo> {
+        let repo = git::open(path)?;
+        let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+            return Err(Error::Usage(format!(
+                "{}: --staged needs a work tree, and this is a bare repository (use --history)",
+                repo.path().display()
+            )));
+        };
+        let (index, index_path) = match index_file {
+            Some(p) => {
+                let p = if p.is_relative() { workdir.join(p) } else { p };
+                if !p.is_file() {
+                    return Err(Error::Git {
+                        path: p,
+                        message: "GIT_INDEX_FILE names an index file that does not exist".into(),
+                    });
+                }
+                let index =
+                    Index::open(&p).map_err(|e| git::git_error(&p, "cannot read the index", &e))?;
+                (index, p)
+            }
+            None => {
+                let index = repo
+                    .index()
+                    .map_err(|e| git::git_error(repo.path(), "cannot read the index", &e))?;
+                let p = index
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| repo.path().join("index"));
+                (index, p)
+            }
+        };
+        Ok(StagedRepo {
+            repo,
+            index,
+            index_path,
+        })
+    }
+
+    /// The repository.
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The index being judged.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The index file that was read.
+    pub fn index_path(&self) -> &Path {
+        &self.index_path
+    }
+
+    /// The tree of HEAD, or `None` on an unborn branch.
+    fn head_tree(&self) -> Result<Option<git2::Tree<'_>>> {
+        match self.repo.head() {
+            Ok(head) => head
+                .peel_to_tree()
+                .map(Some)
+                .map_err(|e| git::git_error(self.repo.path(), "cannot read HEAD's tree", &e)),
+            Err(e) if e.code() == ErrorCode::UnbornBranch || e.code() == ErrorCode::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(git::git_error(self.repo.path(), "cannot resolve HEAD", &e)),
+        }
+    }
+
+    /// Every path the next commit adds or changes (all staged paths on an
+    /// unborn branch), in path order, with the staged blob ids. Deleted
+    /// paths, unmerged entries and mode-only changes are not listed (their
+    /// content is not new).
+    pub fn staged_paths(&self) -> Result<Vec<StagedPath>> {
+        let head = self.head_tree()?;
+        let mut opts = DiffOptions::new();
+        opts.include_typechange(true).ignore_submodules(true);
+        let diff = self
+            .repo
+            .diff_tree_to_index(head.as_ref(), Some(&self.index), Some(&mut opts))
+            .map_err(|e| {
+                git::git_error(&self.index_path, "cannot compare the index with HEAD", &e)
+            })?;
+        let mut out = Vec::new();
+        for delta in diff.deltas() {
+            let status = match delta.status() {
+                Delta::Added => StagedStatus::Added,
+                Delta::Modified => StagedStatus::Modified,
+                Delta::Typechange => StagedStatus::TypeChange,
+                _ => continue,
+            };
+            let new = delta.new_file();
+            if status == StagedStatus::Modified && new.id() == delta.old_file().id() {
+                continue;
+            }
+            let Some(path) = new.path_bytes() else {
+                continue;
+            };
+            out.push(StagedPath {
+                path: git::path_string(path),
+                id: new.id(),
+                mode: u32::from(new.mode()),
+                status,
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Scans the staged blobs of `paths` (from [`StagedRepo::staged_paths`]).
+    pub fn scan(
+        &self,
+        paths: &[StagedPath],
+        matcher: &Matcher,
+        threads: usize,
+    ) -> Result<SourceOutput> {
+        let mut stats = SourceStats::default();
+        let files: Vec<&StagedPath> = paths
+            .iter()
+            .filter(|p| match p.kind() {
+                EntryKind::File => true,
+                EntryKind::Symlink => {
+                    stats.skip("symlink");
+                    false
+                }
+                EntryKind::Submodule => {
+                    stats.skip("submodule");
+                    false
+                }
+            })
+            .collect();
+        let job = |i: usize| BlobJob {
+            id: files[i].id,
+            path: &files[i].path,
+            dotenv: dotenv::is_dotenv_name(file_name(&files[i].path)),
+        };
+        let totals = git::scan_blobs(&self.repo, files.len(), threads, matcher, &job, &|_| {})?;
+        stats.files_scanned = totals.scanned;
+        stats.bytes_scanned = totals.bytes;
+        for (k, v) in totals.skipped {
+            *stats.files_skipped.entry(k).or_default() += v;
+        }
+        stats.errors = totals.errors;
+
+        let blobs: Vec<ScannedBlob> = totals
+            .matched
+            .into_iter()
+            .map(|r| ScannedBlob {
+                path: files[r.index].path.clone(),
+                origin: Origin::Staged,
+                // A staged file is about to be committed whatever .gitignore
+                // says: a key in it is never "expected" dotenv usage.
+                ignored: false,
+                scan: r.scan,
+                dotenv: r.dotenv,
+                commit: None,
+            })
+            .collect();
+
+        // Project facts from index entries (stage 0), read only where needed.
+        let mut facts = Vec::new();
+        for entry in self.index.iter() {
+            let stage = (entry.flags >> 12) & 0x3;
+            if stage != 0 {
+                continue;
+            }
+            let path = git::path_string(&entry.path);
+            if git::is_fact_path(&path) {
+                facts.push((path, entry.id));
+            }
+        }
+        let matched: Vec<&str> = blobs.iter().map(|b| b.path.as_str()).collect();
+        let projects = git::project_index(&self.repo, &facts, &matched, matcher);
+        Ok(SourceOutput {
+            blobs,
+            projects,
+            stats,
+        })
+    }
+}
