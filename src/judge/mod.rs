@@ -114,7 +114,12 @@ impl<'a> Judge<'a> {
     }
 
     /// Judges one blob.
-    pub fn judge(&self, blob: &ScannedBlob, projects: &ProjectIndex, tally: &mut Tally) -> Vec<Finding> {
+    pub fn judge(
+        &self,
+        blob: &ScannedBlob,
+        projects: &ProjectIndex,
+        tally: &mut Tally,
+    ) -> Vec<Finding> {
         let rules = self.rules();
         let matches = &blob.scan.matches;
         if matches.is_empty() {
@@ -151,7 +156,9 @@ impl<'a> Judge<'a> {
         for (m, _) in matches.iter().zip(&keep).filter(|(_, k)| **k) {
             let rule = &rules.rules[m.rule];
             let var = match &blob.dotenv {
-                Some(entries) => dotenv::entry_at(entries, m.offset as usize).map(|e| e.name.clone()),
+                Some(entries) => {
+                    dotenv::entry_at(entries, m.offset as usize).map(|e| e.name.clone())
+                }
                 None => None,
             }
             .or_else(|| context::assigned_name(&m.line_before));
@@ -191,7 +198,10 @@ impl<'a> Judge<'a> {
     ) -> Finding {
         let severity = rule.spec.severity.for_context(cls.context);
         let project_id = self.project_id(blob, rule, m, projects);
-        let provider = self.settings.providers.get(&rule.spec.provider.to_ascii_lowercase());
+        let provider = self
+            .settings
+            .providers
+            .get(&rule.spec.provider.to_ascii_lowercase());
         let rot = rotation::rotation(rule, project_id.as_deref(), provider);
         let message = message(rule, cls, &blob.path, blob.ignored);
         let mut remediation = Vec::new();
@@ -339,8 +349,12 @@ pub fn redact(rule: &Rule, secret: &str) -> String {
 /// snippet never carries a second, unredacted key.
 fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, String) {
     let redacted = redact(rule, &m.secret);
-    let before_start = m.line_before.len().saturating_sub(crate::scan::SNIPPET_CONTEXT);
+    let before_start = m
+        .line_before
+        .len()
+        .saturating_sub(crate::scan::SNIPPET_CONTEXT);
     let mut before: &[u8] = &m.line_before[before_start..];
+    let mut cut_before = before_start > 0;
     let mut after: &[u8] = &m.after;
     let before_abs = m.offset - before.len() as u64;
     let after_abs = m.offset + m.len as u64;
@@ -353,6 +367,7 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
             // Keep only what follows the other secret.
             let cut = (o_end.min(m.offset) - before_abs) as usize;
             before = &before[cut.min(before.len())..];
+            cut_before = true;
         }
         if o_start < after_abs + after.len() as u64 && o_end > after_abs {
             let cut = o_start.saturating_sub(after_abs) as usize;
@@ -363,7 +378,7 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
     let b = b.trim_start();
     let a = String::from_utf8_lossy(after);
     let a = a.trim_end();
-    let lead = if before_start > 0 || b.len() < before.len() { "…" } else { "" };
+    let lead = if cut_before { "…" } else { "" };
     (
         redacted.clone(),
         format!("{lead}{b}{redacted}{a}"),
@@ -380,7 +395,10 @@ mod tests {
     fn redaction_keeps_prefix_four_and_two() {
         let set = RuleSet::builtin().unwrap();
         let r = set.get("miniback-api-key").unwrap();
-        assert_eq!(redact(r, "mbk_Q7fXa9b8c7d6e5f4g39a"), "mbk_Q7fX…9a");
+        assert_eq!(
+            redact(r, &format!("mbk_{}", "Q7fXa9b8c7d6e5f4g39a")),
+            "mbk_Q7fX…9a"
+        );
         assert_eq!(redact(r, "mbk_short"), "mbk_…");
     }
 

@@ -88,12 +88,16 @@ pub fn slash_path(p: &Path) -> String {
     }
 }
 
+/// A manifest the walk saw: display path, path on disk, and its bytes when
+/// they are needed (`package.json`).
+type SeenManifest = (String, PathBuf, Option<Vec<u8>>);
+
 /// Shared state of one walk.
 struct Shared<'m> {
     matcher: &'m Matcher<'m>,
     chunk: usize,
     blobs: Mutex<Vec<(ScannedBlob, PathBuf)>>,
-    manifests: Mutex<Vec<(String, PathBuf, Option<Vec<u8>>)>>,
+    manifests: Mutex<Vec<SeenManifest>>,
     visited: Mutex<HashSet<PathBuf>>,
     files: AtomicU64,
     bytes: AtomicU64,
@@ -124,7 +128,10 @@ impl Shared<'_> {
         }
         let result = (|| -> std::io::Result<(BlobScan, Option<Vec<u8>>)> {
             let file = File::open(fs_path)?;
-            let small = file.metadata().map(|m| m.len() <= SMALL_FILE_LIMIT).unwrap_or(false);
+            let small = file
+                .metadata()
+                .map(|m| m.len() <= SMALL_FILE_LIMIT)
+                .unwrap_or(false);
             if (is_env || manifest) && small {
                 let mut bytes = Vec::new();
                 file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
@@ -142,7 +149,11 @@ impl Shared<'_> {
             }
         };
         if manifest {
-            let content = if name == "package.json" { bytes.clone() } else { None };
+            let content = if name == "package.json" {
+                bytes.clone()
+            } else {
+                None
+            };
             self.manifests
                 .lock()
                 .unwrap()
@@ -162,7 +173,11 @@ impl Shared<'_> {
             return;
         }
         let dotenv_entries = match (&bytes, is_env) {
-            (Some(b), true) => Some(dotenv::parse(&crate::scan::decode_utf16(b).map(String::into_bytes).unwrap_or_else(|| b.clone()))),
+            (Some(b), true) => Some(dotenv::parse(
+                &crate::scan::decode_utf16(b)
+                    .map(String::into_bytes)
+                    .unwrap_or_else(|| b.clone()),
+            )),
             _ => None,
         };
         let blob = ScannedBlob {
@@ -173,11 +188,19 @@ impl Shared<'_> {
             dotenv: dotenv_entries,
             commit: None,
         };
-        self.blobs.lock().unwrap().push((blob, fs_path.to_path_buf()));
+        self.blobs
+            .lock()
+            .unwrap()
+            .push((blob, fs_path.to_path_buf()));
     }
 
     /// Walks `builder`'s roots in parallel.
-    fn walk(&self, builder: &WalkBuilder, root_of: &(dyn Fn(&Path) -> String + Sync), ignored: bool) {
+    fn walk(
+        &self,
+        builder: &WalkBuilder,
+        root_of: &(dyn Fn(&Path) -> String + Sync),
+        ignored: bool,
+    ) {
         builder.build_parallel().run(|| {
             let mut buf = Vec::new();
             Box::new(move |entry| {
@@ -198,7 +221,10 @@ impl Shared<'_> {
                 if ft.is_dir() {
                     let name = entry.file_name().to_string_lossy();
                     if BUILD_DIRS.contains(&name.as_ref()) {
-                        self.visited.lock().unwrap().insert(entry.path().to_path_buf());
+                        self.visited
+                            .lock()
+                            .unwrap()
+                            .insert(entry.path().to_path_buf());
                     }
                     return WalkState::Continue;
                 }
@@ -249,7 +275,11 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         .iter()
         .map(|r| Root {
             fs: r.clone(),
-            display: if single_dir { String::new() } else { slash_path(r) },
+            display: if single_dir {
+                String::new()
+            } else {
+                slash_path(r)
+            },
         })
         .collect();
     let root_of = |p: &Path| -> String {
@@ -371,9 +401,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     stats.bytes_scanned = shared.bytes.load(Ordering::Relaxed);
     stats.build_dirs_scanned = build_dirs_scanned;
     let mut blobs = std::mem::take(&mut *shared.blobs.lock().unwrap());
-    if opts.no_ignore {
-        mark_ignored_dotenv(&mut blobs);
-    }
+    mark_ignored_dotenv(&mut blobs);
     let mut blobs: Vec<ScannedBlob> = blobs.into_iter().map(|(b, _)| b).collect();
     blobs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(SourceOutput {
@@ -383,11 +411,13 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     })
 }
 
-/// With `--no-ignore` the walk cannot tell which dotenv files git ignores;
-/// ask git itself for the few that had matches.
+/// Whether git ignores a dotenv file decides whether a key in it is a leak.
+/// The walk's view is not enough (with `--no-ignore`, or for a file named on
+/// the command line, ignored files are walked too), so ask git itself — only
+/// for the few dotenv files that had matches.
 fn mark_ignored_dotenv(blobs: &mut [(ScannedBlob, PathBuf)]) {
     for (blob, fs) in blobs.iter_mut() {
-        if blob.dotenv.is_none() && !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path)) {
+        if blob.ignored || !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path)) {
             continue;
         }
         let Ok(repo) = git2::Repository::discover(fs.parent().unwrap_or(Path::new("."))) else {
