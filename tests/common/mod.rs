@@ -47,7 +47,8 @@ pub const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 pub fn miniback_key(rng: &mut Rng) -> String {
     loop {
         let body = rng.string(LOWER_DIGITS, 20);
-        if body.bytes().any(|b| b.is_ascii_digit()) && body.bytes().any(|b| b.is_ascii_lowercase()) {
+        if body.bytes().any(|b| b.is_ascii_digit()) && body.bytes().any(|b| b.is_ascii_lowercase())
+        {
             return format!("mbk_{body}");
         }
     }
@@ -82,7 +83,10 @@ pub struct TempTree {
 impl TempTree {
     pub fn new() -> Self {
         TempTree {
-            dir: tempfile::Builder::new().prefix("keyscan-test-").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("keyscan-test-")
+                .tempdir()
+                .unwrap(),
         }
     }
 
@@ -174,4 +178,44 @@ pub fn find<'a>(v: &'a serde_json::Value, rule_id: &str, path: &str) -> Vec<&'a 
         .iter()
         .filter(|f| f["rule_id"] == rule_id && f["path"] == path)
         .collect()
+}
+
+/// Copies `fixtures/NAME` into a fresh temporary tree, renaming every path
+/// component that starts with `dot.` to start with `.` (see fixtures/README.md).
+pub fn copy_fixture(name: &str) -> TempTree {
+    let tree = TempTree::new();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    copy_dir(&src, tree.path());
+    tree
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let target = match name.strip_prefix("dot.") {
+            Some(rest) => dst.join(format!(".{rest}")),
+            None => dst.join(&name),
+        };
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The first match of `regex` in the fixture file (for reading a planted key
+/// at test time instead of writing it into the test source).
+pub fn key_in(tree: &TempTree, rel: &str, regex: &str) -> String {
+    let bytes = std::fs::read(tree.path().join(rel)).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let re = regex::Regex::new(regex).unwrap();
+    re.find(&text)
+        .unwrap_or_else(|| panic!("no {regex} in {rel}"))
+        .as_str()
+        .to_string()
 }
