@@ -481,7 +481,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
                     let older = ages
                         .first_seen
                         .get(&m.secret)
-                        .map_or(true, |f| *time < f.time);
+                        .is_none_or(|f| *time < f.time);
                     if older {
                         ages.first_seen.insert(
                             m.secret.clone(),

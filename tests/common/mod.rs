@@ -139,10 +139,58 @@ pub fn git_in(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The keyscan binary, with colour off and a neutral environment.
+/// Runs git in `dir` with extra environment variables (e.g. backdated
+/// `GIT_AUTHOR_DATE`), returning the whole output, success or not.
+pub fn git_output(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("git is installed")
+}
+
+/// Like [`git_in`] with extra environment variables; panics on failure.
+pub fn git_env_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = git_output(dir, args, envs);
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Number of distinct blobs in the repository's object store (`git cat-file`).
+pub fn blob_count(dir: &Path) -> u64 {
+    git_in(
+        dir,
+        &[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objecttype)",
+        ],
+    )
+    .lines()
+    .filter(|l| *l == "blob")
+    .count() as u64
+}
+
+/// The keyscan binary, with colour off and a neutral environment (no git
+/// variables leaking in from a hook that runs the test suite).
 pub fn keyscan() -> Command {
     let mut cmd = Command::cargo_bin("keyscan").unwrap();
-    cmd.env_remove("NO_COLOR").env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd.env_remove("NO_COLOR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
     cmd
 }
 
