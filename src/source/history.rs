@@ -10,7 +10,10 @@
 //!    `--since REV` / `--range A..B` — parents before children. For each
 //!    commit, walk its tree, skipping any subtree already seen *at the same
 //!    path*: in a typical history almost every subtree is unchanged from the
-//!    parent, so each commit costs only its changed directories. (A subtree
+//!    parent, so each commit costs only its changed directories. With a
+//!    range, the trees of out-of-range parents are walked first and what
+//!    they hold at the same path counts as already seen, so only content the
+//!    range introduces is scanned. (A subtree
 //!    seen at another path is walked again, so a copied or renamed folder's
 //!    files are known at both paths.) Each distinct blob is recorded with the
 //!    paths it appears at and, per path, the first commit that had it there —
@@ -80,6 +83,8 @@ pub const SHALLOW_NOTE: &str = "history is incomplete: this is a shallow clone, 
 /// Marks appearances that come from a ref pointing straight at a tree or
 /// blob (e.g. a tag of a public key), which have no commit.
 const NO_COMMIT: u32 = u32::MAX;
+/// Marks a tree walked only to learn what the range's base already had.
+const SEED: u32 = u32::MAX - 1;
 
 /// Paths interned to small ids: history repeats the same paths endlessly.
 #[derive(Default)]
@@ -134,6 +139,11 @@ struct Enumeration {
     /// Newest blob of each manifest or dotenv path, for project facts.
     facts: HashMap<u32, Oid>,
     commits: Vec<Oid>,
+    /// `(blob, path)` pairs already in a commit just outside the range: not
+    /// new in the range, so not scanned.
+    known: HashSet<(Oid, u32)>,
+    /// Out-of-range parents whose trees were seeded into `known`.
+    seeded: HashSet<Oid>,
     errors: Vec<ScanIssue>,
 }
 
@@ -142,6 +152,13 @@ impl Enumeration {
         let pid = self.paths.intern(path);
         if git::is_fact_path(path) {
             self.facts.insert(pid, id);
+        }
+        if commit == SEED {
+            self.known.insert((id, pid));
+            return;
+        }
+        if self.known.contains(&(id, pid)) {
+            return;
         }
         match self.blob_index.get(&id) {
             Some(&i) => {
@@ -356,19 +373,25 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
 
     // Step 1: enumerate.
     let bar = progress_bar(opts.progress);
+    let mut order = Vec::new();
     for oid in walk {
-        let oid = match oid {
-            Ok(o) => o,
-            Err(e) => {
-                en.errors.push(ScanIssue {
-                    path: "history".into(),
-                    message: format!("walking commits: {}", e.message()),
-                });
-                continue;
-            }
-        };
-        let tree = match repo.find_commit(oid) {
-            Ok(c) => c.tree_id(),
+        match oid {
+            Ok(o) => order.push(o),
+            Err(e) => en.errors.push(ScanIssue {
+                path: "history".into(),
+                message: format!("walking commits: {}", e.message()),
+            }),
+        }
+    }
+    let limited = opts.range.is_some() || opts.since.is_some();
+    let walked: HashSet<Oid> = if limited {
+        order.iter().copied().collect()
+    } else {
+        HashSet::new()
+    };
+    for oid in order {
+        let commit = match repo.find_commit(oid) {
+            Ok(c) => c,
             Err(e) => {
                 en.errors.push(ScanIssue {
                     path: format!("commit {oid}"),
@@ -377,9 +400,21 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
                 continue;
             }
         };
+        if limited {
+            // With --since/--range, what a parent outside the range already
+            // had is not new here: seed its tree first (parents come before
+            // children, so in-range parents are already walked).
+            for parent in commit.parent_ids() {
+                if !walked.contains(&parent) && en.seeded.insert(parent) {
+                    if let Ok(p) = repo.find_commit(parent) {
+                        en.visit_tree(&repo, p.tree_id(), SEED);
+                    }
+                }
+            }
+        }
         let idx = en.commits.len() as u32;
         en.commits.push(oid);
-        en.visit_tree(&repo, tree, idx);
+        en.visit_tree(&repo, commit.tree_id(), idx);
         if idx % 256 == 0 {
             bar.set_message(format!(
                 "reading history: {} commits, {} blobs",

@@ -251,16 +251,19 @@ impl StagedRepo {
             })
             .collect();
 
-        // Project facts from index entries (stage 0), read only where needed.
+        // Project facts from index entries (stage 0), read only where needed
+        // — and not even listed when nothing matched, the usual hook run.
         let mut facts = Vec::new();
-        for entry in self.index.iter() {
-            let stage = (entry.flags >> 12) & 0x3;
-            if stage != 0 {
-                continue;
-            }
-            let path = git::path_string(&entry.path);
-            if git::is_fact_path(&path) {
-                facts.push((path, entry.id));
+        if !blobs.is_empty() {
+            for entry in self.index.iter() {
+                let stage = (entry.flags >> 12) & 0x3;
+                if stage != 0 {
+                    continue;
+                }
+                let path = git::path_string(&entry.path);
+                if git::is_fact_path(&path) {
+                    facts.push((path, entry.id));
+                }
             }
         }
         let matched: Vec<&str> = blobs.iter().map(|b| b.path.as_str()).collect();
