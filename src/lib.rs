@@ -17,7 +17,9 @@
 //!   anchored at hits inside a bounded window, line/column computed for hits
 //!   only; large files are streamed.
 //! - [`source`] enumerates content: [`source::tree`] walks directories in
-//!   parallel with the `ignore` crate. Sources never see rules.
+//!   parallel with the `ignore` crate; [`source::staged`] reads the blobs a
+//!   commit is about to record and [`source::history`] every blob in git
+//!   history, each once, through `git2`. Sources never see rules.
 //! - [`judge`] turns raw matches into [`finding::Finding`]s: placeholders,
 //!   vendor disambiguation, context (client / server / dotenv / docs / test),
 //!   severity, redaction, fingerprint, rotation guidance.
