@@ -106,6 +106,8 @@ pub fn finish(
         keys_in_ignored_dotenv: tally.expected_dotenv,
         ..Summary::default()
     };
+    // The JSON contract always carries the binary count, even when it is 0.
+    summary.files_skipped.entry("binary".into()).or_insert(0);
     summary.suppressed.inline = tally.inline_allowed;
     if !no_allowlist {
         let before = findings.len();
