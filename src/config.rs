@@ -205,8 +205,13 @@ dashboard_url = "https://example.test/{project_id}"
     #[test]
     fn errors_carry_line_and_column() {
         let text = "fail_on = \"high\"\n[allowlist]\npathz = []\n";
-        let e = parse(Path::new("cfg/.keyscan.toml"), text).unwrap_err().to_string();
-        assert!(e.starts_with("cfg/.keyscan.toml:3:1: unknown field `pathz`"), "{e}");
+        let e = parse(Path::new("cfg/.keyscan.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cfg/.keyscan.toml:3:1: unknown field `pathz`"),
+            "{e}"
+        );
         let e = parse(Path::new("k.toml"), "fail_on = \"severe\"\n")
             .unwrap_err()
             .to_string();

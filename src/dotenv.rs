@@ -61,7 +61,9 @@ pub fn parse(input: &[u8]) -> Vec<Entry> {
         }
         let line_of_name = line;
         let mut exported = false;
-        if input[i..].starts_with(b"export") && input.get(i + 6).is_some_and(|b| *b == b' ' || *b == b'\t') {
+        if input[i..].starts_with(b"export")
+            && input.get(i + 6).is_some_and(|b| *b == b' ' || *b == b'\t')
+        {
             exported = true;
             i += 6;
             while i < n && (input[i] == b' ' || input[i] == b'\t') {
@@ -118,13 +120,16 @@ pub fn parse(input: &[u8]) -> Vec<Entry> {
                 // ` #` starts a comment in an unquoted value.
                 let mut k = i;
                 while k < end {
-                    if input[k] == b'#' && k > i && (input[k - 1] == b' ' || input[k - 1] == b'\t') {
+                    if input[k] == b'#' && k > i && (input[k - 1] == b' ' || input[k - 1] == b'\t')
+                    {
                         value_end = k;
                         break;
                     }
                     k += 1;
                 }
-                while value_end > i && (input[value_end - 1] == b' ' || input[value_end - 1] == b'\t') {
+                while value_end > i
+                    && (input[value_end - 1] == b' ' || input[value_end - 1] == b'\t')
+                {
                     value_end -= 1;
                 }
                 (i..value_end, end)
@@ -194,7 +199,10 @@ pub const EXPOSED_PREFIXES: &[&str] = &[
 
 /// The bundler-exposed prefix a variable name carries, if any.
 pub fn exposed_prefix(name: &str) -> Option<&'static str> {
-    EXPOSED_PREFIXES.iter().copied().find(|p| name.starts_with(p))
+    EXPOSED_PREFIXES
+        .iter()
+        .copied()
+        .find(|p| name.starts_with(p))
 }
 
 /// Whether a file name is a dotenv file (`.env`, `.env.local`, `.env.example`…).
@@ -205,7 +213,13 @@ pub fn is_dotenv_name(file_name: &str) -> bool {
 /// Whether a dotenv file name is a template meant to be committed.
 pub fn is_template_name(file_name: &str) -> bool {
     const TEMPLATE_SUFFIXES: &[&str] = &[
-        ".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl",
+        ".example",
+        ".sample",
+        ".template",
+        ".dist",
+        ".defaults",
+        ".tmpl",
+        ".tpl",
     ];
     is_dotenv_name(file_name) && TEMPLATE_SUFFIXES.iter().any(|s| file_name.ends_with(s))
 }
@@ -223,7 +237,8 @@ mod tests {
 
     #[test]
     fn plain_export_quotes_and_comments() {
-        let text = "# c\nA=1\nexport B = two # note\r\nC='x # y'\nD=\"q\\\"r\"\n\nE: colon\nnot a line\n";
+        let text =
+            "# c\nA=1\nexport B = two # note\r\nC='x # y'\nD=\"q\\\"r\"\n\nE: colon\nnot a line\n";
         assert_eq!(
             names(text),
             vec![
@@ -256,7 +271,10 @@ mod tests {
 
     #[test]
     fn exposed_prefixes_and_names() {
-        assert_eq!(exposed_prefix("NEXT_PUBLIC_MINIBACK_KEY"), Some("NEXT_PUBLIC_"));
+        assert_eq!(
+            exposed_prefix("NEXT_PUBLIC_MINIBACK_KEY"),
+            Some("NEXT_PUBLIC_")
+        );
         assert_eq!(exposed_prefix("MINIBACK_KEY"), None);
         assert!(is_dotenv_name(".env.production.local"));
         assert!(!is_dotenv_name("env.js"));

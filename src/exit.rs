@@ -21,7 +21,12 @@ pub enum ExitCode {
 
 impl ExitCode {
     /// The code for a finished scan.
-    pub fn for_scan(findings: &[Finding], fail_on: Severity, strict: bool, had_errors: bool) -> Self {
+    pub fn for_scan(
+        findings: &[Finding],
+        fail_on: Severity,
+        strict: bool,
+        had_errors: bool,
+    ) -> Self {
         if findings.iter().any(|f| f.severity >= fail_on) || (strict && had_errors) {
             ExitCode::Findings
         } else {
@@ -50,7 +55,13 @@ mod tests {
         assert_eq!(ExitCode::Clean.code(), 0);
         assert_eq!(ExitCode::Findings.code(), 1);
         assert_eq!(ExitCode::Error.code(), 2);
-        assert_eq!(ExitCode::for_scan(&[], Severity::High, false, true), ExitCode::Clean);
-        assert_eq!(ExitCode::for_scan(&[], Severity::High, true, true), ExitCode::Findings);
+        assert_eq!(
+            ExitCode::for_scan(&[], Severity::High, false, true),
+            ExitCode::Clean
+        );
+        assert_eq!(
+            ExitCode::for_scan(&[], Severity::High, true, true),
+            ExitCode::Findings
+        );
     }
 }

@@ -25,7 +25,8 @@ fn use_color(choice: ColorChoice) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
         }
     }
 }
@@ -33,7 +34,10 @@ fn use_color(choice: ColorChoice) -> bool {
 fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     let first = cli.paths.first().cloned().unwrap_or_else(|| ".".into());
     let config = Config::discover(cli.config.as_deref(), &first)?;
-    let fail_on = cli.fail_on.or(config.file.fail_on).unwrap_or(Severity::High);
+    let fail_on = cli
+        .fail_on
+        .or(config.file.fail_on)
+        .unwrap_or(Severity::High);
     let mut req = ScanRequest::new(cli.paths.clone());
     req.no_ignore = cli.no_ignore;
     req.build_dirs = cli.no_build_dirs.then_some(false);
@@ -55,7 +59,12 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = reporter.write(&report, &mut out).and_then(|_| out.flush());
-    let code = ExitCode::for_scan(&outcome.findings, fail_on, false, !outcome.summary.errors.is_empty());
+    let code = ExitCode::for_scan(
+        &outcome.findings,
+        fail_on,
+        false,
+        !outcome.summary.errors.is_empty(),
+    );
     match written {
         Ok(()) => Ok(code),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),

@@ -136,5 +136,12 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
         chunk: req.chunk,
     };
     let output = source::tree::scan(&opts, &matcher)?;
-    finish(output, &judge, &req.config, req.no_allowlist, "tree", started)
+    finish(
+        output,
+        &judge,
+        &req.config,
+        req.no_allowlist,
+        "tree",
+        started,
+    )
 }

@@ -96,9 +96,7 @@ fn is_hashed_chunk(name: &str) -> bool {
     };
     let hash = &stem[pos + 1..];
     hash.len() >= 8
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && hash.bytes().any(|b| b.is_ascii_digit())
 }
 
@@ -222,8 +220,14 @@ mod tests {
 
     fn idx() -> ProjectIndex {
         let mut idx = ProjectIndex::new();
-        idx.add_manifest("web/package.json", Some(br#"{"dependencies":{"vite":"5"}}"#));
-        idx.add_manifest("api/package.json", Some(br#"{"dependencies":{"express":"4"}}"#));
+        idx.add_manifest(
+            "web/package.json",
+            Some(br#"{"dependencies":{"vite":"5"}}"#),
+        );
+        idx.add_manifest(
+            "api/package.json",
+            Some(br#"{"dependencies":{"express":"4"}}"#),
+        );
         idx
     }
 
@@ -259,21 +263,36 @@ mod tests {
             use_client: true,
             ..Default::default()
         };
-        assert_eq!(classify("app/page.tsx", uc, &idx()).context, Context::Client);
+        assert_eq!(
+            classify("app/page.tsx", uc, &idx()).context,
+            Context::Client
+        );
     }
 
     #[test]
     fn assignments_are_recognised() {
-        assert_eq!(assigned_name(b"NEXT_PUBLIC_KEY=").as_deref(), Some("NEXT_PUBLIC_KEY"));
-        assert_eq!(assigned_name(b"  VITE_KEY: \"").as_deref(), Some("VITE_KEY"));
-        assert_eq!(assigned_name(b"{\"REACT_APP_K\": '").as_deref(), Some("REACT_APP_K"));
+        assert_eq!(
+            assigned_name(b"NEXT_PUBLIC_KEY=").as_deref(),
+            Some("NEXT_PUBLIC_KEY")
+        );
+        assert_eq!(
+            assigned_name(b"  VITE_KEY: \"").as_deref(),
+            Some("VITE_KEY")
+        );
+        assert_eq!(
+            assigned_name(b"{\"REACT_APP_K\": '").as_deref(),
+            Some("REACT_APP_K")
+        );
         assert_eq!(
             assigned_name(b"process.env.NEXT_PUBLIC_X = `").as_deref(),
             Some("NEXT_PUBLIC_X")
         );
         assert_eq!(assigned_name(b"k := \"").as_deref(), Some("k"));
         assert_eq!(assigned_name(b"fetch(\""), None);
-        assert_eq!(exposed_assignment(Some("VITE_MINIBACK")).as_deref(), Some("VITE_MINIBACK"));
+        assert_eq!(
+            exposed_assignment(Some("VITE_MINIBACK")).as_deref(),
+            Some("VITE_MINIBACK")
+        );
         assert_eq!(exposed_assignment(Some("MINIBACK")), None);
     }
 }

@@ -114,7 +114,12 @@ impl<'a> Judge<'a> {
     }
 
     /// Judges one blob.
-    pub fn judge(&self, blob: &ScannedBlob, projects: &ProjectIndex, tally: &mut Tally) -> Vec<Finding> {
+    pub fn judge(
+        &self,
+        blob: &ScannedBlob,
+        projects: &ProjectIndex,
+        tally: &mut Tally,
+    ) -> Vec<Finding> {
         let rules = self.rules();
         let matches = &blob.scan.matches;
         if matches.is_empty() {
@@ -151,7 +156,9 @@ impl<'a> Judge<'a> {
         for (m, _) in matches.iter().zip(&keep).filter(|(_, k)| **k) {
             let rule = &rules.rules[m.rule];
             let var = match &blob.dotenv {
-                Some(entries) => dotenv::entry_at(entries, m.offset as usize).map(|e| e.name.clone()),
+                Some(entries) => {
+                    dotenv::entry_at(entries, m.offset as usize).map(|e| e.name.clone())
+                }
                 None => None,
             }
             .or_else(|| context::assigned_name(&m.line_before));
@@ -191,7 +198,10 @@ impl<'a> Judge<'a> {
     ) -> Finding {
         let severity = rule.spec.severity.for_context(cls.context);
         let project_id = self.project_id(blob, rule, m, projects);
-        let provider = self.settings.providers.get(&rule.spec.provider.to_ascii_lowercase());
+        let provider = self
+            .settings
+            .providers
+            .get(&rule.spec.provider.to_ascii_lowercase());
         let rot = rotation::rotation(rule, project_id.as_deref(), provider);
         let message = message(rule, cls, &blob.path, blob.ignored);
         let mut remediation = Vec::new();
@@ -339,7 +349,10 @@ pub fn redact(rule: &Rule, secret: &str) -> String {
 /// snippet never carries a second, unredacted key.
 fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, String) {
     let redacted = redact(rule, &m.secret);
-    let before_start = m.line_before.len().saturating_sub(crate::scan::SNIPPET_CONTEXT);
+    let before_start = m
+        .line_before
+        .len()
+        .saturating_sub(crate::scan::SNIPPET_CONTEXT);
     let mut before: &[u8] = &m.line_before[before_start..];
     let mut after: &[u8] = &m.after;
     let before_abs = m.offset - before.len() as u64;
@@ -363,7 +376,11 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
     let b = b.trim_start();
     let a = String::from_utf8_lossy(after);
     let a = a.trim_end();
-    let lead = if before_start > 0 || b.len() < before.len() { "…" } else { "" };
+    let lead = if before_start > 0 || b.len() < before.len() {
+        "…"
+    } else {
+        ""
+    };
     (
         redacted.clone(),
         format!("{lead}{b}{redacted}{a}"),

@@ -111,8 +111,16 @@ fn longest_sequence_run(s: &str) -> usize {
     let b = s.as_bytes();
     let (mut best, mut up, mut down) = (1usize.min(b.len()), 1usize, 1usize);
     for w in b.windows(2) {
-        up = if w[1] == w[0].wrapping_add(1) { up + 1 } else { 1 };
-        down = if w[1] == w[0].wrapping_sub(1) { down + 1 } else { 1 };
+        up = if w[1] == w[0].wrapping_add(1) {
+            up + 1
+        } else {
+            1
+        };
+        down = if w[1] == w[0].wrapping_sub(1) {
+            down + 1
+        } else {
+            1
+        };
         best = best.max(up).max(down);
     }
     best
@@ -149,7 +157,10 @@ mod tests {
             "mbk_12345678901234567890",
             "mbk_exampleKey1234567890",
         ] {
-            assert!(reason("miniback-api-key", s).is_some(), "{s} should be a placeholder");
+            assert!(
+                reason("miniback-api-key", s).is_some(),
+                "{s} should be a placeholder"
+            );
         }
         for s in [
             "sk_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
@@ -186,7 +197,10 @@ mod tests {
         for k in random_keys("mbk_", lower_digits, 24, 2000) {
             rejected += reason("miniback-api-key", &k).is_some() as usize;
         }
-        assert!(rejected <= 2, "{rejected} of 2000 random Miniback keys rejected");
+        assert!(
+            rejected <= 2,
+            "{rejected} of 2000 random Miniback keys rejected"
+        );
         for k in random_keys("sk_live_", b64url, 43, 2000) {
             assert_eq!(reason("urbackend-secret-key", &k), None, "{k}");
         }

@@ -129,7 +129,9 @@ impl ProjectIndex {
     pub fn add_project_id(&mut self, dir: &str, rule_id: &str, id: &str) {
         let facts = self.roots.entry(dir.to_string()).or_default();
         if !facts.project_ids.iter().any(|(r, _)| r == rule_id) {
-            facts.project_ids.push((rule_id.to_string(), id.to_string()));
+            facts
+                .project_ids
+                .push((rule_id.to_string(), id.to_string()));
         }
     }
 
@@ -208,17 +210,31 @@ mod tests {
         idx.add_manifest("services/api/Cargo.toml", None);
         assert_eq!(idx.nearest("apps/web/src/main.ts").unwrap().0, "apps/web");
         assert_eq!(
-            idx.nearest("apps/web/src/main.ts").unwrap().1.browser_app.as_deref(),
+            idx.nearest("apps/web/src/main.ts")
+                .unwrap()
+                .1
+                .browser_app
+                .as_deref(),
             Some("vite")
         );
-        assert_eq!(idx.nearest("services/api/src/main.rs").unwrap().0, "services/api");
+        assert_eq!(
+            idx.nearest("services/api/src/main.rs").unwrap().0,
+            "services/api"
+        );
         assert_eq!(idx.nearest("README.md").unwrap().0, "");
         assert_eq!(
-            idx.build_dir_of("apps/web/dist/assets/index-4f3a.js").as_deref(),
+            idx.build_dir_of("apps/web/dist/assets/index-4f3a.js")
+                .as_deref(),
             Some("apps/web/dist")
         );
         assert_eq!(idx.build_dir_of("services/api/build/x.js"), None);
-        assert_eq!(idx.build_dir_of("x/.next/static/chunks/a.js").as_deref(), Some("x/.next"));
-        assert_eq!(idx.build_dir_of("apps/web/node_modules/pkg/dist/a.js"), None);
+        assert_eq!(
+            idx.build_dir_of("x/.next/static/chunks/a.js").as_deref(),
+            Some("x/.next")
+        );
+        assert_eq!(
+            idx.build_dir_of("apps/web/node_modules/pkg/dist/a.js"),
+            None
+        );
     }
 }

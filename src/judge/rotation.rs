@@ -19,14 +19,21 @@ pub struct Rotation {
 }
 
 /// Resolves a rule's rotation guidance for a (possibly unknown) project.
-pub fn rotation(rule: &Rule, project_id: Option<&str>, provider: Option<&ProviderSettings>) -> Rotation {
+pub fn rotation(
+    rule: &Rule,
+    project_id: Option<&str>,
+    provider: Option<&ProviderSettings>,
+) -> Rotation {
     let spec = &rule.spec.rotation;
     let template = provider
         .and_then(|p| p.dashboard_url.as_deref())
         .unwrap_or(&spec.url);
     let url = match project_id {
         Some(id) => template.replace("{project_id}", id),
-        None if template.contains("{project_id}") => match (&spec.url_without_project, provider.and_then(|p| p.dashboard_url.as_ref())) {
+        None if template.contains("{project_id}") => match (
+            &spec.url_without_project,
+            provider.and_then(|p| p.dashboard_url.as_ref()),
+        ) {
             (Some(fallback), None) => fallback.clone(),
             _ => template.replace("{project_id}", "PROJECT_ID"),
         },
@@ -72,7 +79,13 @@ mod tests {
             dashboard_url: Some("https://app.miniback.test/p/{project_id}/api".into()),
             project_id: None,
         };
-        assert_eq!(rotation(mb, Some("acme"), Some(&cfg)).url, "https://app.miniback.test/p/acme/api");
-        assert_eq!(rotation(mb, None, Some(&cfg)).url, "https://app.miniback.test/p/PROJECT_ID/api");
+        assert_eq!(
+            rotation(mb, Some("acme"), Some(&cfg)).url,
+            "https://app.miniback.test/p/acme/api"
+        );
+        assert_eq!(
+            rotation(mb, None, Some(&cfg)).url,
+            "https://app.miniback.test/p/PROJECT_ID/api"
+        );
     }
 }

@@ -33,7 +33,8 @@ pub fn resolve(
         // Handle each (group, offset) once, at its first member.
         let members: Vec<usize> = (0..matches.len())
             .filter(|&j| {
-                matches[j].offset == matches[i].offset && group_of(rules, &matches[j]) == Some(group)
+                matches[j].offset == matches[i].offset
+                    && group_of(rules, &matches[j]) == Some(group)
             })
             .collect();
         if members[0] != i || members.len() < 2 {
@@ -48,7 +49,11 @@ pub fn resolve(
 }
 
 fn group_of<'a>(rules: &'a RuleSet, m: &RawMatch) -> Option<&'a str> {
-    rules.rules[m.rule].spec.vendor.as_ref().map(|v| v.group.as_str())
+    rules.rules[m.rule]
+        .spec
+        .vendor
+        .as_ref()
+        .map(|v| v.group.as_str())
 }
 
 fn pick(

@@ -63,7 +63,11 @@ impl<'a> JsonFinding<'a> {
             line: f.location.line,
             column: f.location.column,
             secret_redacted: f.secret_redacted.as_deref(),
-            secret: if show_secrets { f.secret.as_deref() } else { None },
+            secret: if show_secrets {
+                f.secret.as_deref()
+            } else {
+                None
+            },
             fingerprint: &f.fingerprint,
             message: &f.message,
             rotation_url: f.rotation_url.as_deref(),

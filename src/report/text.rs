@@ -51,7 +51,10 @@ impl TextReporter {
             for_terminal(&f.title)
         )?;
         let loc = if f.location.line > 0 {
-            format!("{}:{}:{}", f.location.path, f.location.line, f.location.column)
+            format!(
+                "{}:{}:{}",
+                f.location.path, f.location.line, f.location.column
+            )
         } else {
             f.location.path.clone()
         };
@@ -88,10 +91,20 @@ impl TextReporter {
             )?;
         }
         if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
-            writeln!(out, "  {} {}", self.paint("│", Style::new().dimmed()), for_terminal(snippet))?;
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("│", Style::new().dimmed()),
+                for_terminal(snippet)
+            )?;
         }
         if let Some(src) = &f.source {
-            writeln!(out, "  {} {}", self.paint("source", Style::new().dimmed()), for_terminal(src))?;
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("source", Style::new().dimmed()),
+                for_terminal(src)
+            )?;
         }
         writeln!(out, "  {}", for_terminal(&f.message))?;
         if let Some(url) = &f.rotation_url {
@@ -112,7 +125,11 @@ impl TextReporter {
 impl Reporter for TextReporter {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut sorted: Vec<&Finding> = report.findings.iter().collect();
-        sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.sort_key().cmp(&b.sort_key())));
+        sorted.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+        });
         for f in &sorted {
             self.write_finding(f, out)?;
         }
@@ -156,7 +173,11 @@ impl Reporter for TextReporter {
             s.mode
         )?;
         if !s.files_skipped.is_empty() {
-            let parts: Vec<String> = s.files_skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            let parts: Vec<String> = s
+                .files_skipped
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect();
             writeln!(out, "skipped: {}", parts.join(", "))?;
         }
         if !s.build_dirs_scanned.is_empty() {
@@ -173,7 +194,11 @@ impl Reporter for TextReporter {
                 s.placeholders_ignored,
                 if s.placeholders_ignored == 1 { "" } else { "s" },
                 s.keys_in_ignored_dotenv,
-                if s.keys_in_ignored_dotenv == 1 { "" } else { "s" },
+                if s.keys_in_ignored_dotenv == 1 {
+                    ""
+                } else {
+                    "s"
+                },
             )?;
         }
         let sup = &s.suppressed;
@@ -194,7 +219,12 @@ impl Reporter for TextReporter {
                 self.paint(&format!("{} error(s):", s.errors.len()), Style::new().red())
             )?;
             for e in &s.errors {
-                writeln!(out, "  {}: {}", for_terminal(&e.path), for_terminal(&e.message))?;
+                writeln!(
+                    out,
+                    "  {}: {}",
+                    for_terminal(&e.path),
+                    for_terminal(&e.message)
+                )?;
             }
         }
         Ok(())

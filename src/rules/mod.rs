@@ -105,8 +105,8 @@ impl RuleSet {
 
         let mut rules = Vec::new();
         for (file, text) in BUILTIN_RULE_FILES {
-            let parsed: RuleFile =
-                toml::from_str(text).map_err(|e| Error::rule(*file, None, "rule", e.to_string()))?;
+            let parsed: RuleFile = toml::from_str(text)
+                .map_err(|e| Error::rule(*file, None, "rule", e.to_string()))?;
             for spec in parsed.rule {
                 rules.push(compile_rule(file, spec)?);
             }
@@ -159,7 +159,10 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
     if spec.lookbehind > MAX_LOOKBEHIND {
         return Err(err(
             "lookbehind",
-            format!("{} is more than the maximum {MAX_LOOKBEHIND}", spec.lookbehind),
+            format!(
+                "{} is more than the maximum {MAX_LOOKBEHIND}",
+                spec.lookbehind
+            ),
         ));
     }
     if spec.rotation.url.is_empty() {
@@ -319,7 +322,10 @@ mod tests {
         let e = RuleSet::load(&[(".keyscan.toml".into(), vec![spec("acme", "(acme_[a-z")])])
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with(".keyscan.toml: rule `acme`: field `pattern`"), "{e}");
+        assert!(
+            e.starts_with(".keyscan.toml: rule `acme`: field `pattern`"),
+            "{e}"
+        );
 
         let e = RuleSet::load(&[(".keyscan.toml".into(), vec![spec("acme", "acme_[a-z]+")])])
             .unwrap_err()
@@ -342,9 +348,12 @@ mod tests {
         .to_string();
         assert!(e.contains("duplicate rule id"), "{e}");
 
-        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![spec("Bad Id", "(acme_[a-z]+)")])])
-            .unwrap_err()
-            .to_string();
+        let e = RuleSet::load(&[(
+            ".keyscan.toml".into(),
+            vec![spec("Bad Id", "(acme_[a-z]+)")],
+        )])
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("field `id`"), "{e}");
     }
 }

@@ -352,10 +352,7 @@ impl<'r> Matcher<'r> {
             m.inline_allow =
                 memchr::memmem::find(&buf[line_from..line_end], ALLOW_MARKER.as_bytes()).is_some();
         }
-        let new_rules: Vec<usize> = st.out.matches[first_new..]
-            .iter()
-            .map(|m| m.rule)
-            .collect();
+        let new_rules: Vec<usize> = st.out.matches[first_new..].iter().map(|m| m.rule).collect();
         for ri in new_rules {
             if st.out.project_ids.iter().any(|(r, _)| *r == ri) {
                 continue;
@@ -527,8 +524,16 @@ mod tests {
         for chunk in [MIN_CHUNK, MIN_CHUNK + 1, 3001, 4096, 7919] {
             let mut buf = Vec::new();
             let streamed = m.scan_reader(&text[..], chunk, &mut buf).unwrap();
-            let a: Vec<_> = whole.matches.iter().map(|x| (x.offset, x.line, x.column)).collect();
-            let b: Vec<_> = streamed.matches.iter().map(|x| (x.offset, x.line, x.column)).collect();
+            let a: Vec<_> = whole
+                .matches
+                .iter()
+                .map(|x| (x.offset, x.line, x.column))
+                .collect();
+            let b: Vec<_> = streamed
+                .matches
+                .iter()
+                .map(|x| (x.offset, x.line, x.column))
+                .collect();
             assert_eq!(a, b, "chunk {chunk}");
             assert_eq!(streamed.bytes, text.len() as u64);
         }
@@ -563,7 +568,9 @@ mod tests {
 
     #[test]
     fn use_client_directive_after_comments() {
-        assert!(starts_with_use_client(b"// header\n/* x */\n'use client';\n"));
+        assert!(starts_with_use_client(
+            b"// header\n/* x */\n'use client';\n"
+        ));
         assert!(starts_with_use_client(b"\"use client\"\nexport default 1"));
         assert!(!starts_with_use_client(b"import x from 'y';\n'use client'"));
     }

@@ -124,7 +124,10 @@ impl Shared<'_> {
         }
         let result = (|| -> std::io::Result<(BlobScan, Option<Vec<u8>>)> {
             let file = File::open(fs_path)?;
-            let small = file.metadata().map(|m| m.len() <= SMALL_FILE_LIMIT).unwrap_or(false);
+            let small = file
+                .metadata()
+                .map(|m| m.len() <= SMALL_FILE_LIMIT)
+                .unwrap_or(false);
             if (is_env || manifest) && small {
                 let mut bytes = Vec::new();
                 file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
@@ -142,7 +145,11 @@ impl Shared<'_> {
             }
         };
         if manifest {
-            let content = if name == "package.json" { bytes.clone() } else { None };
+            let content = if name == "package.json" {
+                bytes.clone()
+            } else {
+                None
+            };
             self.manifests
                 .lock()
                 .unwrap()
@@ -162,7 +169,11 @@ impl Shared<'_> {
             return;
         }
         let dotenv_entries = match (&bytes, is_env) {
-            (Some(b), true) => Some(dotenv::parse(&crate::scan::decode_utf16(b).map(String::into_bytes).unwrap_or_else(|| b.clone()))),
+            (Some(b), true) => Some(dotenv::parse(
+                &crate::scan::decode_utf16(b)
+                    .map(String::into_bytes)
+                    .unwrap_or_else(|| b.clone()),
+            )),
             _ => None,
         };
         let blob = ScannedBlob {
@@ -173,11 +184,19 @@ impl Shared<'_> {
             dotenv: dotenv_entries,
             commit: None,
         };
-        self.blobs.lock().unwrap().push((blob, fs_path.to_path_buf()));
+        self.blobs
+            .lock()
+            .unwrap()
+            .push((blob, fs_path.to_path_buf()));
     }
 
     /// Walks `builder`'s roots in parallel.
-    fn walk(&self, builder: &WalkBuilder, root_of: &(dyn Fn(&Path) -> String + Sync), ignored: bool) {
+    fn walk(
+        &self,
+        builder: &WalkBuilder,
+        root_of: &(dyn Fn(&Path) -> String + Sync),
+        ignored: bool,
+    ) {
         builder.build_parallel().run(|| {
             let mut buf = Vec::new();
             Box::new(move |entry| {
@@ -198,7 +217,10 @@ impl Shared<'_> {
                 if ft.is_dir() {
                     let name = entry.file_name().to_string_lossy();
                     if BUILD_DIRS.contains(&name.as_ref()) {
-                        self.visited.lock().unwrap().insert(entry.path().to_path_buf());
+                        self.visited
+                            .lock()
+                            .unwrap()
+                            .insert(entry.path().to_path_buf());
                     }
                     return WalkState::Continue;
                 }
@@ -249,7 +271,11 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         .iter()
         .map(|r| Root {
             fs: r.clone(),
-            display: if single_dir { String::new() } else { slash_path(r) },
+            display: if single_dir {
+                String::new()
+            } else {
+                slash_path(r)
+            },
         })
         .collect();
     let root_of = |p: &Path| -> String {
@@ -387,7 +413,9 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
 /// ask git itself for the few that had matches.
 fn mark_ignored_dotenv(blobs: &mut [(ScannedBlob, PathBuf)]) {
     for (blob, fs) in blobs.iter_mut() {
-        if blob.dotenv.is_none() && !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path)) {
+        if blob.dotenv.is_none()
+            && !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path))
+        {
             continue;
         }
         let Ok(repo) = git2::Repository::discover(fs.parent().unwrap_or(Path::new("."))) else {
