@@ -224,6 +224,21 @@ pub fn is_template_name(file_name: &str) -> bool {
     is_dotenv_name(file_name) && TEMPLATE_SUFFIXES.iter().any(|s| file_name.ends_with(s))
 }
 
+/// Whether a `/`-separated path names a file that holds keys by convention
+/// without being a dotenv file: `secrets.json` anywhere and `config/keys.js`
+/// (both named by the `.gitignore` of the platforms' starter projects).
+pub fn is_secret_file_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "secrets.json" || path == "config/keys.js" || path.ends_with("/config/keys.js")
+}
+
+/// Whether a `/`-separated path names a secret-bearing file: a dotenv file
+/// that is not a template, or a [`is_secret_file_path`] file.
+pub fn is_sensitive_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    (is_dotenv_name(name) && !is_template_name(name)) || is_secret_file_path(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +295,11 @@ mod tests {
         assert!(!is_dotenv_name("env.js"));
         assert!(is_template_name(".env.example"));
         assert!(!is_template_name(".env.local"));
+        assert!(is_secret_file_path("secrets.json"));
+        assert!(is_secret_file_path("apps/api/config/keys.js"));
+        assert!(!is_secret_file_path("keys.js"));
+        assert!(!is_secret_file_path("myconfig/keys.js"));
+        assert!(is_sensitive_path("apps/web/.env.local"));
+        assert!(!is_sensitive_path("apps/web/.env.example"));
     }
 }
