@@ -3,7 +3,7 @@
 //! Every variant names the file it is about (and the rule, field, line or
 //! column where that helps), because "invalid regex" without a file name sends
 //! a user grepping. Errors *during* a scan (one unreadable file, one corrupt
-//! object) are not `Error`s: they are [`crate::report::ScanIssue`]s, counted in
+//! object) are not `Error`s: they are [`crate::source::ScanIssue`]s, counted in
 //! the summary while the scan goes on.
 
 use std::fmt;

@@ -25,7 +25,7 @@ fn use_color(choice: ColorChoice) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            !matches!(std::env::var_os("NO_COLOR"), Some(v) if !v.is_empty())
                 && std::io::stdout().is_terminal()
         }
     }
@@ -82,7 +82,11 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
 fn fix(req: &ScanRequest, fail_on: Severity) -> keyscan::Result<ExitCode> {
     let report = pipeline::fix(req)?;
     let after = pipeline::run(req)?;
-    let left = after.findings.iter().filter(|f| f.severity >= fail_on).count();
+    let left = after
+        .findings
+        .iter()
+        .filter(|f| f.severity >= fail_on)
+        .count();
     let mut text = report.to_string();
     if left > 0 {
         text.push_str(&format!(

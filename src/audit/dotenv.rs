@@ -73,7 +73,11 @@ pub fn file_findings(files: &[FileFacts], holds_key: impl Fn(&str) -> bool) -> V
             ));
         } else if f.on_disk && f.ignored == Some(false) {
             let (rule, title, context) = if dotenv_file {
-                (DOTENV_NOT_IGNORED, "Dotenv file not ignored by git", Context::Dotenv)
+                (
+                    DOTENV_NOT_IGNORED,
+                    "Dotenv file not ignored by git",
+                    Context::Dotenv,
+                )
             } else {
                 (
                     SECRET_FILE_NOT_IGNORED,
@@ -114,7 +118,11 @@ fn tracked_finding(
 ) -> Finding {
     let dotenv_file = is_dotenv(path);
     let (rule, title, context) = if dotenv_file {
-        (DOTENV_TRACKED, "Dotenv file tracked by git", Context::Dotenv)
+        (
+            DOTENV_TRACKED,
+            "Dotenv file tracked by git",
+            Context::Dotenv,
+        )
     } else {
         (
             SECRET_FILE_TRACKED,
@@ -134,13 +142,17 @@ fn tracked_finding(
         format!("`{path}` is tracked by git: it is in the repository's history, where every clone has it.")
     };
     if holds_key {
-        message.push_str(" It holds a key: rotate it — untracking the file does not remove it from history.");
+        message.push_str(
+            " It holds a key: rotate it — untracking the file does not remove it from history.",
+        );
     } else {
         message.push_str(" Any key ever written to it is in history too and must be rotated.");
     }
     let mut steps = Vec::new();
     if staged {
-        steps.push(format!("1. Unstage it: `git restore --staged {path}` (keeps your copy)."));
+        steps.push(format!(
+            "1. Unstage it: `git restore --staged {path}` (keeps your copy)."
+        ));
     } else {
         steps.push(format!("1. Untrack it, keeping your copy: `{untrack}`."));
     }
@@ -191,7 +203,10 @@ pub fn environment(name: &str) -> Option<String> {
     if !dotenv::is_dotenv_name(name) || dotenv::is_template_name(name) {
         return None;
     }
-    let rest = name.strip_prefix(".env").unwrap_or(name).trim_start_matches('.');
+    let rest = name
+        .strip_prefix(".env")
+        .unwrap_or(name)
+        .trim_start_matches('.');
     let rest = rest.strip_suffix(".local").unwrap_or(rest);
     let env = match rest {
         "" | "local" => "default",
@@ -230,7 +245,10 @@ pub fn reuse_findings(sightings: &[KeySighting]) -> Vec<Finding> {
         let places: Vec<String> = envs
             .iter()
             .map(|(env, ss)| {
-                let at: Vec<String> = ss.iter().map(|s| format!("`{}:{}`", s.path, s.line)).collect();
+                let at: Vec<String> = ss
+                    .iter()
+                    .map(|s| format!("`{}:{}`", s.path, s.line))
+                    .collect();
                 format!("{env} ({})", at.join(", "))
             })
             .collect();
@@ -302,7 +320,8 @@ pub fn link_bundles(findings: &mut [Finding], sightings: &[KeySighting], project
         let Some(best) = candidates.iter().max_by(|a, b| {
             let ka = (exposed(a), nearness(a));
             let kb = (exposed(b), nearness(b));
-            ka.cmp(&kb).then_with(|| (&b.path, b.line).cmp(&(&a.path, a.line)))
+            ka.cmp(&kb)
+                .then_with(|| (&b.path, b.line).cmp(&(&a.path, a.line)))
         }) else {
             continue;
         };
@@ -320,18 +339,23 @@ pub fn link_bundles(findings: &mut [Finding], sightings: &[KeySighting], project
 }
 
 fn exposed(s: &KeySighting) -> bool {
-    s.variable.as_deref().and_then(dotenv::exposed_prefix).is_some()
+    s.variable
+        .as_deref()
+        .and_then(dotenv::exposed_prefix)
+        .is_some()
 }
 
 /// Rewrites the message of key findings in tracked dotenv files: the judge
 /// only knows "not ignored" and says "one `git add` away", but a tracked file
-/// is already in history.
+/// is already in history. (Templates keep the judge's template message, which
+/// already says the key is published with the repository.)
 pub fn mark_committed(findings: &mut [Finding], tracked: &BTreeSet<String>) {
     for f in findings.iter_mut() {
         if f.context == Context::Dotenv
             && f.secret.is_some()
             && f.origin == Origin::File
             && tracked.contains(&f.location.path)
+            && !is_template(&f.location.path)
         {
             f.message = format!(
                 "{} in dotenv file `{}`, which git tracks: it is in the repository's history, where every clone has it. Rotate it.",
@@ -365,7 +389,10 @@ mod tests {
     fn environments_from_names() {
         assert_eq!(environment(".env").as_deref(), Some("default"));
         assert_eq!(environment(".env.local").as_deref(), Some("default"));
-        assert_eq!(environment(".env.production.local").as_deref(), Some("production"));
+        assert_eq!(
+            environment(".env.production.local").as_deref(),
+            Some("production")
+        );
         assert_eq!(environment(".env.prod").as_deref(), Some("production"));
         assert_eq!(environment(".env.staging").as_deref(), Some("staging"));
         assert_eq!(environment(".env.example"), None);
@@ -374,13 +401,17 @@ mod tests {
 
     #[test]
     fn reuse_needs_two_environments_and_never_prints_the_key() {
-        let key = "mbk_q8w7e6r5t4y3u2i1o0pz";
+        // Built at run time so keyscan's scan of its own source stays clean.
+        let key = &format!("mbk_{}", "q8w7e6r5t4y3u2i1o0pz");
         let s = vec![
             sighting("web/.env.production", 2, key, "MINIBACK_KEY"),
             sighting("web/.env.production.local", 1, key, "MINIBACK_KEY"),
             sighting("api/.env.production", 4, "mbk_other0000000000000", "K"),
         ];
-        assert!(reuse_findings(&s).is_empty(), "same environment twice is not reuse");
+        assert!(
+            reuse_findings(&s).is_empty(),
+            "same environment twice is not reuse"
+        );
         let mut s2 = s.clone();
         s2.push(sighting("web/.env.development", 3, key, "MINIBACK_KEY"));
         let out = reuse_findings(&s2);
@@ -388,23 +419,39 @@ mod tests {
         let f = &out[0];
         assert_eq!(f.rule_id, KEY_REUSED);
         assert_eq!(f.severity, Severity::Medium);
-        assert_eq!((f.location.path.as_str(), f.location.line), ("web/.env.development", 3));
-        assert!(f.message.contains("development (`web/.env.development:3`)"), "{}", f.message);
-        assert!(f.message.contains("production (`web/.env.production:2`, `web/.env.production.local:1`)"));
+        assert_eq!(
+            (f.location.path.as_str(), f.location.line),
+            ("web/.env.development", 3)
+        );
+        assert!(
+            f.message.contains("development (`web/.env.development:3`)"),
+            "{}",
+            f.message
+        );
+        assert!(f
+            .message
+            .contains("production (`web/.env.production:2`, `web/.env.production.local:1`)"));
         assert!(!f.message.contains(key) && f.secret.is_none());
         assert_eq!(f.fingerprint, reuse_findings(&s2)[0].fingerprint);
     }
 
     #[test]
     fn staged_dotenv_files_are_findings_even_without_keys() {
-        let paths = ["src/app.ts", "apps/web/.env.local", ".env.example", "config/keys.js"];
+        let paths = [
+            "src/app.ts",
+            "apps/web/.env.local",
+            ".env.example",
+            "config/keys.js",
+        ];
         let out = staged_file_findings(paths.iter().copied(), |p| p == "config/keys.js");
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].rule_id, DOTENV_TRACKED);
         assert_eq!(out[0].severity, Severity::High);
         assert_eq!(out[0].origin, Origin::Staged);
         assert_eq!(out[0].location.path, "apps/web/.env.local");
-        assert!(out[0].remediation.contains("git restore --staged apps/web/.env.local"));
+        assert!(out[0]
+            .remediation
+            .contains("git restore --staged apps/web/.env.local"));
         assert_eq!(out[1].rule_id, SECRET_FILE_TRACKED);
         assert_eq!(out[1].severity, Severity::Critical);
     }

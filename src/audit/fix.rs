@@ -92,7 +92,7 @@ impl fmt::Display for FixReport {
         if self.changes.is_empty() {
             writeln!(
                 f,
-                "keyscan --fix: nothing to change: git already ignores every dotenv and secret file keyscan checks."
+                "keyscan --fix: nothing to append: git already ignores every dotenv and secret file keyscan checks."
             )?;
         }
         for c in &self.changes {

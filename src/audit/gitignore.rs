@@ -222,7 +222,10 @@ pub fn append_lines(existing: Option<&[u8]>, lines: &[String]) -> Option<(Vec<u8
         b"\n"
     };
     let text = String::from_utf8_lossy(old);
-    let have: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r').trim()).collect();
+    let have: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r').trim())
+        .collect();
     let present = |line: &str| -> bool {
         match have.iter().rposition(|l| *l == line) {
             Some(pos) => !have[pos + 1..].iter().any(|l| l.starts_with('!')),
@@ -269,14 +272,23 @@ mod tests {
 
     #[test]
     fn append_is_idempotent_and_keeps_crlf_and_adds_the_final_newline() {
-        let (once, added) =
-            append_lines(Some(b"node_modules/\r\n/dist"), &lines(&[".env", ".env.local"])).unwrap();
+        let (once, added) = append_lines(
+            Some(b"node_modules/\r\n/dist"),
+            &lines(&[".env", ".env.local"]),
+        )
+        .unwrap();
         assert_eq!(added, lines(&[".env", ".env.local"]));
         let text = String::from_utf8(once.clone()).unwrap();
         assert!(text.starts_with("node_modules/\r\n/dist\r\n\r\n# Added by keyscan --fix"));
         assert!(text.ends_with("\r\n.env\r\n.env.local\r\n"), "{text:?}");
-        assert!(!text.replace("\r\n", "").contains('\n'), "no bare LF: {text:?}");
-        assert_eq!(append_lines(Some(&once), &lines(&[".env", ".env.local"])), None);
+        assert!(
+            !text.replace("\r\n", "").contains('\n'),
+            "no bare LF: {text:?}"
+        );
+        assert_eq!(
+            append_lines(Some(&once), &lines(&[".env", ".env.local"])),
+            None
+        );
         // A new name is added once, without a second comment.
         let (twice, added) = append_lines(Some(&once), &lines(&[".env", ".env.staging"])).unwrap();
         assert_eq!(added, lines(&[".env.staging"]));
@@ -288,7 +300,10 @@ mod tests {
     #[test]
     fn append_creates_and_respects_later_negations() {
         let (created, _) = append_lines(None, &lines(&[".env"])).unwrap();
-        assert_eq!(String::from_utf8(created).unwrap(), format!("{FIX_COMMENT}\n.env\n"));
+        assert_eq!(
+            String::from_utf8(created).unwrap(),
+            format!("{FIX_COMMENT}\n.env\n")
+        );
         // `.env` is present but re-included afterwards: append it again.
         let (again, _) = append_lines(Some(b".env\n!.env\n"), &lines(&[".env"])).unwrap();
         assert!(String::from_utf8(again).unwrap().ends_with("!.env\n\n# Added by keyscan --fix: files that hold keys stay out of git (templates such as .env.example stay committable)\n.env\n"));
@@ -335,11 +350,16 @@ mod tests {
         );
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].dir, "");
-        assert_eq!(out[0].covers, vec!["apps/api".to_string(), "apps/web".to_string()]);
+        assert_eq!(
+            out[0].covers,
+            vec!["apps/api".to_string(), "apps/web".to_string()]
+        );
         assert_eq!(out[1].dir, "apps/web");
         assert_eq!(out[1].missing, vec![".env.local"]);
         // Different repositories: no subtraction.
-        let out = subtract_ancestors(vec![gap("", &[".env"]), gap("sub", &[".env"])], |_, _| false);
+        let out = subtract_ancestors(vec![gap("", &[".env"]), gap("sub", &[".env"])], |_, _| {
+            false
+        });
         assert_eq!(out.len(), 2);
     }
 }

@@ -166,7 +166,11 @@ impl TreeAudit {
     /// Asks git (or the `.gitignore` files) about the tree a source walked:
     /// `roots` as given to the source, its secret-bearing files and project
     /// roots. Does not touch the source's blobs.
-    pub fn analyze(roots: &[PathBuf], seen_files: &[SeenFile], projects: &ProjectIndex) -> TreeAudit {
+    pub fn analyze(
+        roots: &[PathBuf],
+        seen_files: &[SeenFile],
+        projects: &ProjectIndex,
+    ) -> TreeAudit {
         let roots: Vec<ScanRoot> = root_displays(roots)
             .into_iter()
             .filter(|(given, _)| given.is_dir())
@@ -191,7 +195,10 @@ impl TreeAudit {
         // Candidate files: what the walk saw, plus what git tracks.
         let mut candidates: BTreeMap<String, PathBuf> = BTreeMap::new();
         for f in seen_files {
-            let canon = f.fs_path.canonicalize().unwrap_or_else(|_| f.fs_path.clone());
+            let canon = f
+                .fs_path
+                .canonicalize()
+                .unwrap_or_else(|_| f.fs_path.clone());
             candidates.entry(f.path.clone()).or_insert(canon);
         }
         for r in &audit.roots {
@@ -258,7 +265,7 @@ impl TreeAudit {
             });
         }
         audit.gaps = gitignore::subtract_ancestors(gaps, |a, b| {
-            tree_of_root.get(a).is_some() && tree_of_root.get(a) == tree_of_root.get(b)
+            tree_of_root.contains_key(a) && tree_of_root.get(a) == tree_of_root.get(b)
         });
         audit.oracles = oracles;
         audit
@@ -318,8 +325,11 @@ impl TreeAudit {
         }
         output.blobs.sort_by(|a, b| a.path.cmp(&b.path));
         // Git decides what is ignored; a tracked file is never "ignored".
-        let by_path: HashMap<&str, &FileFacts> =
-            audit.files.iter().map(|(f, _, _)| (f.path.as_str(), f)).collect();
+        let by_path: HashMap<&str, &FileFacts> = audit
+            .files
+            .iter()
+            .map(|(f, _, _)| (f.path.as_str(), f))
+            .collect();
         for blob in output.blobs.iter_mut() {
             if let Some(f) = by_path.get(blob.path.as_str()) {
                 if let Some(ignored) = f.ignored {
@@ -441,7 +451,9 @@ impl TreeAudit {
             .roots
             .iter()
             .filter(|r| {
-                r.display.is_empty() || dir == r.display || dir.starts_with(&format!("{}/", r.display))
+                r.display.is_empty()
+                    || dir == r.display
+                    || dir.starts_with(&format!("{}/", r.display))
             })
             .max_by_key(|r| r.display.len())?;
         let rel = dir[root.display.len()..].trim_start_matches('/');

@@ -14,6 +14,14 @@
 //!   pattern), so "tracked" is always looked up in the index separately;
 //! - a `Repository` caches ignore files; after `--fix` edits a `.gitignore`
 //!   the caller builds a fresh [`Oracles`];
+//! - libgit2 (1.9) drops a negation (`!.env.local`) from a `.gitignore` when
+//!   that same file has no earlier rule it negates, so a nested
+//!   `apps/web/.gitignore` cannot re-include what the root `.gitignore`
+//!   excluded, though git can (libgit2 issues #7284 and #3535). When libgit2
+//!   says "ignored", the `.gitignore` files between the path and the work
+//!   tree are read with the `ignore` crate: if the deepest one that decides
+//!   is a negation, and no folder on the way is excluded, the path is not
+//!   ignored — what `git check-ignore` says;
 //! - `Repository::discover` refuses a repository owned by another user
 //!   (`safe.directory`); that error is reported in the summary notes and the
 //!   folder is treated like one without git.
@@ -36,6 +44,8 @@ struct GitTree {
     workdir: PathBuf,
     /// Tracked secret-bearing and dotenv files: work-tree-relative path → blob id.
     tracked: HashMap<String, Oid>,
+    /// Parsed `.gitignore` per folder, for the negation workaround.
+    cache: HashMap<PathBuf, Option<Gitignore>>,
 }
 
 /// `.gitignore` files under one folder, read with the `ignore` crate.
@@ -70,8 +80,14 @@ pub struct Oracles {
 impl std::fmt::Debug for Oracles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Oracles")
-            .field("git_trees", &self.git.iter().map(|g| &g.workdir).collect::<Vec<_>>())
-            .field("plain_trees", &self.plain.iter().map(|p| &p.root).collect::<Vec<_>>())
+            .field(
+                "git_trees",
+                &self.git.iter().map(|g| &g.workdir).collect::<Vec<_>>(),
+            )
+            .field(
+                "plain_trees",
+                &self.plain.iter().map(|p| &p.root).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -135,6 +151,7 @@ impl Oracles {
             repo,
             workdir,
             tracked,
+            cache: HashMap::new(),
         });
         TreeId::Git(self.git.len() - 1)
     }
@@ -169,18 +186,7 @@ impl Oracles {
     /// path lies outside it).
     pub fn is_ignored(&mut self, tree: TreeId, path: &Path, is_dir: bool) -> Option<bool> {
         match tree {
-            TreeId::Git(i) => {
-                let g = &self.git[i];
-                let rel = path.strip_prefix(&g.workdir).ok()?;
-                if rel.as_os_str().is_empty() {
-                    return Some(false);
-                }
-                let mut rel = crate::source::tree::slash_path(rel);
-                if is_dir {
-                    rel.push('/');
-                }
-                g.repo.is_path_ignored(&rel).ok()
-            }
+            TreeId::Git(i) => self.git[i].is_ignored(path, is_dir),
             TreeId::Plain(i) => self.plain[i].is_ignored(path, is_dir),
         }
     }
@@ -226,21 +232,85 @@ impl Oracles {
     }
 }
 
+/// The `.gitignore` of `dir`, parsed with the `ignore` crate (cached).
+fn load_gitignore<'c>(
+    cache: &'c mut HashMap<PathBuf, Option<Gitignore>>,
+    dir: &Path,
+) -> Option<&'c Gitignore> {
+    cache
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| {
+            let file = dir.join(".gitignore");
+            if !file.is_file() {
+                return None;
+            }
+            let mut b = GitignoreBuilder::new(dir);
+            // A bad line is skipped, as git does; the rest still applies.
+            let _ = b.add(&file);
+            b.build().ok()
+        })
+        .as_ref()
+}
+
+impl GitTree {
+    fn libgit2_ignored(&self, rel: &Path, is_dir: bool) -> Option<bool> {
+        if rel.as_os_str().is_empty() {
+            return Some(false);
+        }
+        let mut rel = crate::source::tree::slash_path(rel);
+        if is_dir {
+            rel.push('/');
+        }
+        self.repo.is_path_ignored(&rel).ok()
+    }
+
+    fn is_ignored(&mut self, path: &Path, is_dir: bool) -> Option<bool> {
+        let rel = path.strip_prefix(&self.workdir).ok()?.to_path_buf();
+        let ignored = self.libgit2_ignored(&rel, is_dir)?;
+        if !ignored || self.reincluded(path, is_dir) != Some(true) {
+            return Some(ignored);
+        }
+        // A negation re-includes it, unless a folder on the way is excluded
+        // (git never looks inside an excluded folder).
+        let mut folder = PathBuf::new();
+        let comps: Vec<_> = rel.components().collect();
+        for c in comps.iter().take(comps.len().saturating_sub(1)) {
+            folder.push(c);
+            if self.libgit2_ignored(&folder, true) == Some(true) {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+
+    /// Whether the deepest `.gitignore` between `path` and the work tree that
+    /// has a rule for it re-includes it (`Some(true)`) or excludes it
+    /// (`Some(false)`); `None` when no `.gitignore` decides.
+    fn reincluded(&mut self, path: &Path, is_dir: bool) -> Option<bool> {
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if !d.starts_with(&self.workdir) {
+                break;
+            }
+            let rel = path.strip_prefix(d).ok()?.to_path_buf();
+            if let Some(gi) = load_gitignore(&mut self.cache, d) {
+                let m = gi.matched(&rel, is_dir);
+                if m.is_whitelist() {
+                    return Some(true);
+                }
+                if m.is_ignore() {
+                    return Some(false);
+                }
+            }
+            dir = d.parent();
+        }
+        None
+    }
+}
+
 impl PlainTree {
     fn gitignore(&mut self, dir: &Path) -> Option<&Gitignore> {
-        self.cache
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| {
-                let file = dir.join(".gitignore");
-                if !file.is_file() {
-                    return None;
-                }
-                let mut b = GitignoreBuilder::new(dir);
-                // A bad line is skipped, as git does; the rest still applies.
-                let _ = b.add(&file);
-                b.build().ok()
-            })
-            .as_ref()
+        load_gitignore(&mut self.cache, dir)
     }
 
     /// The decision of the `.gitignore` files for `path` itself: the deepest

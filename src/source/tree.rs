@@ -105,12 +105,15 @@ pub fn slash_path(p: &Path) -> String {
     }
 }
 
+/// A manifest seen by the walk: display path, path on disk, content (package.json only).
+type Manifest = (String, PathBuf, Option<Vec<u8>>);
+
 /// Shared state of one walk.
 struct Shared<'m> {
     matcher: &'m Matcher<'m>,
     chunk: usize,
     blobs: Mutex<Vec<(ScannedBlob, PathBuf)>>,
-    manifests: Mutex<Vec<(String, PathBuf, Option<Vec<u8>>)>>,
+    manifests: Mutex<Vec<Manifest>>,
     sensitive: Mutex<Vec<SeenFile>>,
     visited: Mutex<HashSet<PathBuf>>,
     files: AtomicU64,

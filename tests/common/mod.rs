@@ -47,7 +47,8 @@ pub const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 pub fn miniback_key(rng: &mut Rng) -> String {
     loop {
         let body = rng.string(LOWER_DIGITS, 20);
-        if body.bytes().any(|b| b.is_ascii_digit()) && body.bytes().any(|b| b.is_ascii_lowercase()) {
+        if body.bytes().any(|b| b.is_ascii_digit()) && body.bytes().any(|b| b.is_ascii_lowercase())
+        {
             return format!("mbk_{body}");
         }
     }
@@ -82,7 +83,10 @@ pub struct TempTree {
 impl TempTree {
     pub fn new() -> Self {
         TempTree {
-            dir: tempfile::Builder::new().prefix("keyscan-test-").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("keyscan-test-")
+                .tempdir()
+                .unwrap(),
         }
     }
 
