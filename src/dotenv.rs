@@ -278,6 +278,20 @@ mod tests {
     }
 
     #[test]
+    fn crlf_multiline_and_references() {
+        let text = "export A=\"x\r\ny\"\r\nB=${A}\r\nC='${HOME}' # c\r\n";
+        let e = parse(text.as_bytes());
+        assert_eq!(e.len(), 3);
+        assert!(e[0].exported);
+        assert_eq!(e[0].value, "x\r\ny");
+        assert_eq!(
+            (e[1].name.as_str(), e[1].value.as_str(), e[1].line),
+            ("B", "${A}", 3)
+        );
+        assert_eq!((e[2].value.as_str(), e[2].line), ("${HOME}", 4));
+    }
+
+    #[test]
     fn unterminated_quote_does_not_swallow_the_file() {
         let entries = parse(b"A=\"open\nB=2\n");
         assert_eq!(entries.len(), 2);
