@@ -19,11 +19,15 @@ Examples:
   As a pre-commit hook — scan exactly what is staged:
     keyscan --staged
 
+  Make git ignore every dotenv file (appends to .gitignore; idempotent):
+    keyscan --fix
+
   In CI — fail on high and above, write SARIF for code scanning:
     keyscan --format sarif --output keyscan.sarif .
     keyscan --history --since origin/main --fail-on high
 
-Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error.";
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error;
+--fix exits 0 once the fixes are written (2 if one could not be).";
 
 /// How to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +85,12 @@ pub struct Cli {
     /// Ignore every allowlist (inline, config): audit mode.
     #[arg(long)]
     pub no_allowlist: bool,
+
+    /// Append the missing dotenv and secret-file lines to the right .gitignore
+    /// (creating it if needed), print what changed and the `git rm --cached`
+    /// commands for tracked files (never run), then exit 0. Output is text.
+    #[arg(long)]
+    pub fix: bool,
 
     /// Worker threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]

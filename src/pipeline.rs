@@ -4,7 +4,14 @@
 //! it loads rules (built-in plus the config's), builds one [`Matcher`], lets a
 //! source enumerate and match blobs, judges the blobs that had matches, applies
 //! allowlists and returns the findings with a [`Summary`]. It never prints.
+//!
+//! In tree mode the repository audits ([`crate::audit`]) run between the
+//! source and judgement (they tell the judge which dotenv files git really
+//! ignores) and add their findings after it, before suppression, so
+//! allowlists apply to them like to any finding.
 
+use crate::audit::fix::FixReport;
+use crate::audit::{self, TreeAudit};
 use crate::config::Config;
 use crate::error::Result;
 use crate::finding::Finding;
@@ -79,7 +86,8 @@ pub fn judge_settings(config: &Config, no_allowlist: bool) -> Result<JudgeSettin
     })
 }
 
-/// Judges a source's output and applies the config allowlist.
+/// Judges a source's output, runs the cross-file passes (bundle provenance,
+/// keys reused across environments) and applies the config allowlist.
 pub fn finish(
     source: SourceOutput,
     judge: &Judge<'_>,
@@ -88,12 +96,33 @@ pub fn finish(
     mode: &str,
     started: Instant,
 ) -> Result<ScanOutcome> {
+    finish_with_audit(source, judge, config, no_allowlist, mode, started, None)
+}
+
+/// [`finish`], plus the tree audits' findings when `audit` is given.
+fn finish_with_audit(
+    source: SourceOutput,
+    judge: &Judge<'_>,
+    config: &Config,
+    no_allowlist: bool,
+    mode: &str,
+    started: Instant,
+    audit: Option<&TreeAudit>,
+) -> Result<ScanOutcome> {
     let allowlist = Allowlist::from_config(config)?;
     let mut tally = Tally::default();
     let mut findings = Vec::new();
+    let mut sightings = Vec::new();
     for blob in &source.blobs {
-        findings.extend(judge.judge(blob, &source.projects, &mut tally));
+        findings.extend(judge.judge_recording(blob, &source.projects, &mut tally, &mut sightings));
     }
+    // After judgement, before suppression: the passes link keys across
+    // files, including keys that judgement set aside.
+    let mut extra = audit::cross_file(&mut findings, &sightings, &source.projects);
+    if let Some(a) = audit {
+        extra.extend(a.findings(&mut findings, &sightings));
+    }
+    findings.extend(extra);
     let mut summary = Summary {
         mode: mode.to_string(),
         files_scanned: source.stats.files_scanned,
@@ -127,7 +156,21 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
     let rules = load_rules(&req.config)?;
     let matcher = Matcher::new(&rules);
     let judge = Judge::new(&matcher, judge_settings(&req.config, req.no_allowlist)?);
-    let opts = source::tree::TreeOptions {
+    let mut output = source::tree::scan(&tree_options(req), &matcher)?;
+    let audit = TreeAudit::prepare(&req.roots, &mut output, &matcher);
+    finish_with_audit(
+        output,
+        &judge,
+        &req.config,
+        req.no_allowlist,
+        "tree",
+        started,
+        Some(&audit),
+    )
+}
+
+fn tree_options(req: &ScanRequest) -> source::tree::TreeOptions {
+    source::tree::TreeOptions {
         roots: req.roots.clone(),
         no_ignore: req.no_ignore,
         build_dirs: req
@@ -136,14 +179,14 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
             .unwrap_or(true),
         threads: req.threads,
         chunk: req.chunk,
-    };
-    let output = source::tree::scan(&opts, &matcher)?;
-    finish(
-        output,
-        &judge,
-        &req.config,
-        req.no_allowlist,
-        "tree",
-        started,
-    )
+    }
+}
+
+/// `keyscan --fix`: walks the tree like [`run`], then appends the missing
+/// ignore lines ([`audit::fix`]). Never touches git's index.
+pub fn fix(req: &ScanRequest) -> Result<FixReport> {
+    let rules = load_rules(&req.config)?;
+    let matcher = Matcher::new(&rules);
+    let output = source::tree::scan(&tree_options(req), &matcher)?;
+    audit::fix::fix(&req.roots, &output)
 }
