@@ -427,6 +427,12 @@ def main(argv=None):
     tree_m = hist_m = None
     if "tree" in modes or "staged" in modes:
         tree_m = ensure_corpus("gen_corpus.py", tree, a.seed, scale)
+        # A scanned project is a repository of its own. Without this, git would
+        # answer ignore questions from the enclosing checkout (whose .gitignore
+        # ignores target/), and keyscan would rightly call the planted
+        # .env.production files "ignored". No commit: the files stay untracked.
+        if not os.path.isdir(os.path.join(tree, ".git")):
+            sh(["git", "init", "-q", tree])
     if "history" in modes:
         hist_m = ensure_corpus("gen_history.py", hist, a.seed, scale)
     staged_expected = None

@@ -19,11 +19,15 @@ Examples:
   As a pre-commit hook — scan exactly what is staged:
     keyscan --staged
 
+  Make git ignore every dotenv file (appends to .gitignore; idempotent):
+    keyscan --fix
+
   In CI — fail on high and above, write SARIF for code scanning:
     keyscan --format sarif --output keyscan.sarif .
     keyscan --history --since origin/main --fail-on high
 
-Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error.";
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error;
+--fix exits 0 once the fixes are written (2 if one could not be).";
 
 /// How to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,12 +52,12 @@ pub struct Cli {
 
     /// Scan what the next commit would record (the index, or GIT_INDEX_FILE),
     /// not the working tree: for pre-commit hooks.
-    #[arg(long, conflicts_with_all = ["history", "no_ignore", "no_build_dirs"])]
+    #[arg(long, conflicts_with_all = ["history", "no_ignore", "no_build_dirs", "fix"])]
     pub staged: bool,
 
     /// Scan every blob in git history (all branches, tags, remotes, stash),
     /// each once, with the commit that introduced it.
-    #[arg(long, conflicts_with_all = ["no_ignore", "no_build_dirs"])]
+    #[arg(long, conflicts_with_all = ["no_ignore", "no_build_dirs", "fix"])]
     pub history: bool,
 
     /// With --history: only commits not reachable from REV (e.g. origin/main).
@@ -105,6 +109,12 @@ pub struct Cli {
     /// Ignore every allowlist (inline, config): audit mode.
     #[arg(long)]
     pub no_allowlist: bool,
+
+    /// Append the missing dotenv and secret-file lines to the right .gitignore
+    /// (creating it if needed), print what changed and the `git rm --cached`
+    /// commands for tracked files (never run), then exit 0. Output is text.
+    #[arg(long)]
+    pub fix: bool,
 
     /// Worker threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]

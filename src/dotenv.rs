@@ -224,6 +224,21 @@ pub fn is_template_name(file_name: &str) -> bool {
     is_dotenv_name(file_name) && TEMPLATE_SUFFIXES.iter().any(|s| file_name.ends_with(s))
 }
 
+/// Whether a `/`-separated path names a file that holds keys by convention
+/// without being a dotenv file: `secrets.json` anywhere and `config/keys.js`
+/// (both named by the `.gitignore` of the platforms' starter projects).
+pub fn is_secret_file_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "secrets.json" || path == "config/keys.js" || path.ends_with("/config/keys.js")
+}
+
+/// Whether a `/`-separated path names a secret-bearing file: a dotenv file
+/// that is not a template, or a [`is_secret_file_path`] file.
+pub fn is_sensitive_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    (is_dotenv_name(name) && !is_template_name(name)) || is_secret_file_path(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +278,20 @@ mod tests {
     }
 
     #[test]
+    fn crlf_multiline_and_references() {
+        let text = "export A=\"x\r\ny\"\r\nB=${A}\r\nC='${HOME}' # c\r\n";
+        let e = parse(text.as_bytes());
+        assert_eq!(e.len(), 3);
+        assert!(e[0].exported);
+        assert_eq!(e[0].value, "x\r\ny");
+        assert_eq!(
+            (e[1].name.as_str(), e[1].value.as_str(), e[1].line),
+            ("B", "${A}", 3)
+        );
+        assert_eq!((e[2].value.as_str(), e[2].line), ("${HOME}", 4));
+    }
+
+    #[test]
     fn unterminated_quote_does_not_swallow_the_file() {
         let entries = parse(b"A=\"open\nB=2\n");
         assert_eq!(entries.len(), 2);
@@ -280,5 +309,11 @@ mod tests {
         assert!(!is_dotenv_name("env.js"));
         assert!(is_template_name(".env.example"));
         assert!(!is_template_name(".env.local"));
+        assert!(is_secret_file_path("secrets.json"));
+        assert!(is_secret_file_path("apps/api/config/keys.js"));
+        assert!(!is_secret_file_path("keys.js"));
+        assert!(!is_secret_file_path("myconfig/keys.js"));
+        assert!(is_sensitive_path("apps/web/.env.local"));
+        assert!(!is_sensitive_path("apps/web/.env.example"));
     }
 }

@@ -23,6 +23,9 @@
 //! - [`judge`] turns raw matches into [`finding::Finding`]s: placeholders,
 //!   vendor disambiguation, context (client / server / dotenv / docs / test),
 //!   severity, redaction, fingerprint, rotation guidance.
+//! - [`audit`] checks the repository's shape — does git ignore dotenv files,
+//!   are secret files tracked, is one key reused across environments — and
+//!   reports through the same finding type; `--fix` appends ignore lines.
 //! - [`suppress`] applies allowlists; [`report`] renders findings. Reporters
 //!   see only findings and a summary.
 //! - [`pipeline::run`] ties them together; the binary is a thin layer over it.
@@ -39,6 +42,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod dotenv;

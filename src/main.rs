@@ -57,6 +57,9 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     req.threads = cli.threads;
     req.no_allowlist = cli.no_allowlist;
     req.config = config;
+    if cli.fix {
+        return fix(&req, fail_on);
+    }
     let outcome = if cli.staged {
         pipeline::run_staged(&req)?
     } else if cli.history {
@@ -94,6 +97,35 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     match written {
         Ok(()) => Ok(code),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
+        Err(e) => Err(keyscan::Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+    }
+}
+
+/// `--fix`: apply, print what changed, say what is left; exit 0.
+fn fix(req: &ScanRequest, fail_on: Severity) -> keyscan::Result<ExitCode> {
+    let report = pipeline::fix(req)?;
+    let after = pipeline::run(req)?;
+    let left = after
+        .findings
+        .iter()
+        .filter(|f| f.severity >= fail_on)
+        .count();
+    let mut text = report.to_string();
+    if left > 0 {
+        text.push_str(&format!(
+            "\n{left} finding{} at or above {fail_on} remain{}: run `keyscan` to see {}.\n",
+            if left == 1 { "" } else { "s" },
+            if left == 1 { "s" } else { "" },
+            if left == 1 { "it" } else { "them" },
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(ExitCode::Clean),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::Clean),
         Err(e) => Err(keyscan::Error::Io {
             path: "<stdout>".into(),
             source: e,

@@ -6,7 +6,14 @@
 //! allowlists and returns the findings with a [`Summary`]. It never prints.
 //! [`run_staged`] and [`run_history`] do the same with a git source; in
 //! those modes, paths are relative to the repository root.
+//!
+//! In tree mode the repository audits ([`crate::audit`]) run between the
+//! source and judgement (they tell the judge which dotenv files git really
+//! ignores) and add their findings after it, before suppression, so
+//! allowlists apply to them like to any finding.
 
+use crate::audit::fix::FixReport;
+use crate::audit::{self, TreeAudit};
 use crate::config::Config;
 use crate::error::Result;
 use crate::finding::Finding;
@@ -82,7 +89,8 @@ pub fn judge_settings(config: &Config, no_allowlist: bool) -> Result<JudgeSettin
     })
 }
 
-/// Judges a source's output and applies the config allowlist.
+/// Judges a source's output, runs the cross-file passes (bundle provenance,
+/// keys reused across environments) and applies the config allowlist.
 pub fn finish(
     source: SourceOutput,
     judge: &Judge<'_>,
@@ -91,12 +99,33 @@ pub fn finish(
     mode: &str,
     started: Instant,
 ) -> Result<ScanOutcome> {
+    finish_with_audit(source, judge, config, no_allowlist, mode, started, None)
+}
+
+/// [`finish`], plus the tree audits' findings when `audit` is given.
+fn finish_with_audit(
+    source: SourceOutput,
+    judge: &Judge<'_>,
+    config: &Config,
+    no_allowlist: bool,
+    mode: &str,
+    started: Instant,
+    audit: Option<&TreeAudit>,
+) -> Result<ScanOutcome> {
     let allowlist = Allowlist::from_config(config)?;
     let mut tally = Tally::default();
     let mut findings = Vec::new();
+    let mut sightings = Vec::new();
     for blob in &source.blobs {
-        findings.extend(judge.judge(blob, &source.projects, &mut tally));
+        findings.extend(judge.judge_recording(blob, &source.projects, &mut tally, &mut sightings));
     }
+    // After judgement, before suppression: the passes link keys across
+    // files, including keys that judgement set aside.
+    let mut extra = audit::cross_file(&mut findings, &sightings, &source.projects);
+    if let Some(a) = audit {
+        extra.extend(a.findings(&mut findings, &sightings));
+    }
+    findings.extend(extra);
     let mut summary = Summary {
         mode: mode.to_string(),
         files_scanned: source.stats.files_scanned,
@@ -109,6 +138,8 @@ pub fn finish(
         keys_in_ignored_dotenv: tally.expected_dotenv,
         ..Summary::default()
     };
+    // The JSON contract always carries the binary count, even when it is 0.
+    summary.files_skipped.entry("binary".into()).or_insert(0);
     summary.suppressed.inline = tally.inline_allowed;
     if !no_allowlist {
         let before = findings.len();
@@ -128,7 +159,21 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
     let rules = load_rules(&req.config)?;
     let matcher = Matcher::new(&rules);
     let judge = Judge::new(&matcher, judge_settings(&req.config, req.no_allowlist)?);
-    let opts = source::tree::TreeOptions {
+    let mut output = source::tree::scan(&tree_options(req), &matcher)?;
+    let audit = TreeAudit::prepare(&req.roots, &mut output, &matcher);
+    finish_with_audit(
+        output,
+        &judge,
+        &req.config,
+        req.no_allowlist,
+        "tree",
+        started,
+        Some(&audit),
+    )
+}
+
+fn tree_options(req: &ScanRequest) -> source::tree::TreeOptions {
+    source::tree::TreeOptions {
         roots: req.roots.clone(),
         no_ignore: req.no_ignore,
         build_dirs: req
@@ -137,16 +182,16 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
             .unwrap_or(true),
         threads: req.threads,
         chunk: req.chunk,
-    };
-    let output = source::tree::scan(&opts, &matcher)?;
-    finish(
-        output,
-        &judge,
-        &req.config,
-        req.no_allowlist,
-        "tree",
-        started,
-    )
+    }
+}
+
+/// `keyscan --fix`: walks the tree like [`run`], then appends the missing
+/// ignore lines ([`audit::fix`]). Never touches git's index.
+pub fn fix(req: &ScanRequest) -> Result<FixReport> {
+    let rules = load_rules(&req.config)?;
+    let matcher = Matcher::new(&rules);
+    let output = source::tree::scan(&tree_options(req), &matcher)?;
+    audit::fix::fix(&req.roots, &output)
 }
 
 /// Scans what the next commit would record: the staged blobs of added and

@@ -330,3 +330,35 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not inside a git repository"));
 }
+
+#[test]
+fn staged_paths_list_changes_with_head_and_staged_blobs_for_audits() {
+    use keyscan::source::staged::{StagedRepo, StagedStatus};
+    let t = repo();
+    t.write(".gitignore", ".env\n");
+    t.write("gone.txt", "bye\n");
+    t.write("same.txt", "same\n");
+    t.commit_all("init");
+    t.write(".gitignore", "node_modules/\n");
+    t.write("new.txt", "hi\n");
+    t.git(&["add", "-A"]);
+    t.git(&["rm", "-q", "gone.txt"]);
+    let repo = StagedRepo::open_with_index(t.path(), None).unwrap();
+    let paths = repo.staged_paths().unwrap();
+    let got: Vec<(&str, StagedStatus, bool)> = paths
+        .iter()
+        .map(|p| (p.path.as_str(), p.status, p.head_id.is_some()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (".gitignore", StagedStatus::Modified, true),
+            ("gone.txt", StagedStatus::Deleted, true),
+            ("new.txt", StagedStatus::Added, false),
+        ]
+    );
+    let gi = &paths[0];
+    assert_eq!(repo.blob(gi.head_id.unwrap()).unwrap(), b".env\n");
+    assert_eq!(repo.blob(gi.id).unwrap(), b"node_modules/\n");
+    assert_eq!(repo.blob(paths[1].head_id.unwrap()).unwrap(), b"bye\n");
+}

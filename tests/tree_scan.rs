@@ -6,10 +6,28 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// (rule, path, line, column, severity, context) of every finding.
-fn rows(v: &Value) -> Vec<(String, String, u64, u64, String, String)> {
+/// Rule ids of the repository-shape audits (tested in tests/dotenv_audit.rs).
+const AUDIT_RULES: &[&str] = &[
+    "gitignore-env-coverage",
+    "dotenv-tracked",
+    "dotenv-not-ignored",
+    "secret-file-tracked",
+    "secret-file-not-ignored",
+    "key-reused-across-environments",
+];
+
+/// Key findings only: audits are not what these tests are about.
+fn key_findings(v: &Value) -> Vec<&Value> {
     findings(v)
         .iter()
+        .filter(|f| !AUDIT_RULES.contains(&f["rule_id"].as_str().unwrap()))
+        .collect()
+}
+
+/// (rule, path, line, column, severity, context) of every key finding.
+fn rows(v: &Value) -> Vec<(String, String, u64, u64, String, String)> {
+    key_findings(v)
+        .into_iter()
         .map(|f| {
             (
                 f["rule_id"].as_str().unwrap().to_string(),
@@ -156,6 +174,16 @@ fn webapp_findings_cover_every_context() {
     ];
     want.sort();
     assert_eq!(got, want);
+    let audits: Vec<_> = findings(&v)
+        .iter()
+        .filter(|f| AUDIT_RULES.contains(&f["rule_id"].as_str().unwrap()))
+        .map(|f| (f["rule_id"].as_str().unwrap(), f["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        audits,
+        [("gitignore-env-coverage", ".gitignore")],
+        "the root .gitignore misses .env.production and .env.staging"
+    );
 
     let s = &v["summary"];
     assert_eq!(
@@ -352,15 +380,15 @@ fn explicit_paths_are_scanned_even_if_ignored() {
         code, 0,
         "a key in an ignored dotenv file without an exposed prefix is fine"
     );
-    assert_eq!(findings(&v).len(), 0);
+    assert_eq!(key_findings(&v).len(), 0);
     assert_eq!(
         v["summary"]["keys_in_ignored_dotenv"], 1,
         "named explicitly, still ignored by git"
     );
     let (v, _) = json_in(t.path(), &["apps/web/dist/assets/index-8f3c2a1b.js"]);
-    assert_eq!(findings(&v).len(), 1);
+    assert_eq!(key_findings(&v).len(), 1);
     assert_eq!(
-        findings(&v)[0]["path"],
+        key_findings(&v)[0]["path"],
         "apps/web/dist/assets/index-8f3c2a1b.js"
     );
 }
@@ -460,6 +488,8 @@ fn megabyte_lines_and_large_files_are_streamed_not_skipped() {
 #[test]
 fn placeholders_stay_quiet_and_random_keys_of_the_same_shape_do_not() {
     let t = TempTree::new();
+    // Keep the dotenv coverage audit quiet: this test is about keys only.
+    t.write(".gitignore", ".env\n.env.*\n");
     t.write(
         "src/config.js",
         concat!(
@@ -475,7 +505,7 @@ fn placeholders_stay_quiet_and_random_keys_of_the_same_shape_do_not() {
         ),
     );
     let (v, code) = json_in(t.path(), &["--fail-on", "info", "."]);
-    assert_eq!(findings(&v).len(), 0, "{:#?}", findings(&v));
+    assert_eq!(key_findings(&v).len(), 0, "{:#?}", key_findings(&v));
     assert_eq!(code, 0);
     let mut rng = Rng::new(4);
     let real = format!("mbk_{}", rng.string(LOWER_DIGITS, 24));
@@ -573,7 +603,7 @@ fn config_rules_allowlists_and_inline_allow() {
     );
     let (v, code) = json_in(t.path(), &["."]);
     assert_eq!(code, 1);
-    let rules: Vec<&str> = findings(&v)
+    let rules: Vec<&str> = key_findings(&v)
         .iter()
         .map(|f| f["rule_id"].as_str().unwrap())
         .collect();
@@ -586,7 +616,7 @@ fn config_rules_allowlists_and_inline_allow() {
         "{text}"
     );
     let (v, _) = json_in(t.path(), &["--no-allowlist", "."]);
-    assert_eq!(findings(&v).len(), 4);
+    assert_eq!(key_findings(&v).len(), 4);
 }
 
 #[test]
@@ -627,7 +657,7 @@ fn unreadable_files_are_errors_in_the_summary_and_the_scan_goes_on() {
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("stderr: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(out.status.code(), Some(1), "exit code follows the findings");
-    assert_eq!(findings(&v).len(), 1);
+    assert_eq!(key_findings(&v).len(), 1);
     let errors = v["summary"]["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["path"], "locked.js");

@@ -100,6 +100,26 @@ fn is_hashed_chunk(name: &str) -> bool {
         && hash.bytes().any(|b| b.is_ascii_digit())
 }
 
+/// Whether `path` is generated client output — build output of a web
+/// project, a source map, a minified or hashed bundle, a public asset — as
+/// opposed to hand-written front-end source. A key there was put in by a
+/// build, typically from an environment variable.
+pub fn is_bundle_path(path: &str, projects: &ProjectIndex) -> bool {
+    let name = file_name(path).to_ascii_lowercase();
+    let in_asset_dir = {
+        let mut dirs: Vec<&str> = path.split('/').collect();
+        dirs.pop();
+        dirs.iter().any(|d| ASSET_DIRS.contains(d)) && !dirs.contains(&"node_modules")
+    };
+    projects.build_dir_of(path).is_some()
+        || name.ends_with(".map")
+        || name.ends_with(".min.js")
+        || name.ends_with(".min.mjs")
+        || name.ends_with(".bundle.js")
+        || is_hashed_chunk(&name)
+        || in_asset_dir
+}
+
 /// Classifies a file by its path (relative, `/`-separated) and content facts.
 pub fn classify(path: &str, facts: ContentFacts, projects: &ProjectIndex) -> Classified {
     let name = file_name(path);

@@ -53,6 +53,38 @@ pub struct ScannedBlob {
     pub commit: Option<CommitInfo>,
 }
 
+/// A key seen in a dotenv file, whether or not it was reported.
+///
+/// Kept in memory only (it holds the raw secret) for checks that look across
+/// files: which dotenv variable a bundled key came from, and whether one key
+/// serves several environments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySighting {
+    /// The rule that matched.
+    pub rule_id: String,
+    /// The rule's provider.
+    pub provider: String,
+    /// The rule's title.
+    pub title: String,
+    /// The rule is for publishable keys (meant for browsers).
+    pub publishable: bool,
+    /// The raw key (never printed).
+    pub secret: String,
+    /// The key as reports print it.
+    pub secret_redacted: String,
+    /// The dotenv file, relative and `/`-separated.
+    pub path: String,
+    /// 1-based line of the key.
+    pub line: u64,
+    /// 1-based byte column of the key.
+    pub column: u64,
+    /// The variable the key is assigned to, when known.
+    pub variable: Option<String>,
+    /// Whether judgement reported it (false: set aside as correct usage in a
+    /// git-ignored dotenv file).
+    pub reported: bool,
+}
+
 /// Counts of candidates that judgement set aside, for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -125,6 +157,20 @@ impl<'a> Judge<'a> {
         projects: &ProjectIndex,
         tally: &mut Tally,
     ) -> Vec<Finding> {
+        self.judge_recording(blob, projects, tally, &mut Vec::new())
+    }
+
+    /// Judges one blob and records every key seen in a dotenv file in
+    /// `sightings` — including keys that are not reported because they sit in
+    /// a git-ignored dotenv file without an exposed prefix. Cross-file checks
+    /// (bundle provenance, keys reused across environments) need those.
+    pub fn judge_recording(
+        &self,
+        blob: &ScannedBlob,
+        projects: &ProjectIndex,
+        tally: &mut Tally,
+        sightings: &mut Vec<KeySighting>,
+    ) -> Vec<Finding> {
         let rules = self.rules();
         let matches = &blob.scan.matches;
         if matches.is_empty() {
@@ -177,11 +223,28 @@ impl<'a> Judge<'a> {
                 },
                 None => file_ctx.clone(),
             };
-            if cls.context == Context::Dotenv && blob.ignored {
+            let inline_allowed = m.inline_allow && !self.settings.ignore_inline_allow;
+            let set_aside = cls.context == Context::Dotenv && blob.ignored;
+            if blob.dotenv.is_some() && !inline_allowed {
+                sightings.push(KeySighting {
+                    rule_id: rule.spec.id.clone(),
+                    provider: rule.spec.provider.clone(),
+                    title: rule.spec.name.clone(),
+                    publishable: rule.is_publishable(),
+                    secret: m.secret.clone(),
+                    secret_redacted: redact(rule, &m.secret),
+                    path: blob.path.clone(),
+                    line: m.line,
+                    column: m.column,
+                    variable: var.clone(),
+                    reported: !set_aside,
+                });
+            }
+            if set_aside {
                 tally.expected_dotenv += 1;
                 continue;
             }
-            if m.inline_allow && !self.settings.ignore_inline_allow {
+            if inline_allowed {
                 tally.inline_allowed += 1;
                 continue;
             }
@@ -208,7 +271,7 @@ impl<'a> Judge<'a> {
             .providers
             .get(&rule.spec.provider.to_ascii_lowercase());
         let rot = rotation::rotation(rule, project_id.as_deref(), provider);
-        let message = message(rule, cls, &blob.path, blob.ignored);
+        let message = message(rule, cls, &blob.path, blob.ignored, exposed_var);
         let mut remediation = Vec::new();
         if !rule.is_publishable() {
             if cls.context == Context::Client {
@@ -286,7 +349,13 @@ impl<'a> Judge<'a> {
     }
 }
 
-fn message(rule: &Rule, cls: &Classified, path: &str, ignored: bool) -> String {
+fn message(
+    rule: &Rule,
+    cls: &Classified,
+    path: &str,
+    ignored: bool,
+    exposed_var: Option<&str>,
+) -> String {
     let name = &rule.spec.name;
     if rule.is_publishable() {
         return format!(
@@ -299,13 +368,30 @@ fn message(rule: &Rule, cls: &Classified, path: &str, ignored: bool) -> String {
     } else {
         String::new()
     };
+    let in_dotenv = dotenv::is_dotenv_name(project::file_name(path));
     let base = match cls.context {
+        Context::Client if in_dotenv && exposed_var.is_some() => {
+            let var = exposed_var.unwrap_or_default();
+            let prefix = dotenv::exposed_prefix(var).unwrap_or_default();
+            let ignored_note = if ignored {
+                " Git ignoring this file does not help: the bundler reads it at build time."
+            } else {
+                ""
+            };
+            format!(
+                "{name} in bundler-exposed variable `{var}` in `{path}`: the bundler inlines every `{prefix}` variable into public JavaScript, so anyone who loads the app can read it.{ignored_note}"
+            )
+        }
         Context::Client => format!(
             "{name} in client-side code: {}. Anyone who loads the app can read it.",
             cls.reason
         ),
         Context::Server => format!(
             "{name} hard-coded in server-side code. Anyone with access to the repository or its history has it; load it from an environment variable instead."
+        ),
+        Context::Dotenv if dotenv::is_template_name(project::file_name(path)) => format!(
+            "{name} in dotenv template `{path}`: templates are meant to be committed, so this key is published with the repository. Put a placeholder such as `{}your_key` there, keep the real key in an ignored `.env.local`, and rotate it if it is real.",
+            rule.spec.secret_prefix.as_deref().unwrap_or("")
         ),
         Context::Dotenv if !ignored => format!(
             "{name} in dotenv file `{path}`, which git does not ignore: one `git add` away from a leak."

@@ -22,7 +22,7 @@
 pub mod lines;
 
 use crate::rules::RuleSet;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{packed, AhoCorasick, MatchKind};
 use lines::LineCounter;
 use regex_automata::{Anchored, Input};
 use std::io::{self, Read};
@@ -103,28 +103,29 @@ pub struct BlobScan {
     pub too_large_utf16: bool,
 }
 
-enum PatternKind {
-    /// A rule keyword: which rules own it.
-    Keyword(Vec<usize>),
-    /// A context word: its id.
-    Context(usize),
-}
-
 /// Context word that marks an HTML file with scripts.
 pub const SCRIPT_WORD: &str = "<script";
 
 /// The compiled prefilter plus the rules it serves.
 pub struct Matcher<'r> {
     rules: &'r RuleSet,
-    ac: AhoCorasick,
-    kinds: Vec<PatternKind>,
+    /// Every distinct rule keyword, searched leftmost-longest.
+    keywords: LiteralSearcher,
+    /// Per keyword pattern: the rules that own it.
+    owners: Vec<Vec<usize>>,
+    /// Per keyword pattern: the other keywords that are its prefixes. A
+    /// leftmost-longest search reports only the longest keyword starting at a
+    /// position, so the shorter ones starting there are implied.
+    prefixes: Vec<Vec<usize>>,
+    /// Vendor hints and `<script`, searched only in buffers that matter.
+    context: LiteralSearcher,
     context_words: Vec<String>,
 }
 
 impl std::fmt::Debug for Matcher<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Matcher")
-            .field("patterns", &self.kinds.len())
+            .field("keywords", &self.owners.len())
             .field("context_words", &self.context_words)
             .finish()
     }
@@ -141,27 +142,32 @@ struct ScanState {
 }
 
 impl<'r> Matcher<'r> {
-    /// Builds the automaton for every keyword and context word of `rules`.
+    /// Builds the automata for every keyword and context word of `rules`.
     pub fn new(rules: &'r RuleSet) -> Matcher<'r> {
         let mut patterns: Vec<String> = Vec::new();
-        let mut kinds = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
         for (ri, rule) in rules.rules.iter().enumerate() {
             for kw in &rule.spec.keywords {
                 match patterns.iter().position(|p| p == kw) {
-                    Some(pi) => {
-                        if let PatternKind::Keyword(owners) = &mut kinds[pi] {
-                            if !owners.contains(&ri) {
-                                owners.push(ri);
-                            }
-                        }
-                    }
+                    Some(pi) if !owners[pi].contains(&ri) => owners[pi].push(ri),
+                    Some(_) => {}
                     None => {
                         patterns.push(kw.clone());
-                        kinds.push(PatternKind::Keyword(vec![ri]));
+                        owners.push(vec![ri]);
                     }
                 }
             }
         }
+        let prefixes = patterns
+            .iter()
+            .map(|p| {
+                (0..patterns.len())
+                    .filter(|&q| patterns[q] != *p && p.starts_with(patterns[q].as_str()))
+                    .collect()
+            })
+            .collect();
+        let keywords = LiteralSearcher::new(&patterns);
+
         let mut context_words: Vec<String> = vec![SCRIPT_WORD.to_string()];
         for rule in &rules.rules {
             for w in rule.spec.vendor.iter().flat_map(|v| v.context.iter()) {
@@ -170,21 +176,13 @@ impl<'r> Matcher<'r> {
                 }
             }
         }
-        for (ci, w) in context_words.iter().enumerate() {
-            // A context word equal to a keyword would shadow nothing: overlapping
-            // search reports both patterns.
-            patterns.push(w.clone());
-            kinds.push(PatternKind::Context(ci));
-        }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .expect("keywords are validated non-empty literals");
+        let context = LiteralSearcher::new(&context_words);
         Matcher {
             rules,
-            ac,
-            kinds,
+            keywords,
+            owners,
+            prefixes,
+            context,
             context_words,
         }
     }
@@ -236,7 +234,7 @@ impl<'r> Matcher<'r> {
             return st.out;
         }
         st.out.use_client = starts_with_use_client(bytes);
-        self.scan_buffer(bytes, 0, 0, bytes.len(), &mut st);
+        self.scan_buffer(bytes, 0, 0, bytes.len(), false, &mut st);
         st.out.bytes = bytes.len() as u64;
         st.out
     }
@@ -281,7 +279,7 @@ impl<'r> Matcher<'r> {
             } else {
                 buf.len() - WINDOW_AFTER
             };
-            self.scan_buffer(buf, buf_abs, accept_from, accept_end, &mut st);
+            self.scan_buffer(buf, buf_abs, accept_from, accept_end, !eof, &mut st);
             if eof {
                 st.out.bytes = buf_abs + buf.len() as u64;
                 break;
@@ -304,23 +302,39 @@ impl<'r> Matcher<'r> {
         buf_abs: u64,
         accept_from: usize,
         accept_end: usize,
+        more_follows: bool,
         st: &mut ScanState,
     ) {
         let first_new = st.out.matches.len();
         let search_end = (accept_end + WINDOW_AFTER).min(buf.len());
-        let input = aho_corasick::Input::new(&buf[..search_end]).span(accept_from..search_end);
-        for hit in self.ac.find_overlapping_iter(input) {
+        let hay = &buf[..search_end];
+        let mut pos = accept_from;
+        while pos < accept_end {
+            let Some(hit) = self.keywords.find(hay, pos) else {
+                break;
+            };
             let start = hit.start();
             if start >= accept_end {
-                continue;
+                break;
             }
-            match &self.kinds[hit.pattern().as_usize()] {
-                PatternKind::Context(ci) => st.out.context_words[*ci] = true,
-                PatternKind::Keyword(owners) => {
-                    for &ri in owners {
-                        self.try_rule(ri, buf, buf_abs, start, st);
-                    }
+            let pid = hit.pattern().as_usize();
+            for &p in std::iter::once(&pid).chain(&self.prefixes[pid]) {
+                for &ri in &self.owners[p] {
+                    self.try_rule(ri, buf, buf_abs, start, st);
                 }
+            }
+            // Resume one byte on, not after the hit: keywords may overlap.
+            pos = start + 1;
+        }
+        // Context words matter only for blobs with matches (vendor hints,
+        // HTML with scripts), and a file's imports sit at its top: search the
+        // buffers that produced matches and the first buffer of a file.
+        if st.out.matches.len() > first_new || (buf_abs == 0 && more_follows) {
+            let hay = &buf[..accept_end];
+            let mut pos = accept_from;
+            while let Some(hit) = self.context.find(hay, pos) {
+                st.out.context_words[hit.pattern().as_usize()] = true;
+                pos = hit.start() + 1;
             }
         }
         if st.out.matches.len() == first_new {
@@ -402,6 +416,51 @@ impl<'r> Matcher<'r> {
                 inline_allow: false,
             });
             return;
+        }
+    }
+}
+
+/// A leftmost-longest multi-literal search that uses the SIMD "Teddy"
+/// searcher when the CPU has it, and an aho-corasick automaton otherwise.
+///
+/// The automaton's own prefilter picks a "rare byte" to skip ahead with; for
+/// keywords like `mbk_`/`sk_live_` that byte is `_`, which source code is full
+/// of, so it verified a candidate every few bytes. Teddy looks at the first
+/// bytes of every literal at once and is what makes ripgrep fast on the same
+/// search.
+enum LiteralSearcher {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl LiteralSearcher {
+    fn new(literals: &[String]) -> Self {
+        let packed = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostLongest)
+            .builder()
+            .extend(literals)
+            .build();
+        match packed {
+            Some(searcher) => LiteralSearcher::Packed(searcher),
+            None => LiteralSearcher::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(literals)
+                    .expect("literals are validated non-empty"),
+            ),
+        }
+    }
+
+    /// The leftmost-longest literal starting at or after `from`.
+    fn find(&self, hay: &[u8], from: usize) -> Option<aho_corasick::Match> {
+        if from >= hay.len() {
+            return None;
+        }
+        match self {
+            LiteralSearcher::Packed(s) => s.find_in(hay, aho_corasick::Span::from(from..hay.len())),
+            LiteralSearcher::Automaton(ac) => {
+                ac.find(aho_corasick::Input::new(hay).span(from..hay.len()))
+            }
         }
     }
 }

@@ -560,6 +560,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
             blobs,
             projects,
             stats,
+            sensitive_files: Vec::new(),
         },
         commits: en.commits.len() as u64,
         complete: !shallow,

@@ -22,6 +22,7 @@ pub mod tree;
 use crate::judge::project::ProjectIndex;
 use crate::judge::ScannedBlob;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// A problem with one input that did not stop the scan.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -68,6 +69,17 @@ impl SourceStats {
     }
 }
 
+/// A file whose name says it holds secrets (a dotenv file, `secrets.json`,
+/// `config/keys.js`), seen by a source whether or not it had matches. The
+/// repository audits ask git about each (tracked? ignored?).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenFile {
+    /// Display path, relative to the scan root, `/`-separated.
+    pub path: String,
+    /// Where it is on disk.
+    pub fs_path: PathBuf,
+}
+
 /// Everything a source produced: blobs with matches, project facts, numbers.
 #[derive(Debug, Default)]
 pub struct SourceOutput {
@@ -77,4 +89,6 @@ pub struct SourceOutput {
     pub projects: ProjectIndex,
     /// Counts and errors.
     pub stats: SourceStats,
+    /// Secret-bearing files seen (tree source only; empty for other sources).
+    pub sensitive_files: Vec<SeenFile>,
 }

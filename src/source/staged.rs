@@ -44,6 +44,9 @@ pub enum StagedStatus {
     Modified,
     /// In HEAD as another kind of entry (e.g. a symlink that became a file).
     TypeChange,
+    /// In HEAD, removed from the index: the commit deletes it. Listed for
+    /// checks on the repository's shape (a deleted `.gitignore`); never scanned.
+    Deleted,
 }
 
 /// One path that the next commit adds or changes.
@@ -51,9 +54,11 @@ pub enum StagedStatus {
 pub struct StagedPath {
     /// Path relative to the repository root, `/`-separated.
     pub path: String,
-    /// The staged blob's object id.
+    /// The staged blob's object id (zero for [`StagedStatus::Deleted`]).
     pub id: Oid,
-    /// Raw git file mode of the staged entry.
+    /// The blob at this path in HEAD, if any (for comparing before and after).
+    pub head_id: Option<Oid>,
+    /// Raw git file mode of the staged entry (of the HEAD entry when deleted).
     pub mode: u32,
     /// How it differs from HEAD.
     pub status: StagedStatus,
@@ -142,6 +147,14 @@ impl StagedRepo {
         &self.index
     }
 
+    /// The content of a blob (e.g. a [`StagedPath`]'s `id` or `head_id`).
+    pub fn blob(&self, id: Oid) -> Result<Vec<u8>> {
+        self.repo
+            .find_blob(id)
+            .map(|b| b.content().to_vec())
+            .map_err(|e| git::git_error(self.repo.path(), &format!("cannot read object {id}"), &e))
+    }
+
     /// The index file that was read.
     pub fn index_path(&self) -> &Path {
         &self.index_path
@@ -161,10 +174,11 @@ impl StagedRepo {
         }
     }
 
-    /// Every path the next commit adds or changes (all staged paths on an
-    /// unborn branch), in path order, with the staged blob ids. Deleted
-    /// paths, unmerged entries and mode-only changes are not listed (their
-    /// content is not new).
+    /// Every path the next commit adds, changes or deletes (all staged paths
+    /// on an unborn branch), in path order, with the staged and HEAD blob
+    /// ids. Unmerged entries and mode-only changes are not listed (their
+    /// content is not new). [`StagedRepo::scan`] reads only the added and
+    /// changed ones.
     pub fn staged_paths(&self) -> Result<Vec<StagedPath>> {
         let head = self.head_tree()?;
         let mut opts = DiffOptions::new();
@@ -181,19 +195,28 @@ impl StagedRepo {
                 Delta::Added => StagedStatus::Added,
                 Delta::Modified => StagedStatus::Modified,
                 Delta::Typechange => StagedStatus::TypeChange,
+                Delta::Deleted => StagedStatus::Deleted,
                 _ => continue,
             };
-            let new = delta.new_file();
-            if status == StagedStatus::Modified && new.id() == delta.old_file().id() {
+            let (new, old) = (delta.new_file(), delta.old_file());
+            if status == StagedStatus::Modified && new.id() == old.id() {
                 continue;
             }
-            let Some(path) = new.path_bytes() else {
+            let side = if status == StagedStatus::Deleted {
+                &old
+            } else {
+                &new
+            };
+            let Some(path) = side.path_bytes() else {
                 continue;
             };
+            let head_blob =
+                old.exists() && EntryKind::from_mode(u32::from(old.mode())) != EntryKind::Submodule;
             out.push(StagedPath {
                 path: git::path_string(path),
                 id: new.id(),
-                mode: u32::from(new.mode()),
+                head_id: head_blob.then(|| old.id()),
+                mode: u32::from(side.mode()),
                 status,
             });
         }
@@ -211,6 +234,7 @@ impl StagedRepo {
         let mut stats = SourceStats::default();
         let files: Vec<&StagedPath> = paths
             .iter()
+            .filter(|p| p.status != StagedStatus::Deleted)
             .filter(|p| match p.kind() {
                 EntryKind::File => true,
                 EntryKind::Symlink => {
@@ -272,6 +296,7 @@ impl StagedRepo {
             blobs,
             projects,
             stats,
+            sensitive_files: Vec::new(),
         })
     }
 }

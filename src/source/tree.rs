@@ -19,7 +19,7 @@
 //!   `NEXT_PUBLIC_…` variable there is public. Such files are read; a key
 //!   without an exposed prefix in them stays silent (correct usage).
 
-use super::{ScanIssue, SourceOutput, SourceStats};
+use super::{ScanIssue, SeenFile, SourceOutput, SourceStats};
 use crate::dotenv;
 use crate::error::{Error, Result};
 use crate::finding::Origin;
@@ -72,6 +72,23 @@ impl Root {
     }
 }
 
+/// Each root with the prefix its display paths get: empty for a single
+/// directory root (paths are relative to it), else the root as given.
+pub fn root_displays(roots: &[PathBuf]) -> Vec<(PathBuf, String)> {
+    let single_dir = roots.len() == 1 && roots[0].is_dir();
+    roots
+        .iter()
+        .map(|r| {
+            let display = if single_dir {
+                String::new()
+            } else {
+                slash_path(r)
+            };
+            (r.clone(), display)
+        })
+        .collect()
+}
+
 /// A path with `/` separators and no leading `./`.
 pub fn slash_path(p: &Path) -> String {
     let s: Vec<String> = p
@@ -88,16 +105,16 @@ pub fn slash_path(p: &Path) -> String {
     }
 }
 
-/// A manifest the walk saw: display path, path on disk, and its bytes when
-/// they are needed (`package.json`).
-type SeenManifest = (String, PathBuf, Option<Vec<u8>>);
+/// A manifest seen by the walk: display path, path on disk, content (package.json only).
+type Manifest = (String, PathBuf, Option<Vec<u8>>);
 
 /// Shared state of one walk.
 struct Shared<'m> {
     matcher: &'m Matcher<'m>,
     chunk: usize,
     blobs: Mutex<Vec<(ScannedBlob, PathBuf)>>,
-    manifests: Mutex<Vec<SeenManifest>>,
+    manifests: Mutex<Vec<Manifest>>,
+    sensitive: Mutex<Vec<SeenFile>>,
     visited: Mutex<HashSet<PathBuf>>,
     files: AtomicU64,
     bytes: AtomicU64,
@@ -125,6 +142,12 @@ impl Shared<'_> {
         let manifest = is_manifest(&name);
         if is_env || manifest {
             self.visited.lock().unwrap().insert(fs_path.to_path_buf());
+        }
+        if is_env || dotenv::is_secret_file_path(&display) {
+            self.sensitive.lock().unwrap().push(SeenFile {
+                path: display.clone(),
+                fs_path: fs_path.to_path_buf(),
+            });
         }
         let result = (|| -> std::io::Result<(BlobScan, Option<Vec<u8>>)> {
             let file = File::open(fs_path)?;
@@ -269,18 +292,9 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
             });
         }
     }
-    let single_dir = opts.roots.len() == 1 && opts.roots[0].is_dir();
-    let roots: Vec<Root> = opts
-        .roots
-        .iter()
-        .map(|r| Root {
-            fs: r.clone(),
-            display: if single_dir {
-                String::new()
-            } else {
-                slash_path(r)
-            },
-        })
+    let roots: Vec<Root> = root_displays(&opts.roots)
+        .into_iter()
+        .map(|(fs, display)| Root { fs, display })
         .collect();
     let root_of = |p: &Path| -> String {
         let root = roots
@@ -296,6 +310,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         chunk: opts.chunk,
         blobs: Mutex::new(Vec::new()),
         manifests: Mutex::new(Vec::new()),
+        sensitive: Mutex::new(Vec::new()),
         visited: Mutex::new(HashSet::new()),
         files: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
@@ -404,10 +419,14 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     mark_ignored_dotenv(&mut blobs);
     let mut blobs: Vec<ScannedBlob> = blobs.into_iter().map(|(b, _)| b).collect();
     blobs.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut sensitive_files = std::mem::take(&mut *shared.sensitive.lock().unwrap());
+    sensitive_files.sort_by(|a, b| a.path.cmp(&b.path));
+    sensitive_files.dedup_by(|a, b| a.fs_path == b.fs_path);
     Ok(SourceOutput {
         blobs,
         projects,
         stats,
+        sensitive_files,
     })
 }
 

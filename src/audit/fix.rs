@@ -1,0 +1,123 @@
+//! `keyscan --fix`: append the missing ignore lines.
+//!
+//! The fix closes what the audits report about ignore rules —
+//! `gitignore-env-coverage` gaps and `dotenv-not-ignored` /
+//! `secret-file-not-ignored` files — by appending lines to the right
+//! `.gitignore` (creating it if needed) under a short comment
+//! ([`super::gitignore::append_lines`]). It never deletes or rewrites a user's
+//! line and never touches git's index: for tracked files it only prints the
+//! `git rm --cached` command.
+//!
+//! Edits are applied outermost `.gitignore` first, and the tree is asked
+//! again (fresh libgit2 repositories, whose ignore caches would be stale)
+//! after each one, so a root `.gitignore` that now covers every app of a
+//! monorepo leaves the apps' folders alone. Running the fix twice adds
+//! nothing: the second run finds nothing missing.
+
+use super::gitignore::append_lines;
+use super::TreeAudit;
+use crate::error::{Error, Result};
+use crate::sanitize::for_terminal;
+use crate::source::SourceOutput;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::PathBuf;
+
+/// One `.gitignore` the fix changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Display path of the `.gitignore`.
+    pub path: String,
+    /// The file did not exist before.
+    pub created: bool,
+    /// The lines appended (without the comment).
+    pub lines: Vec<String>,
+}
+
+/// What `--fix` did and what it left to the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixReport {
+    /// `.gitignore` files changed.
+    pub changes: Vec<Change>,
+    /// `git rm --cached` commands for tracked secret-bearing files.
+    pub untrack: Vec<String>,
+    /// Summary notes (e.g. git not available).
+    pub notes: Vec<String>,
+}
+
+/// Applies the ignore-line fixes for a tree the source walked.
+pub fn fix(roots: &[PathBuf], output: &SourceOutput) -> Result<FixReport> {
+    let mut report = FixReport::default();
+    let mut done: HashSet<PathBuf> = HashSet::new();
+    loop {
+        let audit = TreeAudit::analyze(roots, &output.sensitive_files, &output.projects);
+        let next = audit
+            .ignore_edits()
+            .into_iter()
+            .find(|e| !done.contains(&e.fs_path));
+        let Some(edit) = next else {
+            report.untrack = audit.untrack_commands();
+            report.notes = audit.notes();
+            break;
+        };
+        done.insert(edit.fs_path.clone());
+        let existing = match std::fs::read(&edit.fs_path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(Error::Io {
+                    path: edit.fs_path,
+                    source: e,
+                })
+            }
+        };
+        let Some((new, added)) = append_lines(existing.as_deref(), &edit.lines) else {
+            continue;
+        };
+        std::fs::write(&edit.fs_path, &new).map_err(|e| Error::Io {
+            path: edit.fs_path.clone(),
+            source: e,
+        })?;
+        report.changes.push(Change {
+            path: edit.path,
+            created: existing.is_none(),
+            lines: added,
+        });
+    }
+    Ok(report)
+}
+
+impl fmt::Display for FixReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.changes.is_empty() {
+            writeln!(
+                f,
+                "keyscan --fix: nothing to append: git already ignores every dotenv and secret file keyscan checks."
+            )?;
+        }
+        for c in &self.changes {
+            writeln!(
+                f,
+                "{} {}:",
+                if c.created { "created" } else { "appended to" },
+                for_terminal(&c.path)
+            )?;
+            for l in &c.lines {
+                writeln!(f, "  + {}", for_terminal(l))?;
+            }
+        }
+        if !self.untrack.is_empty() {
+            writeln!(
+                f,
+                "\nThese files are tracked by git. keyscan never changes the index; untrack them yourself, then rotate every key that was in them (they stay in history):"
+            )?;
+            for cmd in &self.untrack {
+                writeln!(f, "  {}", for_terminal(cmd))?;
+            }
+        }
+        for n in &self.notes {
+            writeln!(f, "note: {}", for_terminal(n))?;
+        }
+        Ok(())
+    }
+}
