@@ -99,7 +99,28 @@ pub fn finish(
     mode: &str,
     started: Instant,
 ) -> Result<ScanOutcome> {
-    finish_with_audit(source, judge, config, no_allowlist, mode, started, None)
+    finish_with_audit(
+        source,
+        judge,
+        config,
+        no_allowlist,
+        mode,
+        started,
+        Audits::default(),
+    )
+}
+
+/// Audit findings computed from the judged key findings of a scan.
+type PostAudit<'a> = &'a dyn Fn(&[Finding]) -> Vec<Finding>;
+
+/// The audits a mode adds to its key findings.
+#[derive(Default)]
+struct Audits<'a> {
+    /// The working-tree audits (tree mode).
+    tree: Option<&'a TreeAudit>,
+    /// Audit findings computed from the judged key findings (staged mode: a
+    /// staged dotenv file is critical when it holds a key).
+    post: Option<PostAudit<'a>>,
 }
 
 /// [`finish`], plus the tree audits' findings when `audit` is given.
@@ -110,7 +131,7 @@ fn finish_with_audit(
     no_allowlist: bool,
     mode: &str,
     started: Instant,
-    audit: Option<&TreeAudit>,
+    audits: Audits<'_>,
 ) -> Result<ScanOutcome> {
     let allowlist = Allowlist::from_config(config)?;
     let mut tally = Tally::default();
@@ -122,8 +143,11 @@ fn finish_with_audit(
     // After judgement, before suppression: the passes link keys across
     // files, including keys that judgement set aside.
     let mut extra = audit::cross_file(&mut findings, &sightings, &source.projects);
-    if let Some(a) = audit {
+    if let Some(a) = audits.tree {
         extra.extend(a.findings(&mut findings, &sightings));
+    }
+    if let Some(post) = audits.post {
+        extra.extend(post(&findings));
     }
     findings.extend(extra);
     let mut summary = Summary {
@@ -168,7 +192,10 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
         req.no_allowlist,
         "tree",
         started,
-        Some(&audit),
+        Audits {
+            tree: Some(&audit),
+            post: None,
+        },
     )
 }
 
@@ -205,13 +232,53 @@ pub fn run_staged(req: &ScanRequest) -> Result<ScanOutcome> {
     let repo = source::staged::StagedRepo::open(git_root(req)?)?;
     let paths = repo.staged_paths()?;
     let output = repo.scan(&paths, &matcher, req.threads)?;
-    finish(
+    // The dotenv habit, checked on what is about to be committed: a staged
+    // dotenv or secrets file (even without a key in it), and a staged
+    // `.gitignore` change that stops ignoring dotenv files HEAD ignored.
+    let mut gitignore_findings = Vec::new();
+    for p in &paths {
+        if crate::judge::project::file_name(&p.path) != ".gitignore" {
+            continue;
+        }
+        let Some(head_id) = p.head_id else {
+            continue;
+        };
+        let head = repo.blob(head_id)?;
+        let staged = match p.status {
+            source::staged::StagedStatus::Deleted => None,
+            _ => Some(repo.blob(p.id)?),
+        };
+        gitignore_findings.extend(audit::gitignore::coverage_dropped(
+            &p.path,
+            Some(&head),
+            staged.as_deref(),
+        ));
+    }
+    let staged_files: Vec<&str> = paths
+        .iter()
+        .filter(|p| p.status != source::staged::StagedStatus::Deleted)
+        .map(|p| p.path.as_str())
+        .collect();
+    let post = |keys: &[Finding]| -> Vec<Finding> {
+        let holds_key = |path: &str| {
+            keys.iter()
+                .any(|f| f.location.path == path && f.secret.is_some())
+        };
+        let mut out = audit::dotenv::staged_file_findings(staged_files.iter().copied(), holds_key);
+        out.extend(gitignore_findings.iter().cloned());
+        out
+    };
+    finish_with_audit(
         output,
         &judge,
         &req.config,
         req.no_allowlist,
         "staged",
         started,
+        Audits {
+            tree: None,
+            post: Some(&post),
+        },
     )
 }
 

@@ -362,3 +362,65 @@ fn staged_paths_list_changes_with_head_and_staged_blobs_for_audits() {
     assert_eq!(repo.blob(gi.id).unwrap(), b"node_modules/\n");
     assert_eq!(repo.blob(paths[1].head_id.unwrap()).unwrap(), b"bye\n");
 }
+
+#[test]
+fn staging_a_dotenv_file_or_dropping_its_ignore_line_is_a_finding() {
+    let t = repo();
+    t.write(".gitignore", "node_modules/\n.env\n.env.*\n!.env.example\n");
+    t.write("README.md", "hello\n");
+    t.commit_all("init");
+
+    // A template is meant to be committed: not a finding.
+    t.write(".env.example", "MINIBACK_API_KEY=mbk_your_key\n");
+    t.git(&["add", ".env.example"]);
+    let (v, code) = json_in(t.path(), &["--staged"]);
+    assert_eq!(findings(&v).len(), 0, "{:#?}", findings(&v));
+    assert_eq!(code, 0);
+    t.git(&["commit", "-q", "-m", "template"]);
+
+    // A force-added dotenv file without a key: high, and it blocks the commit.
+    t.write(".env.production", "API_URL=https://api.example.com\n");
+    t.git(&["add", "-f", ".env.production"]);
+    let (v, code) = json_in(t.path(), &["--staged"]);
+    let tracked = find(&v, "dotenv-tracked", ".env.production");
+    assert_eq!(tracked.len(), 1, "{:#?}", findings(&v));
+    assert_eq!(tracked[0]["severity"], "high");
+    assert_eq!(tracked[0]["origin"], "staged");
+    assert!(tracked[0]["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("git restore --staged .env.production"));
+    assert_eq!(code, 1);
+
+    // With a key in it: critical.
+    let mut rng = Rng::new(77);
+    t.write(
+        ".env.production",
+        format!("MINIBACK_API_KEY={}\n", miniback_key(&mut rng)),
+    );
+    t.git(&["add", "-f", ".env.production"]);
+    let (v, _) = json_in(t.path(), &["--staged"]);
+    assert_eq!(
+        find(&v, "dotenv-tracked", ".env.production")[0]["severity"],
+        "critical"
+    );
+    t.git(&["rm", "-q", "--cached", ".env.production"]);
+
+    // A .gitignore change that stops ignoring .env files HEAD ignored.
+    t.write(".gitignore", "node_modules/\n");
+    t.git(&["add", ".gitignore"]);
+    let (v, code) = json_in(t.path(), &["--staged"]);
+    let dropped = find(&v, "gitignore-env-coverage", ".gitignore");
+    assert_eq!(dropped.len(), 1, "{:#?}", findings(&v));
+    assert!(dropped[0]["message"].as_str().unwrap().contains("`.env`"));
+    assert_eq!(code, 1, "high severity blocks the commit");
+
+    // Deleting the .gitignore drops coverage too; restoring it is clean.
+    t.git(&["rm", "-q", "--cached", ".gitignore"]);
+    let (v, _) = json_in(t.path(), &["--staged"]);
+    assert_eq!(find(&v, "gitignore-env-coverage", ".gitignore").len(), 1);
+    t.git(&["reset", "-q", "HEAD", "--", ".gitignore"]);
+    let (v, code) = json_in(t.path(), &["--staged"]);
+    assert_eq!(findings(&v).len(), 0, "{:#?}", findings(&v));
+    assert_eq!(code, 0);
+}
