@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::finding::Finding;
 use crate::judge::{Judge, JudgeSettings, Tally};
 use crate::report::Summary;
-use crate::rules::RuleSet;
+use crate::rules::{RuleInfo, RuleSet};
 use crate::scan::{Matcher, DEFAULT_CHUNK};
 use crate::source::{self, SourceOutput};
 use crate::suppress::{compile_globs, Allowlist};
@@ -58,6 +58,8 @@ pub struct ScanOutcome {
     pub findings: Vec<Finding>,
     /// The summary.
     pub summary: Summary,
+    /// Descriptions of every loaded rule (for SARIF and `--list-rules`).
+    pub rules: Vec<RuleInfo>,
 }
 
 /// Loads the built-in rules plus the config's `[[rule]]` tables.
@@ -116,7 +118,12 @@ pub fn finish(
     summary.errors.sort_by(|a, b| a.path.cmp(&b.path));
     summary.count_findings(&findings);
     summary.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(ScanOutcome { findings, summary })
+    let rules = RuleInfo::catalogue(judge.rules(), &config.file.providers);
+    Ok(ScanOutcome {
+        findings,
+        summary,
+        rules,
+    })
 }
 
 /// Scans a working tree.
