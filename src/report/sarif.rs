@@ -118,7 +118,7 @@ fn rule_object(id: &str, info: Option<&RuleInfo>, first: &Finding, worst: Severi
     let (name, description, provider, url, steps, tags) = match info {
         Some(r) => {
             let kind = match r.kind {
-                RuleKind::Secret => "secret",
+                RuleKind::Secret => "secret-key",
                 RuleKind::Publishable => "publishable-key",
             };
             (

@@ -76,6 +76,16 @@ fn same_file(a: &str, b: &str) -> bool {
     a == b || suffix(a, b) || suffix(b, a)
 }
 
+/// serde_json's message without its " at line 1 column N" suffix: each
+/// entry is one line, and the caller reports the file's line and column.
+fn without_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_string(),
+        None => text,
+    }
+}
+
 /// A loaded baseline.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
@@ -107,7 +117,7 @@ impl Baseline {
                 path: path.to_path_buf(),
                 line: Some(i + 1),
                 column: Some(err.column().max(1)),
-                message: format!("invalid baseline entry: {err}"),
+                message: format!("invalid baseline entry: {}", without_position(&err)),
             })?;
             known
                 .entry((e.rule_id, e.fingerprint))
