@@ -21,7 +21,7 @@
 
 mod common;
 
-use common::{miniback_key, Rng, TempTree};
+use common::{copy_tree, miniback_key, Rng, TempTree};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -72,19 +72,6 @@ fn ok(out: Output, what: &str) -> String {
     );
     assert!(out.status.success(), "{what} failed:\n{text}");
     text
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// Commits a snapshot of the buildable sources; returns (path, commit id).

@@ -175,3 +175,17 @@ pub fn find<'a>(v: &'a serde_json::Value, rule_id: &str, path: &str) -> Vec<&'a 
         .filter(|f| f["rule_id"] == rule_id && f["path"] == path)
         .collect()
 }
+
+/// Copies the directory tree `from` into `to` (files and folders only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
