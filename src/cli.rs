@@ -25,6 +25,11 @@ Examples:
   In CI — fail on high and above, write SARIF for code scanning:
     keyscan --format sarif --output keyscan.sarif .
     keyscan --history --since origin/main --fail-on high
+    keyscan --format github .          # annotations in a GitHub Actions log
+
+  In a repository with known leaks — record them, then report only new ones:
+    keyscan --write-baseline .keyscan-baseline.jsonl .
+    keyscan --baseline .keyscan-baseline.jsonl .
 
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error;
 --fix exits 0 once the fixes are written (2 if one could not be).";
@@ -106,7 +111,7 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Ignore every allowlist (inline, config): audit mode.
+    /// Ignore every suppression (inline, config allowlist, baseline): audit mode.
     #[arg(long)]
     pub no_allowlist: bool,
 
@@ -119,6 +124,24 @@ pub struct Cli {
     /// Worker threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Report only findings that are not recorded in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings in a baseline file (JSON Lines, no secrets)
+    /// and exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "output")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// List every rule (built-in and from the config) with its keywords,
+    /// severities and rotation URL, then exit. Honours --format text|json.
+    #[arg(long)]
+    pub list_rules: bool,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::finding::Finding;
 use crate::judge::{Judge, JudgeSettings, Tally};
 use crate::report::Summary;
-use crate::rules::RuleSet;
+use crate::rules::{RuleInfo, RuleSet};
 use crate::scan::{Matcher, DEFAULT_CHUNK};
 use crate::source::history::HistoryOptions;
 use crate::source::{self, SourceOutput};
@@ -68,6 +68,8 @@ pub struct ScanOutcome {
     pub findings: Vec<Finding>,
     /// The summary.
     pub summary: Summary,
+    /// Descriptions of every loaded rule (for SARIF and `--list-rules`).
+    pub rules: Vec<RuleInfo>,
 }
 
 /// Loads the built-in rules plus the config's `[[rule]]` tables.
@@ -174,7 +176,12 @@ fn finish_with_audit(
     summary.errors.sort_by(|a, b| a.path.cmp(&b.path));
     summary.count_findings(&findings);
     summary.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(ScanOutcome { findings, summary })
+    let rules = RuleInfo::catalogue(judge.rules(), &config.file.providers);
+    Ok(ScanOutcome {
+        findings,
+        summary,
+        rules,
+    })
 }
 
 /// Scans a working tree.

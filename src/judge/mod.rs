@@ -129,7 +129,8 @@ impl<'a> Judge<'a> {
         Judge { matcher, settings }
     }
 
-    fn rules(&self) -> &'a RuleSet {
+    /// The rules this judge judges by.
+    pub fn rules(&self) -> &'a RuleSet {
         self.matcher.rules()
     }
 

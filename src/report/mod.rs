@@ -6,10 +6,13 @@
 //! only through [`Finding::secret_display`]/[`Finding::snippet_display`], which
 //! redact unless `--show-secrets` was given.
 
+pub mod github;
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use crate::finding::{Finding, Severity};
+use crate::rules::RuleInfo;
 use crate::source::ScanIssue;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -22,6 +25,10 @@ pub enum Format {
     Text,
     /// Machine-readable JSON (version 1; see the README for the schema).
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=…::…` annotations).
+    Github,
 }
 
 /// Findings set aside by allowlists, by mechanism.
@@ -134,6 +141,9 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     /// The summary.
     pub summary: &'a Summary,
+    /// Descriptions of the loaded rules; formats that describe rules apart
+    /// from findings (SARIF) look them up here.
+    pub rules: &'a [RuleInfo],
 }
 
 /// Rendering options shared by reporters.
@@ -158,6 +168,8 @@ pub fn reporter(format: Format, opts: RenderOptions) -> Box<dyn Reporter> {
     match format {
         Format::Text => Box::new(text::TextReporter::new(opts)),
         Format::Json => Box::new(json::JsonReporter::new(opts)),
+        Format::Sarif => Box::new(sarif::SarifReporter::new(opts)),
+        Format::Github => Box::new(github::GithubReporter::new(opts)),
     }
 }
 

@@ -267,3 +267,17 @@ pub fn key_in(tree: &TempTree, rel: &str, regex: &str) -> String {
         .as_str()
         .to_string()
 }
+
+/// Copies the directory tree `from` into `to` (files and folders only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}

@@ -7,9 +7,12 @@
 //!   judge, since only they see the line);
 //! - **config**: `[allowlist]` in `.keyscan.toml` — path globs, fingerprints,
 //!   rule ids ([`Allowlist`]);
-//! - **baseline**: findings recorded earlier with `--write-baseline`.
+//! - **baseline**: findings recorded earlier with `--write-baseline`
+//!   ([`baseline::Baseline`]).
 //!
 //! `--no-allowlist` disables all of them, for audits.
+
+pub mod baseline;
 
 use crate::config::{AllowlistSpec, Config};
 use crate::error::{Error, Result};

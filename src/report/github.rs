@@ -1,0 +1,168 @@
+//! `--format github`: GitHub Actions workflow commands, which the runner turns
+//! into annotations on the pull request's files.
+//!
+//! Each finding becomes one line,
+//! `::error file=PATH,line=L,col=C,title=TITLE::MESSAGE` — `error` for
+//! critical and high, `warning` for medium and low, `notice` for info (so a
+//! publishable key is visible but not alarming). Findings about a whole file
+//! (line 0) carry no `line`/`col`, which makes them file-level annotations.
+//!
+//! **Escaping is the security boundary here.** The runner reads every stdout
+//! line that starts with `::` as a command, and file names and messages come
+//! from the scanned repository. We escape exactly as GitHub's toolkit
+//! (`@actions/core`, `command.ts`) does: in the message, `%` → `%25`, CR →
+//! `%0D`, LF → `%0A`; in property values additionally `:` → `%3A` and `,` →
+//! `%2C`. So no value can end the line (and start a forged command), end the
+//! property list early, or add a property. The summary lines that follow are
+//! plain log lines that start with `keyscan:` and go through
+//! [`for_terminal`], which makes line breaks visible instead of emitting them.
+
+use super::{human_bytes, RenderOptions, Report, Reporter};
+use crate::finding::{Finding, Severity};
+use crate::sanitize::for_terminal;
+use std::io::{self, Write};
+
+/// Renders workflow commands.
+#[derive(Debug)]
+pub struct GithubReporter {
+    opts: RenderOptions,
+}
+
+impl GithubReporter {
+    /// A workflow-command reporter.
+    pub fn new(opts: RenderOptions) -> Self {
+        GithubReporter { opts }
+    }
+}
+
+/// Escapes a command's message, as the toolkit's `escapeData`.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value, as the toolkit's `escapeProperty`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The workflow command for a severity.
+pub fn command(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium | Severity::Low => "warning",
+        Severity::Info => "notice",
+    }
+}
+
+impl GithubReporter {
+    fn annotation(&self, f: &Finding) -> String {
+        let show = self.opts.show_secrets;
+        let mut props = vec![format!("file={}", escape_property(&f.location.path))];
+        if f.location.line > 0 {
+            props.push(format!("line={}", f.location.line));
+            props.push(format!("col={}", f.location.column.max(1)));
+        }
+        let title = format!("keyscan: {} ({}, {})", f.title, f.severity, f.context);
+        props.push(format!("title={}", escape_property(&title)));
+
+        let mut msg = format!("{} [{}]", f.message, f.rule_id);
+        if let Some(secret) = f.secret_display(show) {
+            msg.push_str(&format!("\nKey: {secret} (fingerprint {})", f.fingerprint));
+        }
+        if let Some(c) = &f.commit {
+            msg.push_str(&format!(
+                "\nIntroduced in commit {}{}",
+                &c.id[..c.id.len().min(12)],
+                if c.in_head {
+                    ""
+                } else {
+                    " (removed from HEAD, still in history)"
+                }
+            ));
+        }
+        if let Some(url) = &f.rotation_url {
+            msg.push_str(&format!("\nRotate: {url}"));
+        }
+        if !f.remediation.is_empty() {
+            msg.push('\n');
+            msg.push_str(&f.remediation);
+        }
+        format!(
+            "::{} {}::{}",
+            command(f.severity),
+            props.join(","),
+            escape_data(&msg)
+        )
+    }
+}
+
+impl Reporter for GithubReporter {
+    fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        for f in report.findings {
+            writeln!(out, "{}", self.annotation(f))?;
+        }
+        if self.opts.quiet {
+            return Ok(());
+        }
+        let s = report.summary;
+        let counts: Vec<String> = Severity::ALL_DESC
+            .iter()
+            .filter_map(|sev| {
+                let n = s.findings_by_severity.get(*sev);
+                (n > 0).then(|| format!("{n} {sev}"))
+            })
+            .collect();
+        writeln!(
+            out,
+            "keyscan: {} finding(s){} · {} file(s) ({}) scanned [{}]",
+            report.findings.len(),
+            if counts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", counts.join(", "))
+            },
+            s.files_scanned,
+            human_bytes(s.bytes_scanned),
+            s.mode
+        )?;
+        let sup = &s.suppressed;
+        if sup.total() > 0 {
+            writeln!(
+                out,
+                "keyscan: suppressed: {} by inline allow, {} by config allowlist, {} by baseline",
+                sup.inline, sup.config, sup.baseline
+            )?;
+        }
+        for note in &s.notes {
+            writeln!(out, "keyscan: note: {}", for_terminal(note))?;
+        }
+        for e in &s.errors {
+            writeln!(
+                out,
+                "keyscan: could not scan {}: {}",
+                for_terminal(&e.path),
+                for_terminal(&e.message)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_the_toolkit() {
+        assert_eq!(escape_data("100%\r\n::error::x"), "100%25%0D%0A::error::x");
+        assert_eq!(
+            escape_property("a,line=1::evil%0A"),
+            "a%2Cline=1%3A%3Aevil%250A"
+        );
+        assert_eq!(command(Severity::Critical), "error");
+        assert_eq!(command(Severity::Medium), "warning");
+        assert_eq!(command(Severity::Info), "notice");
+    }
+}

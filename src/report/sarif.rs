@@ -1,0 +1,345 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning and other viewers.
+//!
+//! One run, one tool (`keyscan`, its version and repository URL). The
+//! `tool.driver.rules` array holds each rule that has a result, once, in
+//! order of first appearance, so `ruleIndex` points into it; a rule id that
+//! no loaded rule describes (an audit) is described from its first finding.
+//!
+//! What GitHub needs and why each field is here:
+//!
+//! - `properties.security-severity` on each rule decides the alert's severity
+//!   in code scanning. Our severity belongs to a *finding* (the same rule is
+//!   critical in a client bundle and medium in a test), so a rule carries the
+//!   score of its most severe result in this run ([`security_severity`]:
+//!   critical 9.5, high 8.0, medium 5.5, low 3.0, info 1.0 — inside GitHub's
+//!   bands for the same names), and each result carries its own `level`
+//!   (error for critical/high, warning for medium/low, note for info) and
+//!   `properties.severity`.
+//! - `partialFingerprints`: our fingerprint as `keyscan/v1`, and also as
+//!   `primaryLocationLineHash` (`FINGERPRINT:N`, N counting repeats of the
+//!   same key in the same file), because `upload-sarif` cannot compute a line
+//!   hash for a file that no longer exists at HEAD — a leak found in history.
+//! - Locations are relative URIs under `%SRCROOT%` (percent-encoded), with a
+//!   region whose line and column are at least 1: findings about a whole file
+//!   (line 0) point at line 1, column 1. Columns are keyscan's 1-based byte
+//!   columns, which equal SARIF's default UTF-16 columns on ASCII lines.
+//!
+//! Secrets appear only through [`Finding::secret_display`] and
+//! [`Finding::snippet_display`]: redacted unless `--show-secrets`.
+
+use super::{RenderOptions, Report, Reporter};
+use crate::finding::{Finding, Severity};
+use crate::rules::{RuleInfo, RuleKind};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+/// The schema URI written into `$schema`.
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// The fingerprint key in `partialFingerprints`; bump the version if the
+/// fingerprint's definition ever changes.
+pub const FINGERPRINT_KEY: &str = "keyscan/v1";
+
+/// Renders SARIF.
+#[derive(Debug)]
+pub struct SarifReporter {
+    opts: RenderOptions,
+}
+
+impl SarifReporter {
+    /// A SARIF reporter.
+    pub fn new(opts: RenderOptions) -> Self {
+        SarifReporter { opts }
+    }
+}
+
+/// GitHub's `security-severity` score for one of our severities.
+pub fn security_severity(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+/// SARIF `level` for one of our severities.
+pub fn level(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium | Severity::Low => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// `miniback-api-key` → `MinibackApiKey`: SARIF's `name` is an identifier.
+fn pascal_case(id: &str) -> String {
+    id.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            let first = cs.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(cs).collect::<String>()
+        })
+        .collect()
+}
+
+/// Percent-encodes a `/`-separated path for a URI reference: every byte but
+/// RFC 3986 unreserved characters and `/`.
+pub fn encode_uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The artifact location for a finding's path: relative paths are resolved
+/// against `%SRCROOT%`; an absolute scan root (given on the command line)
+/// becomes a `file://` URI of its own.
+fn artifact_location(path: &str) -> Value {
+    if path.starts_with('/') {
+        json!({ "uri": format!("file://{}", encode_uri_path(path)) })
+    } else {
+        let rel = path.strip_prefix("./").unwrap_or(path);
+        json!({ "uri": encode_uri_path(rel), "uriBaseId": "%SRCROOT%" })
+    }
+}
+
+/// The rule description for `id`: from the catalogue, or from the first
+/// finding when no loaded rule has that id (audits).
+fn rule_object(id: &str, info: Option<&RuleInfo>, first: &Finding, worst: Severity) -> Value {
+    let (name, description, provider, url, steps, tags) = match info {
+        Some(r) => {
+            let kind = match r.kind {
+                RuleKind::Secret => "secret-key",
+                RuleKind::Publishable => "publishable-key",
+            };
+            (
+                r.name.clone(),
+                r.description.clone(),
+                r.provider.clone(),
+                Some(r.rotation_url.clone()),
+                r.rotation_steps.clone(),
+                kind,
+            )
+        }
+        None => (
+            first.title.clone(),
+            first.message.clone(),
+            first.provider.clone(),
+            first.rotation_url.clone(),
+            first.remediation.clone(),
+            "audit",
+        ),
+    };
+    let mut text = format!("{name} ({provider})\n\n{description}\n\nHow to fix:\n{steps}\n");
+    let mut markdown =
+        format!("**{name}** ({provider})\n\n{description}\n\n### How to fix\n\n{steps}\n");
+    if let Some(url) = &url {
+        text.push_str(&format!("\nRotate the key at: {url}\n"));
+        markdown.push_str(&format!("\nRotate the key at: <{url}>\n"));
+    }
+    if let Some(r) = info {
+        let s = &r.severity;
+        let line = format!(
+            "\nSeverity depends on where the key is: client {}, server {}, dotenv {}, docs {}, test {}.\n",
+            s.client, s.server, s.dotenv, s.docs, s.test
+        );
+        text.push_str(&line);
+        markdown.push_str(&line);
+    }
+    let mut rule = json!({
+        "id": id,
+        "name": pascal_case(id),
+        "shortDescription": { "text": name },
+        "fullDescription": { "text": description },
+        "help": { "text": text, "markdown": markdown },
+        "defaultConfiguration": { "level": level(worst) },
+        "properties": {
+            "security-severity": security_severity(worst),
+            "precision": "high",
+            "tags": ["security", "secrets", tags, provider.to_ascii_lowercase(), "external/cwe/cwe-798"],
+        },
+    });
+    if let Some(url) = url {
+        rule["helpUri"] = json!(url);
+    }
+    rule
+}
+
+impl SarifReporter {
+    fn result(&self, f: &Finding, rule_index: usize, occurrence: usize) -> Value {
+        let show = self.opts.show_secrets;
+        let mut text = format!("{} ({}, {}): {}", f.title, f.severity, f.context, f.message);
+        if let Some(secret) = f.secret_display(show) {
+            text.push_str(&format!(" Key: {secret} (fingerprint {}).", f.fingerprint));
+        }
+        if let Some(c) = &f.commit {
+            let short = &c.id[..c.id.len().min(12)];
+            text.push_str(&format!(
+                " Introduced in commit {short}{}.",
+                if c.in_head {
+                    ""
+                } else {
+                    "; removed from HEAD but still in history"
+                }
+            ));
+        }
+        if let Some(url) = &f.rotation_url {
+            text.push_str(&format!(" Rotate it: {url}"));
+        }
+        let mut region = Map::new();
+        // SARIF lines and columns start at 1; whole-file findings point at the top.
+        let (line, col) = if f.location.line == 0 {
+            (1, 1)
+        } else {
+            (f.location.line, f.location.column.max(1))
+        };
+        region.insert("startLine".into(), json!(line));
+        region.insert("startColumn".into(), json!(col));
+        if let Some(snippet) = f.snippet_display(show) {
+            region.insert("snippet".into(), json!({ "text": snippet }));
+        }
+        let mut props = json!({
+            "severity": f.severity.as_str(),
+            "context": f.context.as_str(),
+            "origin": f.origin.as_str(),
+            "provider": f.provider,
+            "fingerprint": f.fingerprint,
+            "remediation": f.remediation,
+        });
+        if let Some(redacted) = &f.secret_redacted {
+            props["secretRedacted"] = json!(redacted);
+        }
+        if show {
+            if let Some(secret) = &f.secret {
+                props["secret"] = json!(secret);
+            }
+        }
+        if let Some(url) = &f.rotation_url {
+            props["rotationUrl"] = json!(url);
+        }
+        if let Some(c) = &f.commit {
+            props["commit"] = json!(c);
+        }
+        if let Some(src) = &f.source {
+            props["source"] = json!(src);
+        }
+        json!({
+            "ruleId": f.rule_id,
+            "ruleIndex": rule_index,
+            "level": level(f.severity),
+            "message": { "text": text },
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": artifact_location(&f.location.path),
+                    "region": Value::Object(region),
+                }
+            }],
+            "partialFingerprints": {
+                FINGERPRINT_KEY: f.fingerprint,
+                "primaryLocationLineHash": format!("{}:{occurrence}", f.fingerprint),
+            },
+            "properties": props,
+        })
+    }
+}
+
+impl Reporter for SarifReporter {
+    fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        // Rules in order of first appearance, each with its worst severity.
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut order: Vec<(&Finding, Severity)> = Vec::new();
+        for f in report.findings {
+            match index.get(f.rule_id.as_str()) {
+                Some(&i) => order[i].1 = order[i].1.max(f.severity),
+                None => {
+                    index.insert(&f.rule_id, order.len());
+                    order.push((f, f.severity));
+                }
+            }
+        }
+        let rules: Vec<Value> = order
+            .iter()
+            .map(|(first, worst)| {
+                let info = report.rules.iter().find(|r| r.id == first.rule_id);
+                rule_object(&first.rule_id, info, first, *worst)
+            })
+            .collect();
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+        let results: Vec<Value> = report
+            .findings
+            .iter()
+            .map(|f| {
+                let n = seen.entry((&f.location.path, &f.fingerprint)).or_insert(0);
+                *n += 1;
+                self.result(f, index[f.rule_id.as_str()], *n)
+            })
+            .collect();
+        let notifications: Vec<Value> = report
+            .summary
+            .errors
+            .iter()
+            .map(|e| {
+                json!({
+                    "level": "warning",
+                    "message": { "text": format!("could not scan: {}", e.message) },
+                    "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&e.path) } }],
+                })
+            })
+            .collect();
+        let doc = json!({
+            "$schema": SARIF_SCHEMA,
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {
+                    "driver": {
+                        "name": "keyscan",
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "semanticVersion": env!("CARGO_PKG_VERSION"),
+                        "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                        "rules": rules,
+                    }
+                },
+                "invocations": [{
+                    "executionSuccessful": true,
+                    "toolExecutionNotifications": notifications,
+                }],
+                "results": results,
+                "properties": { "summary": report.summary },
+            }],
+        });
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_uris_and_scores() {
+        assert_eq!(pascal_case("miniback-api-key"), "MinibackApiKey");
+        assert_eq!(encode_uri_path("web/a b/%x#.js"), "web/a%20b/%25x%23.js");
+        assert_eq!(encode_uri_path("ünï.js"), "%C3%BCn%C3%AF.js");
+        assert_eq!(artifact_location("./a.js")["uri"], "a.js");
+        assert_eq!(artifact_location("/tmp/a.js")["uri"], "file:///tmp/a.js");
+        assert!(artifact_location("/tmp/a.js").get("uriBaseId").is_none());
+        let scores: Vec<f64> = Severity::ALL_DESC
+            .iter()
+            .map(|s| security_severity(*s).parse().unwrap())
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] > w[1]), "{scores:?}");
+        assert_eq!(level(Severity::High), "error");
+        assert_eq!(level(Severity::Low), "warning");
+        assert_eq!(level(Severity::Info), "note");
+    }
+}
