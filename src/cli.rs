@@ -23,7 +23,8 @@ Examples:
     keyscan --format sarif --output keyscan.sarif .
     keyscan --history --since origin/main --fail-on high
 
-Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error.";
+Exit codes: 0 clean, 1 findings at or above --fail-on (or, with --strict, a file
+that could not be read), 2 usage or config error.";
 
 /// How to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +86,11 @@ pub struct Cli {
     /// Worker threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
+
+    /// Exit with 1 when any file or directory could not be read (the scan still
+    /// covers everything else; the errors are listed in the summary).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

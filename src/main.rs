@@ -7,6 +7,7 @@ use keyscan::exit::ExitCode;
 use keyscan::finding::Severity;
 use keyscan::pipeline::{self, ScanRequest};
 use keyscan::report::{self, RenderOptions};
+use keyscan::sanitize::for_terminal_lines;
 use std::io::{IsTerminal, Write};
 
 fn main() -> std::process::ExitCode {
@@ -14,7 +15,9 @@ fn main() -> std::process::ExitCode {
     match run(&cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            eprintln!("keyscan: {err}");
+            // Messages can quote a hostile config file (an unknown key, a rule
+            // id) or a file name: escape them like everything else printed.
+            eprintln!("keyscan: {}", for_terminal_lines(&err.to_string()));
             ExitCode::Error.into()
         }
     }
@@ -62,7 +65,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     let code = ExitCode::for_scan(
         &outcome.findings,
         fail_on,
-        false,
+        cli.strict,
         !outcome.summary.errors.is_empty(),
     );
     match written {

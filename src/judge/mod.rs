@@ -152,6 +152,7 @@ impl<'a> Judge<'a> {
         }
 
         let file_ctx = self.classify_blob(blob, projects);
+        let neighbours = Spans::new(matches);
         let mut out = Vec::new();
         for (m, _) in matches.iter().zip(&keep).filter(|(_, k)| **k) {
             let rule = &rules.rules[m.rule];
@@ -180,7 +181,15 @@ impl<'a> Judge<'a> {
                 tally.inline_allowed += 1;
                 continue;
             }
-            out.push(self.finding(blob, rule, m, matches, &cls, exposed.as_deref(), projects));
+            out.push(self.finding(
+                blob,
+                rule,
+                m,
+                &neighbours,
+                &cls,
+                exposed.as_deref(),
+                projects,
+            ));
         }
         out
     }
@@ -191,7 +200,7 @@ impl<'a> Judge<'a> {
         blob: &ScannedBlob,
         rule: &Rule,
         m: &RawMatch,
-        all: &[RawMatch],
+        all: &Spans,
         cls: &Classified,
         exposed_var: Option<&str>,
         projects: &ProjectIndex,
@@ -344,10 +353,42 @@ pub fn redact(rule: &Rule, secret: &str) -> String {
     format!("{prefix}{head}…{tail}")
 }
 
+/// The byte spans of a blob's matches, sorted by start, so that finding the
+/// matches near one secret is a binary search: a file with 100,000 keys must
+/// not cost 100,000² comparisons.
+struct Spans {
+    /// (start, end) of every match, sorted.
+    sorted: Vec<(u64, u64)>,
+    /// Longest match: nothing starting more than this before a point can
+    /// reach it.
+    max_len: u64,
+}
+
+impl Spans {
+    fn new(matches: &[RawMatch]) -> Self {
+        let mut sorted: Vec<(u64, u64)> = matches
+            .iter()
+            .map(|m| (m.offset, m.offset + m.len as u64))
+            .collect();
+        sorted.sort_unstable();
+        let max_len = matches.iter().map(|m| m.len as u64).max().unwrap_or(0);
+        Spans { sorted, max_len }
+    }
+
+    /// Spans that may overlap `[from, to)`.
+    fn near(&self, from: u64, to: u64) -> &[(u64, u64)] {
+        let lo = self
+            .sorted
+            .partition_point(|&(s, _)| s < from.saturating_sub(self.max_len));
+        let hi = self.sorted.partition_point(|&(s, _)| s < to);
+        &self.sorted[lo..hi.max(lo)]
+    }
+}
+
 /// Redacted secret, redacted snippet and raw snippet. Any other match of the
 /// same blob that falls into the snippet is redacted (or cut off) too, so a
 /// snippet never carries a second, unredacted key.
-fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, String) {
+fn snippets(rule: &Rule, m: &RawMatch, all: &Spans) -> (String, String, String) {
     let redacted = redact(rule, &m.secret);
     let before_start = m
         .line_before
@@ -358,11 +399,10 @@ fn snippets(rule: &Rule, m: &RawMatch, all: &[RawMatch]) -> (String, String, Str
     let mut after: &[u8] = &m.after;
     let before_abs = m.offset - before.len() as u64;
     let after_abs = m.offset + m.len as u64;
-    for other in all {
-        if other.offset == m.offset {
+    for &(o_start, o_end) in all.near(before_abs, after_abs + after.len() as u64) {
+        if o_start == m.offset {
             continue;
         }
-        let (o_start, o_end) = (other.offset, other.offset + other.len as u64);
         if o_end > before_abs && o_start < m.offset {
             // Keep only what follows the other secret.
             let cut = (o_end.min(m.offset) - before_abs) as usize;

@@ -1,9 +1,11 @@
 //! `--format text`: what a person reads in a terminal or a hook's output.
 //!
 //! Findings come most severe first; each says what leaked, where, how bad,
-//! why, and how to rotate it. Every path, snippet and message goes through
+//! why, and how to rotate it. Every string field — paths, snippets, rule
+//! titles and messages (config rules come from the scanned repository too),
+//! commit authors, notes and error messages — goes through
 //! [`crate::sanitize::for_terminal`] first, because it may come from a hostile
-//! file. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
+//! file; only numbers and keyscan's own fixed words are printed as they are. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
 
 use super::{human_bytes, RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
@@ -47,7 +49,7 @@ impl TextReporter {
             out,
             "{} {} {}",
             self.paint(&sev, Self::severity_style(f.severity)),
-            self.paint(&f.rule_id, Style::new().bold()),
+            self.paint(&for_terminal(&f.rule_id), Style::new().bold()),
             for_terminal(&f.title)
         )?;
         let loc = if f.location.line > 0 {
@@ -70,9 +72,9 @@ impl TextReporter {
                 out,
                 "  {} {} by {} on {}{}",
                 self.paint("commit", Style::new().dimmed()),
-                &c.id[..c.id.len().min(12)],
+                for_terminal(c.id.get(..12).unwrap_or(&c.id)),
                 for_terminal(&c.author),
-                c.date,
+                for_terminal(&c.date),
                 if c.in_head {
                     ""
                 } else {
@@ -170,13 +172,13 @@ impl Reporter for TextReporter {
             if s.files_scanned == 1 { "" } else { "s" },
             human_bytes(s.bytes_scanned),
             s.duration_ms,
-            s.mode
+            for_terminal(&s.mode)
         )?;
         if !s.files_skipped.is_empty() {
             let parts: Vec<String> = s
                 .files_skipped
                 .iter()
-                .map(|(k, v)| format!("{v} {k}"))
+                .map(|(k, v)| format!("{v} {}", for_terminal(k)))
                 .collect();
             writeln!(out, "skipped: {}", parts.join(", "))?;
         }

@@ -252,7 +252,8 @@ impl<'r> Matcher<'r> {
         let mut eof = fill(&mut reader, buf, chunk)?;
         if has_utf16_bom(buf) {
             let mut all = std::mem::take(buf);
-            (&mut reader).take(MAX_UTF16_BYTES).read_to_end(&mut all)?;
+            let room = MAX_UTF16_BYTES.saturating_sub(all.len() as u64);
+            (&mut reader).take(room).read_to_end(&mut all)?;
             let mut probe = [0u8; 1];
             if reader.read(&mut probe)? > 0 {
                 *buf = all;
@@ -291,6 +292,10 @@ impl<'r> Matcher<'r> {
             accept_from = accept_end - keep_from;
             eof = fill(&mut reader, buf, chunk)?;
         }
+        // Each buffer's matches are sorted, but a `lookbehind` rule may report
+        // a secret starting before the previous buffer's last match: keep the
+        // promise of offset order across buffers too.
+        st.out.matches.sort_by_key(|m| (m.offset, m.rule));
         Ok(st.out)
     }
 
@@ -366,7 +371,13 @@ impl<'r> Matcher<'r> {
             m.inline_allow =
                 memchr::memmem::find(&buf[line_from..line_end], ALLOW_MARKER.as_bytes()).is_some();
         }
-        let new_rules: Vec<usize> = st.out.matches[first_new..].iter().map(|m| m.rule).collect();
+        // Each rule's project patterns run over the buffer at most once: a
+        // buffer with thousands of keys and no project id must not be
+        // searched thousands of times.
+        let mut new_rules: Vec<usize> =
+            st.out.matches[first_new..].iter().map(|m| m.rule).collect();
+        new_rules.sort_unstable();
+        new_rules.dedup();
         for ri in new_rules {
             if st.out.project_ids.iter().any(|(r, _)| *r == ri) {
                 continue;
