@@ -7,7 +7,9 @@ use keyscan::exit::ExitCode;
 use keyscan::finding::Severity;
 use keyscan::pipeline::{self, ScanRequest};
 use keyscan::report::{self, RenderOptions};
+use keyscan::rules::RuleSet;
 use keyscan::sanitize::for_terminal_lines;
+use keyscan::scan::Matcher;
 use std::io::{IsTerminal, Write};
 
 fn main() -> std::process::ExitCode {
@@ -15,12 +17,22 @@ fn main() -> std::process::ExitCode {
     match run(&cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            // Messages can quote a hostile config file (an unknown key, a rule
-            // id) or a file name: escape them like everything else printed.
-            eprintln!("keyscan: {}", for_terminal_lines(&err.to_string()));
+            eprintln!("keyscan: {}", for_stderr(&err.to_string()));
             ExitCode::Error.into()
         }
     }
+}
+
+/// A fatal error message as it may be printed. Config errors quote values
+/// (`invalid type: string "mbk_…"`) and the config is part of the scanned,
+/// possibly hostile repository: secrets are redacted and control characters
+/// escaped, like everything else keyscan prints.
+fn for_stderr(message: &str) -> String {
+    let redacted = match RuleSet::builtin() {
+        Ok(rules) => Matcher::new(&rules).redact_secrets(message).into_owned(),
+        Err(_) => message.to_string(),
+    };
+    for_terminal_lines(&redacted).into_owned()
 }
 
 fn use_color(choice: ColorChoice) -> bool {

@@ -123,12 +123,15 @@ impl<'m> Shared<'m> {
     }
 
     fn error(&self, path: String, message: String) {
+        let message = self.matcher.redact_secrets(&message).into_owned();
         let mut st = self.stats.lock().unwrap();
         st.skip("unreadable");
         st.errors.push(ScanIssue { path, message });
     }
 
     fn note(&self, note: String) {
+        // A note can quote a line of a scanned `.gitignore`.
+        let note = self.matcher.redact_secrets(&note).into_owned();
         self.stats.lock().unwrap().notes.push(note);
     }
 
