@@ -8,7 +8,7 @@ use keyscan::finding::Severity;
 use keyscan::pipeline::{self, ScanRequest};
 use keyscan::report::{self, RenderOptions};
 use keyscan::rules::RuleSet;
-use keyscan::sanitize::for_terminal_lines;
+use keyscan::sanitize::{for_terminal_lines, no_log_commands};
 use keyscan::scan::Matcher;
 use std::io::{IsTerminal, Write};
 
@@ -25,14 +25,16 @@ fn main() -> std::process::ExitCode {
 
 /// A fatal error message as it may be printed. Config errors quote values
 /// (`invalid type: string "mbk_…"`) and the config is part of the scanned,
-/// possibly hostile repository: secrets are redacted and control characters
-/// escaped, like everything else keyscan prints.
+/// possibly hostile repository: secrets are redacted, control characters
+/// escaped and CI log commands defused, like everything else keyscan prints.
 fn for_stderr(message: &str) -> String {
     let redacted = match RuleSet::builtin() {
         Ok(rules) => Matcher::new(&rules).redact_secrets(message).into_owned(),
         Err(_) => message.to_string(),
     };
-    for_terminal_lines(&redacted).into_owned()
+    // A regex error quotes the pattern on a line of its own: it must not
+    // read as a CI runner command either.
+    no_log_commands(&for_terminal_lines(&redacted)).into_owned()
 }
 
 fn use_color(choice: ColorChoice) -> bool {

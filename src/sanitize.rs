@@ -10,6 +10,8 @@
 //! hidden text). [`for_terminal`] replaces every such character with a visible
 //! escape like `\x1b` or `<U+202E>`; [`for_terminal_lines`] does the same but
 //! keeps line breaks, for multi-line messages keyscan itself writes.
+//! [`no_log_commands`] keeps a printed line from being read as a CI runner
+//! command (`::error::…`, `##vso[…]`).
 
 use std::borrow::Cow;
 
@@ -79,6 +81,37 @@ pub fn for_terminal_lines(s: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// `text` (several lines) with every line that would start, after leading
+/// whitespace, with `::` or `##` made inert by escaping that first character.
+///
+/// CI runners read a job's output for commands: GitHub Actions takes a line
+/// that starts (after spaces) with `::error file=…::` as an annotation, and
+/// Azure Pipelines one with `##vso[…]`. A file named `::error::…`, or a rule
+/// name in a scanned repository's config, must not be able to issue one by
+/// being printed at the start of a line.
+pub fn no_log_commands(text: &str) -> Cow<'_, str> {
+    let is_command = |line: &str| {
+        let t = line.trim_start();
+        t.starts_with("::") || t.starts_with("##")
+    };
+    if !text.split('\n').any(is_command) {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            if !is_command(line) {
+                return line.to_string();
+            }
+            let indent = line.len() - line.trim_start().len();
+            let (head, rest) = line.split_at(indent);
+            let first = rest.as_bytes()[0];
+            format!("{head}\\x{first:02x}{}", &rest[1..])
+        })
+        .collect();
+    Cow::Owned(lines.join("\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +135,15 @@ mod tests {
         assert_eq!(for_terminal("del\x7f"), "del\\x7f");
         // Ordinary non-ASCII text is left alone.
         assert_eq!(for_terminal("café ключ 鍵 🔑"), "café ключ 鍵 🔑");
+    }
+
+    #[test]
+    fn lines_cannot_issue_ci_log_commands() {
+        assert_eq!(
+            no_log_commands("ok\n  ::error file=a::x\n##vso[task]y\nfine :: here"),
+            "ok\n  \\x3a:error file=a::x\n\\x23#vso[task]y\nfine :: here"
+        );
+        assert!(matches!(no_log_commands("a\nb"), Cow::Borrowed(_)));
     }
 
     #[test]
