@@ -261,7 +261,7 @@ fn utf16_dotenv_files_are_decoded_and_their_variable_names_read() {
     t.write(
         ".env",
         utf16(
-            &format!("# local\r\nVITE_MINIBACK_KEY={exposed_le}\r\nMINIBACK_KEY={private_le}\r\n"),
+            &format!("# local\r\nVITE_MINIBACK_KEY={exposed_le}\r\nMINIBACK_KEY={private_le}\r\nMINIBACK_PROJECT_ID=acme-prod\r\n"),
             false,
         ),
     );
@@ -305,6 +305,16 @@ fn utf16_dotenv_files_are_decoded_and_their_variable_names_read() {
         .unwrap()
         .contains("NEXT_PUBLIC_URBACKEND_KEY"));
     assert_eq!(positions(&v, "miniback-api-key", "config.txt"), [(3, 6)]);
+    // The project id in the UTF-16 .env names the project to rotate in.
+    let cfg = find(&v, "miniback-api-key", "config.txt");
+    assert!(
+        cfg[0]["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("`acme-prod`"),
+        "{:#}",
+        cfg[0]
+    );
 }
 
 #[test]
