@@ -31,8 +31,9 @@ Examples:
     keyscan --write-baseline .keyscan-baseline.jsonl .
     keyscan --baseline .keyscan-baseline.jsonl .
 
-Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or config error;
---fix exits 0 once the fixes are written (2 if one could not be).";
+Exit codes: 0 clean, 1 findings at or above --fail-on (or, with --strict, a file
+that could not be read), 2 usage or config error; --fix exits 0 once the fixes
+are written (2 if one could not be).";
 
 /// How to colour text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +143,11 @@ pub struct Cli {
     /// severities and rotation URL, then exit. Honours --format text|json.
     #[arg(long)]
     pub list_rules: bool,
+
+    /// Exit with 1 when any file or directory could not be read (the scan still
+    /// covers everything else; the errors are listed in the summary).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -123,13 +123,24 @@ impl Config {
                 candidate
             }
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::Config {
+        let bytes = std::fs::read(&path).map_err(|e| Error::Config {
             path: path.clone(),
             line: None,
             column: None,
             message: format!("cannot read config: {e}"),
         })?;
-        let file = parse(&path, &text)?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            // Point at the first bad byte, like any other config error.
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let (line, column) = line_col(valid, valid.len());
+            Error::Config {
+                path: path.clone(),
+                line: Some(line),
+                column: Some(column),
+                message: "config is not valid UTF-8".into(),
+            }
+        })?;
+        let file = parse(&path, text)?;
         Ok(Config {
             path: Some(path),
             file,
@@ -166,7 +177,12 @@ pub fn parse(path: &Path, text: &str) -> Result<ConfigFile> {
 
 /// 1-based line and column (in characters) of byte offset `at`.
 fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
+    let mut at = at.min(text.len());
+    // A span from the parser should start on a character, but a position
+    // inside one must not turn a config error into a panic.
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -217,5 +233,24 @@ dashboard_url = "https://example.test/{project_id}"
             .to_string();
         assert!(e.starts_with("k.toml:1:11:"), "{e}");
         assert!(e.contains("unknown severity"), "{e}");
+    }
+
+    #[test]
+    fn positions_inside_a_character_do_not_panic() {
+        assert_eq!(line_col("é\nxé", 1), (1, 1));
+        assert_eq!(line_col("é\nxé", 5), (2, 2));
+        assert_eq!(line_col("ab", 99), (1, 3));
+    }
+
+    #[test]
+    fn invalid_utf8_config_names_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        std::fs::write(&path, b"fail_on = \"high\"\n# caf\xe9\n").unwrap();
+        let e = Config::discover(None, dir.path()).unwrap_err().to_string();
+        assert!(
+            e.ends_with(".keyscan.toml:2:6: config is not valid UTF-8"),
+            "{e}"
+        );
     }
 }

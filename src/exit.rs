@@ -3,8 +3,12 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | nothing at or above the `--fail-on` threshold was found |
-//! | 1 | at least one finding at or above the threshold (or, with `--strict`, a file could not be read) |
+//! | 1 | at least one finding at or above the threshold, or, with `--strict`, at least one error in the summary (a file or directory that could not be read) |
 //! | 2 | usage or configuration error: bad flag, bad config, bad rule, missing path |
+//!
+//! Without `--strict`, a file that cannot be read does not change the code: it
+//! is listed under the summary's `errors` and the findings decide. Notes (such
+//! as a skipped invalid line in a `.gitignore`) never change it.
 
 use crate::finding::{Finding, Severity};
 
@@ -62,6 +66,11 @@ mod tests {
         assert_eq!(
             ExitCode::for_scan(&[], Severity::High, true, true),
             ExitCode::Findings
+        );
+        assert_eq!(
+            ExitCode::for_scan(&[], Severity::High, true, false),
+            ExitCode::Clean,
+            "--strict alone does not fail a clean scan"
         );
     }
 }

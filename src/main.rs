@@ -7,7 +7,9 @@ use keyscan::exit::ExitCode;
 use keyscan::finding::Severity;
 use keyscan::pipeline::{self, ScanRequest};
 use keyscan::report::{self, Format, RenderOptions};
-use keyscan::rules::{info, RuleInfo};
+use keyscan::rules::{info, RuleInfo, RuleSet};
+use keyscan::sanitize::{for_terminal_lines, no_log_commands};
+use keyscan::scan::Matcher;
 use keyscan::source::history::HistoryOptions;
 use keyscan::suppress::baseline::{self, Baseline};
 use std::io::{IsTerminal, Write};
@@ -18,10 +20,24 @@ fn main() -> std::process::ExitCode {
     match run(&cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            eprintln!("keyscan: {err}");
+            eprintln!("keyscan: {}", for_stderr(&err.to_string()));
             ExitCode::Error.into()
         }
     }
+}
+
+/// A fatal error message as it may be printed. Config errors quote values
+/// (`invalid type: string "mbk_…"`) and the config is part of the scanned,
+/// possibly hostile repository: secrets are redacted, control characters
+/// escaped and CI log commands defused, like everything else keyscan prints.
+fn for_stderr(message: &str) -> String {
+    let redacted = match RuleSet::builtin() {
+        Ok(rules) => Matcher::new(&rules).redact_secrets(message).into_owned(),
+        Err(_) => message.to_string(),
+    };
+    // A regex error quotes the pattern on a line of its own: it must not
+    // read as a CI runner command either.
+    no_log_commands(&for_terminal_lines(&redacted)).into_owned()
 }
 
 fn use_color(choice: ColorChoice, to_file: bool) -> bool {
@@ -164,7 +180,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     Ok(ExitCode::for_scan(
         &outcome.findings,
         fail_on,
-        false,
+        cli.strict,
         !outcome.summary.errors.is_empty(),
     ))
 }

@@ -16,14 +16,6 @@ const AUDIT_RULES: &[&str] = &[
     "key-reused-across-environments",
 ];
 
-/// Key findings only: audits are not what these tests are about.
-fn key_findings(v: &Value) -> Vec<&Value> {
-    findings(v)
-        .iter()
-        .filter(|f| !AUDIT_RULES.contains(&f["rule_id"].as_str().unwrap()))
-        .collect()
-}
-
 /// (rule, path, line, column, severity, context) of every key finding.
 fn rows(v: &Value) -> Vec<(String, String, u64, u64, String, String)> {
     key_findings(v)

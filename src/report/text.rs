@@ -1,13 +1,17 @@
 //! `--format text`: what a person reads in a terminal or a hook's output.
 //!
 //! Findings come most severe first; each says what leaked, where, how bad,
-//! why, and how to rotate it. Every path, snippet and message goes through
+//! why, and how to rotate it. Every string field — paths, snippets, rule
+//! titles and messages (config rules come from the scanned repository too),
+//! commit authors, notes and error messages — goes through
 //! [`crate::sanitize::for_terminal`] first, because it may come from a hostile
-//! file. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
+//! file; only numbers and keyscan's own fixed words are printed as they are.
+//! Finally no line may read as a CI runner command (`::error::…`): a file
+//! named like one is printed in a job log that GitHub Actions parses. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
 
 use super::{human_bytes, RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
-use crate::sanitize::for_terminal;
+use crate::sanitize::{for_terminal, no_log_commands};
 use owo_colors::{OwoColorize, Style};
 use std::io::{self, Write};
 
@@ -47,7 +51,7 @@ impl TextReporter {
             out,
             "{} {} {}",
             self.paint(&sev, Self::severity_style(f.severity)),
-            self.paint(&f.rule_id, Style::new().bold()),
+            self.paint(&for_terminal(&f.rule_id), Style::new().bold()),
             for_terminal(&f.title)
         )?;
         let loc = if f.location.line > 0 {
@@ -70,9 +74,9 @@ impl TextReporter {
                 out,
                 "  {} {} by {} on {}{}",
                 self.paint("commit", Style::new().dimmed()),
-                &c.id[..c.id.len().min(12)],
+                for_terminal(c.id.get(..12).unwrap_or(&c.id)),
                 for_terminal(&c.author),
-                c.date,
+                for_terminal(&c.date),
                 if c.in_head {
                     ""
                 } else {
@@ -87,7 +91,7 @@ impl TextReporter {
                 self.paint("key", Style::new().dimmed()),
                 for_terminal(secret),
                 self.paint("fingerprint", Style::new().dimmed()),
-                f.fingerprint
+                for_terminal(&f.fingerprint)
             )?;
         }
         if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
@@ -124,6 +128,17 @@ impl TextReporter {
 
 impl Reporter for TextReporter {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+        // Rendered whole, then checked line by line: no printed line, whatever
+        // field starts it, may read as a CI runner command.
+        let mut text = Vec::new();
+        self.render(report, &mut text)?;
+        let text = String::from_utf8_lossy(&text);
+        out.write_all(no_log_commands(&text).as_bytes())
+    }
+}
+
+impl TextReporter {
+    fn render(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let mut sorted: Vec<&Finding> = report.findings.iter().collect();
         sorted.sort_by(|a, b| {
             b.severity
@@ -182,13 +197,13 @@ impl Reporter for TextReporter {
             if s.files_scanned == 1 { "" } else { "s" },
             human_bytes(s.bytes_scanned),
             s.duration_ms,
-            s.mode
+            for_terminal(&s.mode)
         )?;
         if !s.files_skipped.is_empty() {
             let parts: Vec<String> = s
                 .files_skipped
                 .iter()
-                .map(|(k, v)| format!("{v} {k}"))
+                .map(|(k, v)| format!("{v} {}", for_terminal(k)))
                 .collect();
             writeln!(out, "skipped: {}", parts.join(", "))?;
         }
@@ -252,5 +267,114 @@ impl Reporter for TextReporter {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{CommitInfo, Context, Location, Origin};
+    use crate::report::Summary;
+    use crate::source::ScanIssue;
+
+    /// A finding and summary whose every string field is `s(name)`.
+    fn report_parts(s: &dyn Fn(&str) -> String) -> (Finding, Summary) {
+        let finding = Finding {
+            rule_id: s("rule"),
+            provider: s("provider"),
+            title: s("title"),
+            severity: Severity::High,
+            context: Context::Server,
+            origin: Origin::Commit,
+            location: Location {
+                path: s("path"),
+                line: 3,
+                column: 7,
+            },
+            secret: Some(s("secret")),
+            secret_redacted: Some(s("redacted")),
+            fingerprint: s("fingerprint"),
+            message: s("message"),
+            rotation_url: Some(s("url")),
+            remediation: format!("{}\n{}", s("step1"), s("step2")),
+            snippet: Some(s("snippet")),
+            snippet_raw: Some(s("snippet_raw")),
+            commit: Some(CommitInfo {
+                id: s("commit-id-0123456789"),
+                author: s("author"),
+                date: s("date"),
+                in_head: false,
+            }),
+            source: Some(s("source")),
+        };
+        let mut summary = Summary {
+            mode: s("mode"),
+            errors: vec![ScanIssue {
+                path: s("error-path"),
+                message: s("error-message"),
+            }],
+            build_dirs_scanned: vec![s("build-dir")],
+            notes: vec![s("note")],
+            ..Summary::default()
+        };
+        summary.files_skipped.insert(s("reason"), 1);
+        summary.count_findings(std::slice::from_ref(&finding));
+        (finding, summary)
+    }
+
+    fn render(s: &dyn Fn(&str) -> String, show_secrets: bool) -> String {
+        let (finding, summary) = report_parts(s);
+        let reporter = TextReporter::new(RenderOptions {
+            show_secrets,
+            color: false,
+            quiet: false,
+        });
+        let mut out = Vec::new();
+        let findings = [finding];
+        let report = Report {
+            findings: &findings,
+            summary: &summary,
+            rules: &[],
+        };
+        reporter.write(&report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn every_string_field_is_escaped() {
+        let hostile = |name: &str| {
+            format!("::warning::{name}\x1b[31m\r\x08\u{202E}\u{2066}\u{200B}\n::error::forged\x07")
+        };
+        let plain = |name: &str| format!("{name}-plain");
+        for show_secrets in [false, true] {
+            let out = render(&hostile, show_secrets);
+            for c in out.chars() {
+                let bidi_or_invisible =
+                    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}');
+                assert!(
+                    c == '\n' || !(c.is_control() || bidi_or_invisible),
+                    "raw U+{:04X} in\n{out}",
+                    c as u32
+                );
+            }
+            assert!(
+                !out.lines().any(|l| l.trim_start().starts_with("::")),
+                "no line reads as a runner command:\n{out}"
+            );
+            // Escaping never adds a line, except that remediation is
+            // multi-line text by design: its two steps' inner breaks stay.
+            assert_eq!(
+                out.lines().count(),
+                render(&plain, show_secrets).lines().count() + 2,
+                "{out}"
+            );
+            // Every field made it into the output (escaped).
+            for field in ["title", "path", "author", "message", "url", "step2", "note"] {
+                assert!(
+                    out.contains(&format!("{field}\\x1b[31m\\x0d\\x08<U+202E>")),
+                    "{field}"
+                );
+            }
+        }
     }
 }

@@ -95,9 +95,16 @@ impl LineCounter {
         if n == 0 {
             return (self.line, target - self.line_start + 1);
         }
-        let line_start = match memrchr2(b'\n', b'\r', &buf[..t]) {
-            Some(idx) => buf_abs + idx as u64 + 1,
-            None => buf_abs,
+        // The last line break before the target; a `\r` directly followed by
+        // `\n` is not one (its `\n` is), which matters when the target is
+        // that `\n` itself.
+        let mut end = t;
+        let line_start = loop {
+            match memrchr2(b'\n', b'\r', &buf[..end]) {
+                Some(idx) if is_break(buf, idx) => break buf_abs + idx as u64 + 1,
+                Some(idx) => end = idx,
+                None => break buf_abs,
+            }
         };
         (self.line - n, target - line_start + 1)
     }
@@ -139,6 +146,18 @@ mod tests {
         assert_eq!(c.locate(text, 0, 10), (3, 3));
         assert_eq!(c.locate(text, 0, 5), (2, 2));
         assert_eq!(c.locate(text, 0, 9), (3, 2));
+    }
+
+    #[test]
+    fn locating_backwards_onto_the_lf_of_a_crlf() {
+        // The `\r` of a CRLF is not a line break of its own, whichever
+        // direction the counter comes from (it used to be when locating
+        // backwards).
+        let text = b"ab\r\ncd";
+        let mut c = LineCounter::new();
+        assert_eq!(c.locate(text, 0, 6), (2, 3));
+        assert_eq!(c.locate(text, 0, 3), (1, 4));
+        assert_eq!(LineCounter::new().locate(text, 0, 3), (1, 4));
     }
 
     #[test]

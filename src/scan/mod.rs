@@ -40,6 +40,14 @@ pub const MIN_CHUNK: usize = 2 * (WINDOW_AFTER + WINDOW_BEFORE);
 pub const BINARY_SNIFF: usize = 8000;
 /// Bytes of context kept on each side of a secret for snippets.
 pub const SNIPPET_CONTEXT: usize = 40;
+/// Bytes of a file's head examined for a `"use client"` directive.
+const USE_CLIENT_REACH: usize = 4096;
+/// The first streaming read is at least this long.
+const HEAD_BYTES: usize = if BINARY_SNIFF > USE_CLIENT_REACH {
+    BINARY_SNIFF
+} else {
+    USE_CLIENT_REACH
+};
 /// UTF-16 files larger than this are not decoded (they are counted as skipped).
 pub const MAX_UTF16_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -239,6 +247,36 @@ impl<'r> Matcher<'r> {
         st.out
     }
 
+    /// `text` with every secret the rules find replaced by its prefix and
+    /// `…`. For text keyscan prints that is not a finding but may quote
+    /// scanned or configured content — an error quoting a config value, a
+    /// note quoting an invalid `.gitignore` line — so that no output path
+    /// can carry a raw key.
+    pub fn redact_secrets<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        let bytes = text.as_bytes();
+        // Straight to the buffer scan: a message with a NUL is not "binary".
+        let mut st = self.new_state();
+        self.scan_buffer(bytes, 0, 0, bytes.len(), false, &mut st);
+        if st.out.matches.is_empty() {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0usize;
+        for m in &st.out.matches {
+            let start = m.offset as usize;
+            if start < at {
+                continue; // the same key seen by a second rule
+            }
+            let (prefix, _) = self.rules.rules[m.rule].split_secret(&m.secret);
+            out.extend_from_slice(&bytes[at..start]);
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice("…".as_bytes());
+            at = start + m.len;
+        }
+        out.extend_from_slice(&bytes[at..]);
+        std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    }
+
     /// Scans a stream through a buffer of `chunk` bytes (at least
     /// [`MIN_CHUNK`]). `buf` is reused between calls to avoid allocation.
     pub fn scan_reader<R: Read>(
@@ -249,10 +287,14 @@ impl<'r> Matcher<'r> {
     ) -> io::Result<BlobScan> {
         let chunk = chunk.max(MIN_CHUNK);
         buf.clear();
-        let mut eof = fill(&mut reader, buf, chunk)?;
+        // The first read covers everything `scan_bytes` looks at in a file's
+        // head (the binary sniff, the "use client" directive), whatever the
+        // chunk size, so both decide alike.
+        let mut eof = fill(&mut reader, buf, chunk.max(HEAD_BYTES))?;
         if has_utf16_bom(buf) {
             let mut all = std::mem::take(buf);
-            (&mut reader).take(MAX_UTF16_BYTES).read_to_end(&mut all)?;
+            let room = MAX_UTF16_BYTES.saturating_sub(all.len() as u64);
+            (&mut reader).take(room).read_to_end(&mut all)?;
             let mut probe = [0u8; 1];
             if reader.read(&mut probe)? > 0 {
                 *buf = all;
@@ -291,6 +333,10 @@ impl<'r> Matcher<'r> {
             accept_from = accept_end - keep_from;
             eof = fill(&mut reader, buf, chunk)?;
         }
+        // Each buffer's matches are sorted, but a `lookbehind` rule may report
+        // a secret starting before the previous buffer's last match: keep the
+        // promise of offset order across buffers too.
+        st.out.matches.sort_by_key(|m| (m.offset, m.rule));
         Ok(st.out)
     }
 
@@ -366,7 +412,13 @@ impl<'r> Matcher<'r> {
             m.inline_allow =
                 memchr::memmem::find(&buf[line_from..line_end], ALLOW_MARKER.as_bytes()).is_some();
         }
-        let new_rules: Vec<usize> = st.out.matches[first_new..].iter().map(|m| m.rule).collect();
+        // Each rule's project patterns run over the buffer at most once: a
+        // buffer with thousands of keys and no project id must not be
+        // searched thousands of times.
+        let mut new_rules: Vec<usize> =
+            st.out.matches[first_new..].iter().map(|m| m.rule).collect();
+        new_rules.sort_unstable();
+        new_rules.dedup();
         for ri in new_rules {
             if st.out.project_ids.iter().any(|(r, _)| *r == ri) {
                 continue;
@@ -514,7 +566,7 @@ pub fn decode_utf16(bytes: &[u8]) -> Option<String> {
 /// (after a BOM, whitespace and comments), which makes it client code in
 /// React Server Components frameworks.
 pub fn starts_with_use_client(bytes: &[u8]) -> bool {
-    let mut s = &bytes[..bytes.len().min(4096)];
+    let mut s = &bytes[..bytes.len().min(USE_CLIENT_REACH)];
     if s.starts_with(b"\xEF\xBB\xBF") {
         s = &s[3..];
     }
@@ -596,6 +648,74 @@ mod tests {
             assert_eq!(a, b, "chunk {chunk}");
             assert_eq!(streamed.bytes, text.len() as u64);
         }
+    }
+
+    #[test]
+    fn streaming_sniffs_the_same_head_as_one_buffer() {
+        // At small chunk sizes the first streaming buffer used to be shorter
+        // than the binary sniff and the "use client" reach, so a NUL at byte
+        // 5000 made a file binary in memory but not when streamed.
+        let rules = RuleSet::builtin().unwrap();
+        let m = Matcher::new(&rules);
+        let mut text = vec![b'x'; 6000];
+        text[5000] = 0;
+        text.extend_from_slice(format!("\nk={}\n", key20()).as_bytes());
+        let mut buf = Vec::new();
+        assert!(m.scan_bytes(&text).binary);
+        assert!(
+            m.scan_reader(&text[..], MIN_CHUNK, &mut buf)
+                .unwrap()
+                .binary
+        );
+
+        let mut js = format!("/*{}*/\n'use client';\n", "c".repeat(3000)).into_bytes();
+        js.extend_from_slice(&vec![b' '; 10_000]);
+        assert!(m.scan_bytes(&js).use_client);
+        assert!(
+            m.scan_reader(&js[..], MIN_CHUNK, &mut buf)
+                .unwrap()
+                .use_client
+        );
+    }
+
+    #[test]
+    fn many_keys_in_one_buffer_search_project_ids_once_per_rule() {
+        // Project-id patterns used to run over the whole buffer once per
+        // match: 100,000 keys in 2.5 MiB meant 250 GB of searching.
+        let rules = RuleSet::builtin().unwrap();
+        let m = Matcher::new(&rules);
+        let mut text = String::new();
+        for i in 0..100_000u32 {
+            text.push_str(&format!("k=mbk_{i:08}q8w1e7r2t6y3\n"));
+        }
+        text.push_str("url=/api/projects/acme-prod/keys\n");
+        let scan = m.scan_bytes(text.as_bytes());
+        assert_eq!(scan.matches.len(), 100_000);
+        let ri = rules
+            .rules
+            .iter()
+            .position(|r| r.id() == "miniback-api-key")
+            .unwrap();
+        assert_eq!(scan.project_ids, vec![(ri, "acme-prod".to_string())]);
+    }
+
+    #[test]
+    fn messages_are_redacted() {
+        let rules = RuleSet::builtin().unwrap();
+        let m = Matcher::new(&rules);
+        let msg = format!(
+            "unknown severity `{}` (expected …)\0 and {}",
+            key20(),
+            key20()
+        );
+        assert_eq!(
+            m.redact_secrets(&msg),
+            "unknown severity `mbk_…` (expected …)\0 and mbk_…"
+        );
+        assert!(matches!(
+            m.redact_secrets("nothing here"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -121,15 +121,63 @@ struct Shared<'m> {
     stats: Mutex<SourceStats>,
 }
 
-impl Shared<'_> {
+impl<'m> Shared<'m> {
+    fn new(matcher: &'m Matcher<'m>, chunk: usize) -> Self {
+        Shared {
+            matcher,
+            chunk,
+            blobs: Mutex::new(Vec::new()),
+            manifests: Mutex::new(Vec::new()),
+            sensitive: Mutex::new(Vec::new()),
+            visited: Mutex::new(HashSet::new()),
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            stats: Mutex::new(SourceStats::default()),
+        }
+    }
+
     fn skip(&self, reason: &str) {
         self.stats.lock().unwrap().skip(reason);
     }
 
     fn error(&self, path: String, message: String) {
+        let message = self.matcher.redact_secrets(&message).into_owned();
         let mut st = self.stats.lock().unwrap();
         st.skip("unreadable");
         st.errors.push(ScanIssue { path, message });
+    }
+
+    fn note(&self, note: String) {
+        // A note can quote a line of a scanned `.gitignore`.
+        let note = self.matcher.redact_secrets(&note).into_owned();
+        self.stats.lock().unwrap().notes.push(note);
+    }
+
+    /// Records an error of the walk itself. The `ignore` crate nests them
+    /// (`WithPath`, `WithDepth`, `WithLineNumber`, `Partial`), so each leaf
+    /// is reported with the path and line it was tagged with.
+    ///
+    /// A bad line in an ignore file (an invalid glob, bytes that are not
+    /// UTF-8) only drops ignore rules — more is scanned, never less — so it
+    /// becomes a note naming the file and line. Anything else (a directory
+    /// that cannot be listed, a root that vanished) lost part of the scan and
+    /// is an error.
+    fn walk_error(&self, err: &ignore::Error, display: &dyn Fn(&Path) -> String) {
+        let mut leaves = Vec::new();
+        walk_error_leaves(err, None, None, &mut leaves);
+        for (path, line, leaf) in leaves {
+            let path = path.map(display).unwrap_or_default();
+            let in_ignore_file = line.is_some() || matches!(leaf, ignore::Error::Glob { .. });
+            if in_ignore_file {
+                let at = match line {
+                    Some(l) => format!("{path}:{l}"),
+                    None => path,
+                };
+                self.note(format!("{at}: ignore rule skipped: {leaf}"));
+            } else {
+                self.error(path, leaf.to_string());
+            }
+        }
     }
 
     /// Scans one regular file; `ignored` marks files git ignores.
@@ -149,8 +197,11 @@ impl Shared<'_> {
                 fs_path: fs_path.to_path_buf(),
             });
         }
-        let result = (|| -> std::io::Result<(BlobScan, Option<Vec<u8>>)> {
-            let file = File::open(fs_path)?;
+        let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
+            let file = open_regular(fs_path)?;
+            let Some(file) = file else {
+                return Ok(None);
+            };
             let small = file
                 .metadata()
                 .map(|m| m.len() <= SMALL_FILE_LIMIT)
@@ -159,13 +210,21 @@ impl Shared<'_> {
                 let mut bytes = Vec::new();
                 file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
                 let scan = self.matcher.scan_bytes(&bytes);
-                Ok((scan, Some(bytes)))
+                Ok(Some((scan, Some(bytes))))
             } else {
-                Ok((self.matcher.scan_reader(file, self.chunk, buf)?, None))
+                Ok(Some((
+                    self.matcher.scan_reader(file, self.chunk, buf)?,
+                    None,
+                )))
             }
         })();
         let (scan, bytes) = match result {
-            Ok(r) => r,
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                // Replaced by a FIFO, socket or device since it was listed.
+                self.skip("special");
+                return;
+            }
             Err(e) => {
                 self.error(display, e.to_string());
                 return;
@@ -230,14 +289,14 @@ impl Shared<'_> {
                 let entry = match entry {
                     Ok(e) => e,
                     Err(err) => {
-                        let path = match &err {
-                            ignore::Error::WithPath { path, .. } => slash_path(path),
-                            _ => String::new(),
-                        };
-                        self.error(path, err.to_string());
+                        self.walk_error(&err, root_of);
                         return WalkState::Continue;
                     }
                 };
+                // Problems with a directory's ignore files ride on its entry.
+                if let Some(err) = entry.error() {
+                    self.walk_error(err, root_of);
+                }
                 let Some(ft) = entry.file_type() else {
                     return WalkState::Continue;
                 };
@@ -265,6 +324,52 @@ impl Shared<'_> {
             })
         });
     }
+}
+
+/// The leaves of an `ignore` error tree, each with the innermost path and
+/// line number it was tagged with.
+fn walk_error_leaves<'e>(
+    err: &'e ignore::Error,
+    path: Option<&'e Path>,
+    line: Option<u64>,
+    out: &mut Vec<(Option<&'e Path>, Option<u64>, &'e ignore::Error)>,
+) {
+    match err {
+        ignore::Error::Partial(errs) => {
+            for e in errs {
+                walk_error_leaves(e, path, line, out);
+            }
+        }
+        ignore::Error::WithPath { path, err } => walk_error_leaves(err, Some(path), line, out),
+        ignore::Error::WithLineNumber { line, err } => {
+            walk_error_leaves(err, path, Some(*line), out)
+        }
+        ignore::Error::WithDepth { err, .. } => walk_error_leaves(err, path, line, out),
+        leaf => out.push((path, line, leaf)),
+    }
+}
+
+/// Opens `path` for reading if it is (still) a regular file; `None` if it is
+/// a FIFO, socket or device.
+///
+/// The walk already skips special files by their directory entry, but a file
+/// can be swapped for a FIFO between listing and opening, and opening a FIFO
+/// with no writer blocks forever. So the file is opened non-blocking (which
+/// changes nothing for a regular file) and checked with `fstat` on the open
+/// handle, which is what is actually read.
+fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = opts.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Ok(None);
+    }
+    Ok(Some(file))
 }
 
 fn base_builder(roots: &[PathBuf], threads: usize) -> WalkBuilder {
@@ -305,17 +410,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         root.display_path(p)
     };
 
-    let shared = Shared {
-        matcher,
-        chunk: opts.chunk,
-        blobs: Mutex::new(Vec::new()),
-        manifests: Mutex::new(Vec::new()),
-        sensitive: Mutex::new(Vec::new()),
-        visited: Mutex::new(HashSet::new()),
-        files: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
-        stats: Mutex::new(SourceStats::default()),
-    };
+    let shared = Shared::new(matcher, opts.chunk);
 
     let mut builder = base_builder(&opts.roots, opts.threads);
     builder
@@ -393,7 +488,13 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
                 continue;
             }
             let path = entry.path();
-            if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(Some(file)) = open_regular(&path) {
+                let mut bytes = Vec::new();
+                let _ = file.take(SMALL_FILE_LIMIT).read_to_end(&mut bytes);
+                // Windows tools write dotenv files as UTF-16.
+                if let Some(text) = crate::scan::decode_utf16(&bytes) {
+                    bytes = text.into_bytes();
+                }
                 for rule in &matcher.rules().rules {
                     for re in &rule.project_patterns {
                         if let Some(c) = re.captures(&bytes) {
@@ -414,7 +515,11 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     let mut stats = std::mem::take(&mut *shared.stats.lock().unwrap());
     stats.files_scanned = shared.files.load(Ordering::Relaxed);
     stats.bytes_scanned = shared.bytes.load(Ordering::Relaxed);
+    // Manifests arrive in the parallel walk's order; reports must not.
+    build_dirs_scanned.sort();
     stats.build_dirs_scanned = build_dirs_scanned;
+    stats.notes.sort();
+    stats.notes.dedup();
     let mut blobs = std::mem::take(&mut *shared.blobs.lock().unwrap());
     mark_ignored_dotenv(&mut blobs);
     let mut blobs: Vec<ScannedBlob> = blobs.into_iter().map(|(b, _)| b).collect();
@@ -450,6 +555,118 @@ fn mark_ignored_dotenv(blobs: &mut [(ScannedBlob, PathBuf)]) {
         };
         if let Ok(rel) = abs.strip_prefix(&workdir) {
             blob.ignored = repo.is_path_ignored(rel).unwrap_or(false);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::scan::MIN_CHUNK;
+
+    fn stats(shared: &Shared) -> SourceStats {
+        shared.stats.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_file_that_vanished_after_listing_is_an_error_naming_it() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules);
+        let shared = Shared::new(&matcher, MIN_CHUNK);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.js");
+        std::fs::write(&path, "listed, then deleted").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        shared.scan_file(&path, "src/gone.js".into(), false, &mut Vec::new());
+        let st = stats(&shared);
+        assert_eq!(st.errors.len(), 1);
+        assert_eq!(st.errors[0].path, "src/gone.js");
+        assert!(
+            st.errors[0].message.contains("No such file"),
+            "{:?}",
+            st.errors
+        );
+        assert_eq!(st.files_skipped.get("unreadable"), Some(&1));
+        assert_eq!(shared.files.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_fifo_is_skipped_without_blocking() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules);
+        let shared = Shared::new(&matcher, MIN_CHUNK);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo is installed");
+        assert!(made.success());
+        // Opening a FIFO without a writer would block here forever.
+        shared.scan_file(&path, ".env".into(), false, &mut Vec::new());
+        let st = stats(&shared);
+        assert!(st.errors.is_empty(), "{:?}", st.errors);
+        assert_eq!(st.files_skipped.get("special"), Some(&1));
+    }
+
+    #[test]
+    fn ignore_file_problems_are_notes_and_walk_failures_errors() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules);
+        let shared = Shared::new(&matcher, MIN_CHUNK);
+        let bad_glob = ignore::Error::Partial(vec![
+            ignore::Error::WithLineNumber {
+                line: 3,
+                err: Box::new(ignore::Error::Glob {
+                    glob: Some("[z-a]".into()),
+                    err: "invalid range".into(),
+                }),
+            }
+            .with_path_for_test("/r/web/.gitignore"),
+            ignore::Error::WithLineNumber {
+                line: 7,
+                err: Box::new(ignore::Error::Glob {
+                    glob: Some("{a".into()),
+                    err: "unclosed alternate group".into(),
+                }),
+            }
+            .with_path_for_test("/r/web/.gitignore"),
+        ]);
+        let unlistable = ignore::Error::WithDepth {
+            depth: 2,
+            err: Box::new(
+                ignore::Error::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+                    .with_path_for_test("/r/web/private"),
+            ),
+        };
+        let display = |p: &Path| slash_path(p.strip_prefix("/r").unwrap_or(p));
+        shared.walk_error(&bad_glob, &display);
+        shared.walk_error(&unlistable, &display);
+        let st = stats(&shared);
+        assert_eq!(st.notes.len(), 2, "{:?}", st.notes);
+        assert!(
+            st.notes[0].starts_with("web/.gitignore:3: ignore rule skipped:")
+                && st.notes[0].contains("[z-a]"),
+            "{:?}",
+            st.notes
+        );
+        assert!(st.notes[1].starts_with("web/.gitignore:7:"));
+        assert_eq!(st.errors.len(), 1);
+        assert_eq!(st.errors[0].path, "web/private");
+        assert_eq!(st.files_skipped.get("unreadable"), Some(&1));
+    }
+
+    trait WithPathForTest {
+        fn with_path_for_test(self, p: &str) -> ignore::Error;
+    }
+
+    impl WithPathForTest for ignore::Error {
+        fn with_path_for_test(self, p: &str) -> ignore::Error {
+            ignore::Error::WithPath {
+                path: PathBuf::from(p),
+                err: Box::new(self),
+            }
         }
     }
 }

@@ -281,3 +281,13 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Key findings only: the repository-shape audits (origin `audit`, e.g.
+/// `gitignore-env-coverage` in a temporary folder without a `.gitignore`)
+/// are tested in tests/dotenv_audit.rs, not by tests about keys.
+pub fn key_findings(v: &serde_json::Value) -> Vec<&serde_json::Value> {
+    findings(v)
+        .iter()
+        .filter(|f| f["origin"] != "audit")
+        .collect()
+}
