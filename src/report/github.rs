@@ -107,13 +107,7 @@ impl Reporter for GithubReporter {
             return Ok(());
         }
         let s = report.summary;
-        let counts: Vec<String> = Severity::ALL_DESC
-            .iter()
-            .filter_map(|sev| {
-                let n = s.findings_by_severity.get(*sev);
-                (n > 0).then(|| format!("{n} {sev}"))
-            })
-            .collect();
+        let counts = s.counts_text();
         writeln!(
             out,
             "keyscan: {} finding(s){} · {} file(s) ({}) scanned [{}]",
@@ -121,22 +115,14 @@ impl Reporter for GithubReporter {
             if counts.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", counts.join(", "))
+                format!(" ({counts})")
             },
             s.files_scanned,
             human_bytes(s.bytes_scanned),
-            s.mode
+            for_terminal(&s.mode)
         )?;
-        let sup = &s.suppressed;
-        if sup.total() > 0 {
-            writeln!(
-                out,
-                "keyscan: suppressed: {} by inline allow, {} by config allowlist, {} by baseline",
-                sup.inline, sup.config, sup.baseline
-            )?;
-        }
-        for note in &s.notes {
-            writeln!(out, "keyscan: note: {}", for_terminal(note))?;
+        for line in s.detail_lines() {
+            writeln!(out, "keyscan: {line}")?;
         }
         for e in &s.errors {
             writeln!(

@@ -13,6 +13,7 @@ pub mod text;
 
 use crate::finding::{Finding, Severity};
 use crate::rules::RuleInfo;
+use crate::sanitize::for_terminal;
 use crate::source::ScanIssue;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -93,6 +94,72 @@ impl Summary {
         for f in findings {
             *self.findings_by_severity.get_mut(f.severity) += 1;
         }
+    }
+}
+
+impl Summary {
+    /// The non-zero severity counts, most severe first: `1 critical, 2 high`.
+    pub fn counts_text(&self) -> String {
+        Severity::ALL_DESC
+            .iter()
+            .filter_map(|sev| {
+                let n = self.findings_by_severity.get(*sev);
+                (n > 0).then(|| format!("{n} {sev}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The lines a person reads under the headline — skipped files, build
+    /// output scanned anyway, what was set aside or suppressed, history
+    /// coverage, notes — already escaped for a terminal. Text output prints
+    /// them as they are; GitHub output prefixes each with `keyscan: `.
+    pub fn detail_lines(&self) -> Vec<String> {
+        let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let mut lines = Vec::new();
+        let skipped: Vec<String> = self
+            .files_skipped
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(reason, n)| format!("{n} {}", for_terminal(reason)))
+            .collect();
+        if !skipped.is_empty() {
+            lines.push(format!("skipped: {}", skipped.join(", ")));
+        }
+        if !self.build_dirs_scanned.is_empty() {
+            lines.push(format!(
+                "also scanned git-ignored build output (--no-build-dirs to skip): {}",
+                for_terminal(&self.build_dirs_scanned.join(", "))
+            ));
+        }
+        if self.placeholders_ignored > 0 || self.keys_in_ignored_dotenv > 0 {
+            lines.push(format!(
+                "set aside: {}, {} in git-ignored dotenv files (correct usage)",
+                plural(self.placeholders_ignored, "placeholder"),
+                plural(self.keys_in_ignored_dotenv, "key"),
+            ));
+        }
+        let sup = &self.suppressed;
+        if sup.total() > 0 {
+            lines.push(format!(
+                "suppressed: {} by inline allow, {} by config allowlist, {} by baseline",
+                sup.inline, sup.config, sup.baseline
+            ));
+        }
+        if let Some(n) = self.commits_scanned {
+            let incomplete = if self.history_complete == Some(false) {
+                " (incomplete: shallow clone)"
+            } else {
+                ""
+            };
+            lines.push(format!("history: {}{incomplete}", plural(n, "commit")));
+        }
+        lines.extend(
+            self.notes
+                .iter()
+                .map(|n| format!("note: {}", for_terminal(n))),
+        );
+        lines
     }
 }
 

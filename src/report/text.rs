@@ -172,13 +172,6 @@ impl TextReporter {
                 )?;
             }
         }
-        let counts: Vec<String> = Severity::ALL_DESC
-            .iter()
-            .filter_map(|sev| {
-                let n = s.findings_by_severity.get(*sev);
-                (n > 0).then(|| format!("{n} {sev}"))
-            })
-            .collect();
         let total = report.findings.len();
         let head = if total == 0 {
             self.paint("no findings", Style::new().green().bold())
@@ -186,7 +179,7 @@ impl TextReporter {
             self.paint(
                 &format!("{total} finding{}", if total == 1 { "" } else { "s" }),
                 Style::new().bold(),
-            ) + &format!(" ({})", counts.join(", "))
+            ) + &format!(" ({})", s.counts_text())
         };
         // History counts distinct blobs: one file in many versions is many blobs.
         let unit = if s.mode == "history" { "blob" } else { "file" };
@@ -199,57 +192,8 @@ impl TextReporter {
             s.duration_ms,
             for_terminal(&s.mode)
         )?;
-        if !s.files_skipped.is_empty() {
-            let parts: Vec<String> = s
-                .files_skipped
-                .iter()
-                .map(|(k, v)| format!("{v} {}", for_terminal(k)))
-                .collect();
-            writeln!(out, "skipped: {}", parts.join(", "))?;
-        }
-        if !s.build_dirs_scanned.is_empty() {
-            writeln!(
-                out,
-                "also scanned git-ignored build output (--no-build-dirs to skip): {}",
-                for_terminal(&s.build_dirs_scanned.join(", "))
-            )?;
-        }
-        if s.placeholders_ignored > 0 || s.keys_in_ignored_dotenv > 0 {
-            writeln!(
-                out,
-                "set aside: {} placeholder{}, {} key{} in git-ignored dotenv files (correct usage)",
-                s.placeholders_ignored,
-                if s.placeholders_ignored == 1 { "" } else { "s" },
-                s.keys_in_ignored_dotenv,
-                if s.keys_in_ignored_dotenv == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-            )?;
-        }
-        let sup = &s.suppressed;
-        if sup.total() > 0 {
-            writeln!(
-                out,
-                "suppressed: {} by inline allow, {} by config allowlist, {} by baseline",
-                sup.inline, sup.config, sup.baseline
-            )?;
-        }
-        if let Some(n) = s.commits_scanned {
-            let complete = if s.history_complete == Some(false) {
-                " (incomplete: shallow clone)"
-            } else {
-                ""
-            };
-            writeln!(
-                out,
-                "history: {n} commit{}{complete}",
-                if n == 1 { "" } else { "s" }
-            )?;
-        }
-        for note in &s.notes {
-            writeln!(out, "note: {}", for_terminal(note))?;
+        for line in s.detail_lines() {
+            writeln!(out, "{line}")?;
         }
         if !s.errors.is_empty() {
             writeln!(
