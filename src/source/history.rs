@@ -145,6 +145,8 @@ struct Enumeration {
     /// Out-of-range parents whose trees were seeded into `known`.
     seeded: HashSet<Oid>,
     errors: Vec<ScanIssue>,
+    /// Where each new blob goes to be scanned while the walk goes on.
+    tx: Option<std::sync::mpsc::Sender<git::StreamJob>>,
 }
 
 impl Enumeration {
@@ -168,6 +170,11 @@ impl Enumeration {
                 }
             }
             None => {
+                if let Some(tx) = &self.tx {
+                    // The receiver lives until the walk is over; a worker
+                    // that failed to start is reported by `scan_stream`.
+                    let _ = tx.send((self.blobs.len(), id));
+                }
                 self.blob_index.insert(id, self.blobs.len());
                 self.blobs.push(BlobRec {
                     id,
@@ -183,39 +190,45 @@ impl Enumeration {
     fn visit_tree(&mut self, repo: &Repository, root: Oid, commit: u32) {
         let root_path = self.paths.intern("");
         let mut stack = vec![(root, root_path)];
+        let mut child = String::new();
         while let Some((tree_id, path_id)) = stack.pop() {
             if !self.seen_trees.insert((tree_id, path_id)) {
                 continue;
             }
-            let prefix = self.paths.get(path_id).to_string();
             let tree = match repo.find_tree(tree_id) {
                 Ok(t) => t,
                 Err(e) => {
+                    let prefix = self.paths.get(path_id);
                     self.errors.push(ScanIssue {
                         path: if prefix.is_empty() {
                             "/".into()
                         } else {
-                            prefix
+                            prefix.to_string()
                         },
                         message: format!("tree {tree_id}: {}", e.message()),
                     });
                     continue;
                 }
             };
+            // One buffer for every child path: interning looks up by `&str`
+            // and copies only paths it has not seen.
+            child.clear();
+            child.push_str(self.paths.get(path_id));
+            if !child.is_empty() {
+                child.push('/');
+            }
+            let base = child.len();
             for entry in tree.iter() {
-                let name = String::from_utf8_lossy(entry.name_bytes());
-                let child = if prefix.is_empty() {
-                    name.into_owned()
-                } else {
-                    format!("{prefix}/{name}")
-                };
+                child.truncate(base);
+                child.push_str(&String::from_utf8_lossy(entry.name_bytes()));
+                let child = child.as_str();
                 match entry.kind() {
                     Some(ObjectType::Tree) => {
-                        let id = self.paths.intern(&child);
+                        let id = self.paths.intern(child);
                         stack.push((entry.id(), id));
                     }
                     Some(ObjectType::Blob) => match EntryKind::from_mode(entry.filemode() as u32) {
-                        EntryKind::File => self.add_blob(entry.id(), &child, commit),
+                        EntryKind::File => self.add_blob(entry.id(), child, commit),
                         EntryKind::Symlink => {
                             self.symlinks.insert(entry.id());
                         }
@@ -327,6 +340,7 @@ fn progress_bar(enabled: bool) -> ProgressBar {
 
 /// Scans the history of the repository containing `path`.
 pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<HistoryOutput> {
+    git::tune_for_history();
     let repo = git::open(path)?;
     let shallow = repo.is_shallow();
     let mut en = Enumeration::default();
@@ -371,7 +385,8 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
         }
     }
 
-    // Step 1: enumerate.
+    // Steps 1 and 2 overlap: the walk (this thread) hands each new blob to
+    // the scanning workers the moment it finds it.
     let bar = progress_bar(opts.progress);
     let mut order = Vec::new();
     for oid in walk {
@@ -389,88 +404,103 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     } else {
         HashSet::new()
     };
-    for oid in order {
-        let commit = match repo.find_commit(oid) {
-            Ok(c) => c,
-            Err(e) => {
-                en.errors.push(ScanIssue {
-                    path: format!("commit {oid}"),
-                    message: e.message().to_string(),
-                });
-                continue;
-            }
-        };
-        if limited {
-            // With --since/--range, what a parent outside the range already
-            // had is not new here: seed its tree first (parents come before
-            // children, so in-range parents are already walked).
-            for parent in commit.parent_ids() {
-                if !walked.contains(&parent) && en.seeded.insert(parent) {
-                    if let Ok(p) = repo.find_commit(parent) {
-                        en.visit_tree(&repo, p.tree_id(), SEED);
+    let bytes_seen = AtomicU64::new(0);
+    let blobs_done = AtomicU64::new(0);
+    let on_blob = |bytes: u64| {
+        bytes_seen.fetch_add(bytes, Ordering::Relaxed);
+        blobs_done.fetch_add(1, Ordering::Relaxed);
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    en.tx = Some(tx);
+    let git_dir = repo.path().to_path_buf();
+    let workers = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let streamed = std::thread::scope(|s| {
+        let scanner = s.spawn(|| git::scan_stream(&git_dir, workers, matcher, rx, &on_blob));
+        for oid in order {
+            let commit = match repo.find_commit(oid) {
+                Ok(c) => c,
+                Err(e) => {
+                    en.errors.push(ScanIssue {
+                        path: format!("commit {oid}"),
+                        message: e.message().to_string(),
+                    });
+                    continue;
+                }
+            };
+            if limited {
+                // With --since/--range, what a parent outside the range already
+                // had is not new here: seed its tree first (parents come before
+                // children, so in-range parents are already walked).
+                for parent in commit.parent_ids() {
+                    if !walked.contains(&parent) && en.seeded.insert(parent) {
+                        if let Ok(p) = repo.find_commit(parent) {
+                            en.visit_tree(&repo, p.tree_id(), SEED);
+                        }
                     }
                 }
             }
+            let idx = en.commits.len() as u32;
+            en.commits.push(oid);
+            en.visit_tree(&repo, commit.tree_id(), idx);
+            if idx % 256 == 0 {
+                bar.set_message(format!(
+                    "reading history: {} commits, {} blobs found, {} scanned, {}",
+                    idx + 1,
+                    en.blobs.len(),
+                    blobs_done.load(Ordering::Relaxed),
+                    human_bytes(bytes_seen.load(Ordering::Relaxed))
+                ));
+                bar.tick();
+            }
         }
-        let idx = en.commits.len() as u32;
-        en.commits.push(oid);
-        en.visit_tree(&repo, commit.tree_id(), idx);
-        if idx % 256 == 0 {
-            bar.set_message(format!(
-                "reading history: {} commits, {} blobs",
-                idx + 1,
-                en.blobs.len()
-            ));
-            bar.tick();
+        for (tree, _) in &extra_trees {
+            en.visit_tree(&repo, *tree, NO_COMMIT);
         }
-    }
-    for (tree, _) in &extra_trees {
-        en.visit_tree(&repo, *tree, NO_COMMIT);
-    }
-    for (blob, name) in &extra_blobs {
-        en.add_blob(*blob, name, NO_COMMIT);
-    }
+        for (blob, name) in &extra_blobs {
+            en.add_blob(*blob, name, NO_COMMIT);
+        }
+        // Dropping the sender ends the workers once they drain the queue.
+        en.tx = None;
+        bar.set_message("scanning the last blobs");
+        scanner.join().expect("history scanner thread panicked")
+    });
+    let streamed = streamed?;
+    bar.finish_and_clear();
 
-    // Step 2: scan each distinct blob once, in parallel.
     let mut stats = SourceStats::default();
     for _ in &en.symlinks {
         stats.skip("symlink");
     }
     stats.errors = std::mem::take(&mut en.errors);
-    let n = en.blobs.len();
-    bar.set_length(n as u64);
-    bar.set_position(0);
-    bar.set_style(
-        ProgressStyle::with_template("scanning history {bar:30} {pos}/{len} blobs {msg}")
-            .expect("static template"),
-    );
-    let bytes_seen = AtomicU64::new(0);
-    let on_blob = |bytes: u64| {
-        let total = bytes_seen.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        bar.inc(1);
-        if bar.position() % 64 == 0 {
-            bar.set_message(human_bytes(total));
+    let mut totals = streamed.totals;
+    for (i, message) in streamed.unreadable {
+        stats.errors.push(ScanIssue {
+            path: en.paths.get(en.blobs[i].first.path).to_string(),
+            message,
+        });
+    }
+    // Whether a blob is a dotenv file depends on every path it appeared at,
+    // known only now: parse the few matched ones that are.
+    for r in &mut totals.matched {
+        let rec = &en.blobs[r.index];
+        if rec
+            .appearances()
+            .any(|a| dotenv::is_dotenv_name(file_name(en.paths.get(a.path))))
+        {
+            if let Ok(blob) = repo.find_blob(rec.id) {
+                r.dotenv = Some(git::parse_dotenv(blob.content()));
+            }
         }
-    };
-    let en_ref = &en;
-    let job = |i: usize| {
-        let rec = &en_ref.blobs[i];
-        BlobJob {
-            id: rec.id,
-            path: en_ref.paths.get(rec.first.path),
-            dotenv: rec
-                .appearances()
-                .any(|a| dotenv::is_dotenv_name(file_name(en_ref.paths.get(a.path)))),
-        }
-    };
-    let totals = git::scan_blobs(&repo, n, opts.threads, matcher, &job, &on_blob)?;
-    bar.finish_and_clear();
+    }
     stats.files_scanned = totals.scanned;
     stats.bytes_scanned = totals.bytes;
     for (k, v) in totals.skipped {
         *stats.files_skipped.entry(k).or_default() += v;
     }
-    stats.errors.extend(totals.errors);
     if shallow {
         stats.notes.push(SHALLOW_NOTE.to_string());
     }
