@@ -77,6 +77,7 @@ impl CacheTree {
 /// A parsed index.
 #[derive(Debug)]
 pub struct Index {
+    /// Path bytes: the file itself (versions 2 and 3) or an arena (version 4).
     paths: Vec<u8>,
     /// Entries in index order (by path bytes, then stage).
     pub entries: Vec<Entry>,
@@ -105,7 +106,7 @@ impl Index {
             path: path.to_path_buf(),
             source: e,
         })?;
-        parse(&data).map_err(|message| Error::Git {
+        parse(data).map_err(|message| Error::Git {
             path: path.to_path_buf(),
             message: format!("cannot read the index: {message}"),
         })
@@ -169,8 +170,11 @@ fn oid(bytes: &[u8]) -> Oid {
     Oid::from_bytes(bytes).expect("20-byte slice")
 }
 
-fn parse(data: &[u8]) -> std::result::Result<Index, String> {
-    let mut c = Cursor { data, pos: 0 };
+fn parse(data: Vec<u8>) -> std::result::Result<Index, String> {
+    let mut c = Cursor {
+        data: &data,
+        pos: 0,
+    };
     if c.take(4)? != b"DIRC" {
         return Err("not an index file (no DIRC signature)".into());
     }
@@ -179,13 +183,20 @@ fn parse(data: &[u8]) -> std::result::Result<Index, String> {
         return Err(format!("index version {version} is not supported"));
     }
     let count = c.u32()? as usize;
+    if data.len() > u32::MAX as usize {
+        return Err("index files of 4 GiB or more are not supported".into());
+    }
     // Everything after the entries ends with the file's checksum.
-    let body_end = data
+    let body_end = c
+        .data
         .len()
         .checked_sub(OID_LEN)
         .ok_or("truncated (no checksum)")?;
-    let mut entries = Vec::with_capacity(count.min(data.len() / (ENTRY_FIXED + 2)));
-    let mut paths: Vec<u8> = Vec::with_capacity(data.len() / 2);
+    let mut entries = Vec::with_capacity(count.min(c.data.len() / (ENTRY_FIXED + 2)));
+    // Versions 2 and 3 store each path whole: entries point into the file's
+    // own bytes. Version 4 paths are rebuilt into an arena.
+    let v4 = version == 4;
+    let mut paths: Vec<u8> = Vec::new();
     let mut prev: (usize, usize) = (0, 0);
     for _ in 0..count {
         let start_pos = c.pos;
@@ -201,8 +212,9 @@ fn parse(data: &[u8]) -> std::result::Result<Index, String> {
         } else {
             0
         };
-        let start = paths.len();
-        if version == 4 {
+        let (start, end);
+        if v4 {
+            start = paths.len();
             let strip = c.varint()?;
             let prev_len = prev.1 - prev.0;
             if strip > prev_len {
@@ -210,6 +222,7 @@ fn parse(data: &[u8]) -> std::result::Result<Index, String> {
             }
             paths.extend_from_within(prev.0..prev.1 - strip);
             paths.extend_from_slice(c.until_nul()?);
+            end = paths.len();
         } else {
             let name_len = usize::from(flags & FLAG_NAME_MASK);
             let name = if name_len < usize::from(FLAG_NAME_MASK) {
@@ -217,11 +230,12 @@ fn parse(data: &[u8]) -> std::result::Result<Index, String> {
                 name
             } else {
                 // Names of 4095 bytes or more: the length is not stored.
-                let rest = &data[c.pos..];
+                let rest = &c.data[c.pos..];
                 let n = memchr::memchr(0, rest).ok_or("unterminated long path")?;
                 c.take(n)?
             };
-            paths.extend_from_slice(name);
+            start = c.pos - name.len();
+            end = c.pos;
             // 1–8 NULs pad the entry to a multiple of 8 bytes.
             let len = c.pos - start_pos;
             let padded = (len + 8) & !7;
@@ -233,19 +247,17 @@ fn parse(data: &[u8]) -> std::result::Result<Index, String> {
                     .into(),
             );
         }
-        prev = (start, paths.len());
+        prev = (start, end);
         entries.push(Entry {
             start: start as u32,
-            end: paths.len() as u32,
+            end: end as u32,
             id,
             mode,
             stage: ((flags & FLAG_STAGE_MASK) >> 12) as u8,
             intent_to_add: xflags & XFLAG_INTENT_TO_ADD != 0,
         });
     }
-    if paths.len() > u32::MAX as usize {
-        return Err("index paths exceed 4 GiB".into());
-    }
+
     let mut tree = None;
     while c.pos < body_end {
         let sig = c.take(4)?;
@@ -277,6 +289,7 @@ fn parse(data: &[u8]) -> std::result::Result<Index, String> {
     if c.pos != body_end {
         return Err("extensions overrun the checksum".into());
     }
+    let paths = if v4 { paths } else { data };
     Ok(Index {
         paths,
         entries,
@@ -382,7 +395,7 @@ mod tests {
             ("src/x/y.rs", 0o120000, 2),
         ];
         for v in [2, 4] {
-            let idx = parse(&build(v, &list, b"")).unwrap();
+            let idx = parse(build(v, &list, b"")).unwrap();
             let got: Vec<(String, u32, u8)> = idx
                 .entries
                 .iter()
@@ -412,7 +425,7 @@ mod tests {
         let mut ext = b"TREE".to_vec();
         ext.extend((tree.len() as u32).to_be_bytes());
         ext.extend(&tree);
-        let idx = parse(&build(
+        let idx = parse(build(
             2,
             &[("a", 0o100644, 0), ("src/b", 0o100644, 0)],
             &ext,
@@ -430,20 +443,20 @@ mod tests {
         let mut link = b"link".to_vec();
         link.extend(4u32.to_be_bytes());
         link.extend([0u8; 4]);
-        let err = parse(&build(2, &[("a", 0o100644, 0)], &link)).unwrap_err();
+        let err = parse(build(2, &[("a", 0o100644, 0)], &link)).unwrap_err();
         assert!(err.contains("split index"), "{err}");
         let mut sdir = b"sdir".to_vec();
         sdir.extend(0u32.to_be_bytes());
-        let err = parse(&build(2, &[("a", 0o100644, 0)], &sdir)).unwrap_err();
+        let err = parse(build(2, &[("a", 0o100644, 0)], &sdir)).unwrap_err();
         assert!(err.contains("sparse index"), "{err}");
         let mut opt = b"UNTR".to_vec();
         opt.extend(3u32.to_be_bytes());
         opt.extend(b"xyz");
-        assert!(parse(&build(2, &[("a", 0o100644, 0)], &opt)).is_ok());
+        assert!(parse(build(2, &[("a", 0o100644, 0)], &opt)).is_ok());
         let good = build(2, &[("a", 0o100644, 0)], b"");
         for cut in [3, 11, 30, good.len() - 21] {
-            assert!(parse(&good[..cut]).is_err(), "cut at {cut}");
+            assert!(parse(good[..cut].to_vec()).is_err(), "cut at {cut}");
         }
-        assert!(parse(b"DIRC\0\0\0\x09\0\0\0\0").is_err());
+        assert!(parse(b"DIRC\0\0\0\x09\0\0\0\0".to_vec()).is_err());
     }
 }
