@@ -422,6 +422,35 @@ fn tally(acc: &mut BlobTotals, index: usize, scan: BlobScan, dotenv: Option<Vec<
     }
 }
 
+/// Calls `f(mode, name, id)` for each entry of a raw tree object
+/// (`<octal mode> SP <name> NUL <20-byte id>`, repeated), or says what is
+/// malformed.
+pub fn parse_tree(
+    mut data: &[u8],
+    mut f: impl FnMut(u32, &[u8], Oid),
+) -> std::result::Result<(), &'static str> {
+    while !data.is_empty() {
+        let sp = memchr::memchr(b' ', data).ok_or("tree entry without a mode")?;
+        let mut mode = 0u32;
+        for &d in &data[..sp] {
+            if !(b'0'..=b'7').contains(&d) || mode > 0o7777777 {
+                return Err("tree entry with a bad mode");
+            }
+            mode = mode * 8 + u32::from(d - b'0');
+        }
+        let rest = &data[sp + 1..];
+        let nul = memchr::memchr(0, rest).ok_or("tree entry without a name")?;
+        let id = rest.get(nul + 1..nul + 21).ok_or("tree entry cut short")?;
+        f(
+            mode,
+            &rest[..nul],
+            Oid::from_bytes(id).map_err(|_| "tree entry with a bad id")?,
+        );
+        data = &rest[nul + 21..];
+    }
+    Ok(())
+}
+
 /// Dotenv entries of a blob (UTF-16 decoded first, like the tree source).
 pub fn parse_dotenv(content: &[u8]) -> Vec<dotenv::Entry> {
     match crate::scan::decode_utf16(content) {
@@ -518,6 +547,29 @@ mod tests {
             "2024-02-29T18:00:00-05:30"
         );
         assert_eq!(rfc3339(git2::Time::new(-86_400, 0)), "1969-12-31T00:00:00Z");
+    }
+
+    #[test]
+    fn raw_trees_are_parsed_and_damage_is_reported() {
+        let mut raw = b"100644 a.txt\0".to_vec();
+        raw.extend([1u8; 20]);
+        raw.extend(b"40000 dir\0");
+        raw.extend([2u8; 20]);
+        let mut got = Vec::new();
+        parse_tree(&raw, |mode, name, id| {
+            got.push((mode, name.to_vec(), id.as_bytes()[0]))
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (0o100644, b"a.txt".to_vec(), 1),
+                (0o40000, b"dir".to_vec(), 2)
+            ]
+        );
+        assert!(parse_tree(&raw[..raw.len() - 1], |_, _, _| {}).is_err());
+        assert!(parse_tree(b"10x644 a\0", |_, _, _| {}).is_err());
+        assert!(parse_tree(b"100644 a", |_, _, _| {}).is_err());
     }
 
     #[test]
