@@ -424,3 +424,130 @@ fn staging_a_dotenv_file_or_dropping_its_ignore_line_is_a_finding() {
     assert_eq!(findings(&v).len(), 0, "{:#?}", findings(&v));
     assert_eq!(code, 0);
 }
+
+/// `staged_paths` as `git diff --cached --name-status --no-renames` prints
+/// it (A/M/T/D and the path), for comparing with git itself.
+fn listed(dir: &Path) -> Vec<String> {
+    use keyscan::source::staged::{StagedRepo, StagedStatus};
+    let repo = StagedRepo::open_with_index(dir, None).unwrap();
+    repo.staged_paths()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = match p.status {
+                StagedStatus::Added => "A",
+                StagedStatus::Modified => "M",
+                StagedStatus::TypeChange => "T",
+                StagedStatus::Deleted => "D",
+            };
+            format!("{s}\t{}", p.path)
+        })
+        .collect()
+}
+
+fn git_listed(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = git_in(
+        dir,
+        &[
+            "diff",
+            "--cached",
+            "--name-status",
+            "--no-renames",
+            "--ignore-submodules",
+        ],
+    )
+    .lines()
+    .map(str::to_string)
+    .collect();
+    v.sort_by(|a, b| a[2..].cmp(&b[2..]));
+    v
+}
+
+#[test]
+fn staged_paths_match_git_diff_cached_with_and_without_cache_tree_and_in_index_v4() {
+    let t = repo();
+    for d in ["a", "a/b", "a/b/c", "d", "e", "f-g", "f"] {
+        for n in 0..3 {
+            t.write(&format!("{d}/file{n}.txt"), format!("{d} {n}\n"));
+        }
+    }
+    t.write("top.txt", "top\n");
+    t.write("link-target.txt", "x\n");
+    t.write("will-be-dir", "a file that becomes a directory\n");
+    t.commit_all("init");
+    // The commit wrote a cache-tree; a change invalidates only its path.
+    assert_eq!(listed(t.path()), Vec::<String>::new());
+    t.write("a/b/c/file1.txt", "changed\n");
+    t.write("a/b/new.txt", "new\n");
+    t.write("f-g/file0.txt", "changed too\n");
+    std::fs::remove_dir_all(t.path().join("d")).unwrap();
+    std::fs::remove_file(t.path().join("will-be-dir")).unwrap();
+    t.write("will-be-dir/inside.txt", "now a directory\n");
+    std::fs::remove_dir_all(t.path().join("e")).unwrap();
+    t.write("e", "a directory that became a file\n");
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(t.path().join("top.txt")).unwrap();
+        std::os::unix::fs::symlink("link-target.txt", t.path().join("top.txt")).unwrap();
+    }
+    t.git(&["add", "-A"]);
+    let want = git_listed(t.path());
+    assert!(want.len() >= 10, "{want:?}");
+    assert_eq!(listed(t.path()), want);
+    // Without a cache-tree every directory is compared.
+    t.git(&["read-tree", "HEAD"]);
+    t.git(&["add", "-A"]);
+    assert_eq!(listed(t.path()), want);
+    // Version 4 compresses paths against the previous entry.
+    t.git(&["update-index", "--index-version", "4"]);
+    assert_eq!(listed(t.path()), want);
+    // Committing makes everything clean again, through the cache-tree.
+    t.git(&["commit", "-q", "-m", "second"]);
+    assert_eq!(listed(t.path()), Vec::<String>::new());
+}
+
+#[test]
+fn split_and_sparse_indexes_are_refused_with_exit_2() {
+    let t = repo();
+    t.write("a/x.txt", "x\n");
+    t.write("b/y.txt", "y\n");
+    t.commit_all("init");
+    t.git(&["update-index", "--split-index"]);
+    let out = run_in(t.path(), &["--staged"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("split index") && err.contains("index"),
+        "{err}"
+    );
+    t.git(&["update-index", "--no-split-index"]);
+    assert_eq!(run_in(t.path(), &["--staged"]).status.code(), Some(0));
+    t.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "a"]);
+    let out = run_in(t.path(), &["--staged"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sparse index"));
+}
+
+#[test]
+fn unmerged_and_intent_to_add_entries_are_not_scanned() {
+    let mut rng = Rng::new(5);
+    let t = repo();
+    t.write("c.txt", "base\n");
+    t.commit_all("init");
+    t.git(&["checkout", "-q", "-b", "other"]);
+    t.write("c.txt", format!("KEY = \"{}\"\n", miniback_key(&mut rng)));
+    t.commit_all("other");
+    t.git(&["checkout", "-q", "-"]);
+    t.write("c.txt", "ours\n");
+    t.commit_all("ours");
+    let _ = git_output(t.path(), &["merge", "-q", "other"], &[]);
+    t.write(
+        "later.txt",
+        format!("KEY = \"{}\"\n", miniback_key(&mut rng)),
+    );
+    t.git(&["add", "-N", "later.txt"]);
+    assert_eq!(listed(t.path()), Vec::<String>::new());
+    let (v, code) = json_in(t.path(), &["--staged"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(findings(&v).is_empty(), "{v}");
+}

@@ -230,21 +230,9 @@ pub fn scan_blobs<'a>(
         let content = blob.content();
         let scan = matcher.scan_bytes(content);
         progress(content.len() as u64);
-        if scan.binary {
-            *acc.skipped.entry("binary".into()).or_default() += 1;
-            return;
-        }
-        acc.scanned += 1;
-        acc.bytes += scan.bytes;
-        if scan.matches.is_empty() {
-            return;
-        }
-        let dotenv = j.dotenv.then(|| parse_dotenv(content));
-        acc.matched.push(BlobResult {
-            index: i,
-            scan,
-            dotenv,
-        });
+        let dotenv =
+            (j.dotenv && !scan.binary && !scan.matches.is_empty()).then(|| parse_dotenv(content));
+        tally(acc, i, scan, dotenv);
     };
 
     let threads = if threads == 0 {
@@ -312,6 +300,155 @@ pub fn scan_blobs<'a>(
     }
     total.matched.sort_by_key(|r| r.index);
     Ok(total)
+}
+
+/// Settings for reading a whole history: process-wide `libgit2` options,
+/// set once before a history scan.
+///
+/// - **No SHA-1 check per object.** `libgit2` re-hashes every object it
+///   reads to verify its id (18 % of a history scan's time when profiled).
+///   A scanner reads; it does not vouch for the repository's integrity, and
+///   `git cat-file --batch` does not re-hash either. Inflate and delta errors
+///   still surface as unreadable objects.
+/// - **No object cache.** The history walk reads each tree once per path and
+///   each blob once, so `libgit2`'s object cache (up to 256 MiB per
+///   repository handle, one handle per worker) only costs: inserting into it
+///   and freeing it took 10–20 % of the time and 450 MiB of peak memory.
+pub fn tune_for_history() {
+    git2::opts::strict_hash_verification(false);
+    git2::opts::enable_caching(false);
+}
+
+/// One blob a [`scan_stream`] worker should read: its index in the caller's
+/// list and its id.
+pub type StreamJob = (usize, Oid);
+
+/// What [`scan_stream`] gave: totals (with `dotenv` never parsed: the caller
+/// knows only at the end which blobs are dotenv files) and the blobs that
+/// could not be read, by index, with the reason.
+#[derive(Debug, Default)]
+pub struct StreamTotals {
+    /// Totals; `errors` is empty (see `unreadable`).
+    pub totals: BlobTotals,
+    /// `(index, message)` of blobs that could not be read.
+    pub unreadable: Vec<(usize, String)>,
+}
+
+/// Scans blobs as they arrive on `jobs`, on `workers` threads each with its
+/// own `Repository` at `git_dir`, until every sender is dropped. This lets
+/// the history walk hand over each blob the moment it finds it, so reading
+/// trees (one core) and reading blobs (the others) overlap instead of
+/// running one after the other. `progress(bytes)` is called after each blob.
+pub fn scan_stream(
+    git_dir: &Path,
+    workers: usize,
+    matcher: &Matcher,
+    jobs: std::sync::mpsc::Receiver<StreamJob>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<StreamTotals> {
+    let jobs = Mutex::new(jobs);
+    let results: Mutex<Vec<std::result::Result<StreamTotals, git2::Error>>> =
+        Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| {
+                let repo = match Repository::open(git_dir) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Drain nothing: the other workers (or the caller's
+                        // error) account for the jobs.
+                        results.lock().unwrap().push(Err(e));
+                        return;
+                    }
+                };
+                let mut acc = StreamTotals::default();
+                loop {
+                    // The lock is held only to take one job.
+                    let next = jobs.lock().unwrap().recv();
+                    let Ok((i, id)) = next else { break };
+                    match repo.find_blob(id) {
+                        Ok(blob) => {
+                            let content = blob.content();
+                            progress(content.len() as u64);
+                            tally(&mut acc.totals, i, matcher.scan_bytes(content), None);
+                        }
+                        Err(e) => {
+                            progress(0);
+                            *acc.totals.skipped.entry("unreadable".into()).or_default() += 1;
+                            acc.unreadable
+                                .push((i, format!("object {id}: {}", e.message())));
+                        }
+                    }
+                }
+                results.lock().unwrap().push(Ok(acc));
+            });
+        }
+    });
+    let mut total = StreamTotals::default();
+    for r in results.into_inner().unwrap() {
+        match r {
+            Ok(acc) => {
+                total.totals.merge(acc.totals);
+                total.unreadable.extend(acc.unreadable);
+            }
+            Err(e) => {
+                return Err(git_error(
+                    git_dir,
+                    "cannot open the repository in a worker",
+                    &e,
+                ))
+            }
+        }
+    }
+    total.totals.matched.sort_by_key(|r| r.index);
+    total.unreadable.sort_by_key(|u| u.0);
+    Ok(total)
+}
+
+/// Adds one scanned blob to `acc`.
+fn tally(acc: &mut BlobTotals, index: usize, scan: BlobScan, dotenv: Option<Vec<dotenv::Entry>>) {
+    if scan.binary {
+        *acc.skipped.entry("binary".into()).or_default() += 1;
+        return;
+    }
+    acc.scanned += 1;
+    acc.bytes += scan.bytes;
+    if !scan.matches.is_empty() {
+        acc.matched.push(BlobResult {
+            index,
+            scan,
+            dotenv,
+        });
+    }
+}
+
+/// Calls `f(mode, name, id)` for each entry of a raw tree object
+/// (`<octal mode> SP <name> NUL <20-byte id>`, repeated), or says what is
+/// malformed.
+pub fn parse_tree(
+    mut data: &[u8],
+    mut f: impl FnMut(u32, &[u8], Oid),
+) -> std::result::Result<(), &'static str> {
+    while !data.is_empty() {
+        let sp = memchr::memchr(b' ', data).ok_or("tree entry without a mode")?;
+        let mut mode = 0u32;
+        for &d in &data[..sp] {
+            if !(b'0'..=b'7').contains(&d) || mode > 0o7777777 {
+                return Err("tree entry with a bad mode");
+            }
+            mode = mode * 8 + u32::from(d - b'0');
+        }
+        let rest = &data[sp + 1..];
+        let nul = memchr::memchr(0, rest).ok_or("tree entry without a name")?;
+        let id = rest.get(nul + 1..nul + 21).ok_or("tree entry cut short")?;
+        f(
+            mode,
+            &rest[..nul],
+            Oid::from_bytes(id).map_err(|_| "tree entry with a bad id")?,
+        );
+        data = &rest[nul + 21..];
+    }
+    Ok(())
 }
 
 /// Dotenv entries of a blob (UTF-16 decoded first, like the tree source).
@@ -410,6 +547,29 @@ mod tests {
             "2024-02-29T18:00:00-05:30"
         );
         assert_eq!(rfc3339(git2::Time::new(-86_400, 0)), "1969-12-31T00:00:00Z");
+    }
+
+    #[test]
+    fn raw_trees_are_parsed_and_damage_is_reported() {
+        let mut raw = b"100644 a.txt\0".to_vec();
+        raw.extend([1u8; 20]);
+        raw.extend(b"40000 dir\0");
+        raw.extend([2u8; 20]);
+        let mut got = Vec::new();
+        parse_tree(&raw, |mode, name, id| {
+            got.push((mode, name.to_vec(), id.as_bytes()[0]))
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (0o100644, b"a.txt".to_vec(), 1),
+                (0o40000, b"dir".to_vec(), 2)
+            ]
+        );
+        assert!(parse_tree(&raw[..raw.len() - 1], |_, _, _| {}).is_err());
+        assert!(parse_tree(b"10x644 a\0", |_, _, _| {}).is_err());
+        assert!(parse_tree(b"100644 a", |_, _, _| {}).is_err());
     }
 
     #[test]

@@ -19,12 +19,18 @@
 //!    paths it appears at and, per path, the first commit that had it there —
 //!    the commit that introduced it, because parents come first. Only ids and
 //!    interned paths are kept: no content.
-//! 2. **Scan.** The distinct blobs are scanned in parallel: each worker owns a
-//!    `git2::Repository` (which is not `Sync`) and pulls blob indices from a
-//!    shared counter; a blob is decompressed, run through the matcher and
-//!    dropped, so memory holds one blob per worker. Binary blobs stop at the
-//!    matcher's own NUL check. A missing or corrupt object becomes an error
-//!    entry naming the object id, and the scan goes on.
+//!    Trees are read as raw objects and parsed here ([`git::parse_tree`]),
+//!    and object ids are hashed as plain bytes: both showed up in profiles.
+//! 2. **Scan**, overlapping step 1: each distinct blob is handed to the
+//!    scanning workers over a channel the moment the walk first meets it
+//!    ([`git::scan_stream`]), so reading trees and reading blobs run on
+//!    different cores at once. Each worker owns a `git2::Repository` (which
+//!    is not `Sync`); a blob is decompressed, run through the matcher and
+//!    dropped, so memory holds one blob per worker plus ids and paths.
+//!    Binary blobs stop at the matcher's own NUL check. A missing or corrupt
+//!    object becomes an error entry naming the object id, and the scan goes
+//!    on. `libgit2`'s object cache and per-object SHA-1 check are off for the
+//!    scan ([`git::tune_for_history`]).
 //! 3. **Attribute**, only for blobs with matches: each path the blob appeared
 //!    at becomes one [`ScannedBlob`] with the introducing commit (author,
 //!    author date), and each key is looked up in HEAD's tree — present at HEAD
@@ -45,9 +51,9 @@ use crate::judge::project::file_name;
 use crate::judge::ScannedBlob;
 use crate::report::human_bytes;
 use crate::scan::Matcher;
-use git2::{ObjectType, Oid, ReferenceType, Repository, Sort};
+use foldhash::{HashMap, HashSet};
+use git2::{ObjectType, Odb, Oid, ReferenceType, Repository, Sort};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -128,23 +134,36 @@ impl BlobRec {
     }
 }
 
+/// An object id as a hash key. `git2::Oid`'s equality is a foreign call
+/// into `libgit2`, which showed up at 4 % of a history scan's profile in
+/// the walk's hash lookups; plain bytes compare inline.
+type Key = [u8; 20];
+
+fn key(id: Oid) -> Key {
+    let mut k = [0u8; 20];
+    k.copy_from_slice(&id.as_bytes()[..20]);
+    k
+}
+
 /// Step 1: distinct blobs, their paths and introducing commits.
 #[derive(Default)]
 struct Enumeration {
     paths: Interner,
-    seen_trees: HashSet<(Oid, u32)>,
-    blob_index: HashMap<Oid, usize>,
+    seen_trees: HashSet<(Key, u32)>,
+    blob_index: HashMap<Key, usize>,
     blobs: Vec<BlobRec>,
-    symlinks: HashSet<Oid>,
+    symlinks: HashSet<Key>,
     /// Newest blob of each manifest or dotenv path, for project facts.
     facts: HashMap<u32, Oid>,
     commits: Vec<Oid>,
     /// `(blob, path)` pairs already in a commit just outside the range: not
     /// new in the range, so not scanned.
-    known: HashSet<(Oid, u32)>,
+    known: HashSet<(Key, u32)>,
     /// Out-of-range parents whose trees were seeded into `known`.
     seeded: HashSet<Oid>,
     errors: Vec<ScanIssue>,
+    /// Where each new blob goes to be scanned while the walk goes on.
+    tx: Option<std::sync::mpsc::Sender<git::StreamJob>>,
 }
 
 impl Enumeration {
@@ -154,13 +173,13 @@ impl Enumeration {
             self.facts.insert(pid, id);
         }
         if commit == SEED {
-            self.known.insert((id, pid));
+            self.known.insert((key(id), pid));
             return;
         }
-        if self.known.contains(&(id, pid)) {
+        if !self.known.is_empty() && self.known.contains(&(key(id), pid)) {
             return;
         }
-        match self.blob_index.get(&id) {
+        match self.blob_index.get(&key(id)) {
             Some(&i) => {
                 let rec = &mut self.blobs[i];
                 if rec.first.path != pid && !rec.more.iter().any(|a| a.path == pid) {
@@ -168,7 +187,12 @@ impl Enumeration {
                 }
             }
             None => {
-                self.blob_index.insert(id, self.blobs.len());
+                if let Some(tx) = &self.tx {
+                    // The receiver lives until the walk is over; a worker
+                    // that failed to start is reported by `scan_stream`.
+                    let _ = tx.send((self.blobs.len(), id));
+                }
+                self.blob_index.insert(key(id), self.blobs.len());
                 self.blobs.push(BlobRec {
                     id,
                     first: Appearance { path: pid, commit },
@@ -180,50 +204,68 @@ impl Enumeration {
 
     /// Walks `root` (a tree) for `commit`, skipping subtrees already seen at
     /// the same path.
-    fn visit_tree(&mut self, repo: &Repository, root: Oid, commit: u32) {
+    fn visit_tree(&mut self, odb: &Odb<'_>, root: Oid, commit: u32) {
         let root_path = self.paths.intern("");
         let mut stack = vec![(root, root_path)];
+        let mut child = String::new();
         while let Some((tree_id, path_id)) = stack.pop() {
-            if !self.seen_trees.insert((tree_id, path_id)) {
+            if !self.seen_trees.insert((key(tree_id), path_id)) {
                 continue;
             }
-            let prefix = self.paths.get(path_id).to_string();
-            let tree = match repo.find_tree(tree_id) {
-                Ok(t) => t,
-                Err(e) => {
-                    self.errors.push(ScanIssue {
-                        path: if prefix.is_empty() {
-                            "/".into()
-                        } else {
-                            prefix
-                        },
-                        message: format!("tree {tree_id}: {}", e.message()),
-                    });
-                    continue;
-                }
-            };
-            for entry in tree.iter() {
-                let name = String::from_utf8_lossy(entry.name_bytes());
-                let child = if prefix.is_empty() {
-                    name.into_owned()
+            // The raw tree, parsed here: `libgit2`'s tree objects cost an
+            // allocation per tree and a foreign call per entry field.
+            let obj = odb.read(tree_id).and_then(|obj| {
+                if obj.kind() == ObjectType::Tree {
+                    Ok(obj)
                 } else {
-                    format!("{prefix}/{name}")
-                };
-                match entry.kind() {
-                    Some(ObjectType::Tree) => {
-                        let id = self.paths.intern(&child);
-                        stack.push((entry.id(), id));
-                    }
-                    Some(ObjectType::Blob) => match EntryKind::from_mode(entry.filemode() as u32) {
-                        EntryKind::File => self.add_blob(entry.id(), &child, commit),
-                        EntryKind::Symlink => {
-                            self.symlinks.insert(entry.id());
-                        }
-                        EntryKind::Submodule => {}
-                    },
-                    // Submodule commits belong to another repository.
-                    _ => {}
+                    Err(git2::Error::from_str(&format!(
+                        "expected a tree, found a {}",
+                        obj.kind()
+                    )))
                 }
+            });
+            let problem = match obj {
+                Ok(obj) => {
+                    // One buffer for every child path: interning looks up by
+                    // `&str` and copies only paths it has not seen.
+                    child.clear();
+                    child.push_str(self.paths.get(path_id));
+                    if !child.is_empty() {
+                        child.push('/');
+                    }
+                    let base = child.len();
+                    git::parse_tree(obj.data(), |mode, name, id| {
+                        child.truncate(base);
+                        child.push_str(&String::from_utf8_lossy(name));
+                        if mode & 0o170000 == 0o040000 {
+                            let pid = self.paths.intern(&child);
+                            stack.push((id, pid));
+                            return;
+                        }
+                        match EntryKind::from_mode(mode) {
+                            EntryKind::File => self.add_blob(id, &child, commit),
+                            EntryKind::Symlink => {
+                                self.symlinks.insert(key(id));
+                            }
+                            // Submodule commits belong to another repository.
+                            EntryKind::Submodule => {}
+                        }
+                    })
+                    .err()
+                    .map(str::to_string)
+                }
+                Err(e) => Some(e.message().to_string()),
+            };
+            if let Some(message) = problem {
+                let prefix = self.paths.get(path_id);
+                self.errors.push(ScanIssue {
+                    path: if prefix.is_empty() {
+                        "/".into()
+                    } else {
+                        prefix.to_string()
+                    },
+                    message: format!("tree {tree_id}: {message}"),
+                });
             }
         }
     }
@@ -327,6 +369,7 @@ fn progress_bar(enabled: bool) -> ProgressBar {
 
 /// Scans the history of the repository containing `path`.
 pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<HistoryOutput> {
+    git::tune_for_history();
     let repo = git::open(path)?;
     let shallow = repo.is_shallow();
     let mut en = Enumeration::default();
@@ -371,7 +414,8 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
         }
     }
 
-    // Step 1: enumerate.
+    // Steps 1 and 2 overlap: the walk (this thread) hands each new blob to
+    // the scanning workers the moment it finds it.
     let bar = progress_bar(opts.progress);
     let mut order = Vec::new();
     for oid in walk {
@@ -387,90 +431,108 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     let walked: HashSet<Oid> = if limited {
         order.iter().copied().collect()
     } else {
-        HashSet::new()
+        HashSet::default()
     };
-    for oid in order {
-        let commit = match repo.find_commit(oid) {
-            Ok(c) => c,
-            Err(e) => {
-                en.errors.push(ScanIssue {
-                    path: format!("commit {oid}"),
-                    message: e.message().to_string(),
-                });
-                continue;
-            }
-        };
-        if limited {
-            // With --since/--range, what a parent outside the range already
-            // had is not new here: seed its tree first (parents come before
-            // children, so in-range parents are already walked).
-            for parent in commit.parent_ids() {
-                if !walked.contains(&parent) && en.seeded.insert(parent) {
-                    if let Ok(p) = repo.find_commit(parent) {
-                        en.visit_tree(&repo, p.tree_id(), SEED);
+    let bytes_seen = AtomicU64::new(0);
+    let blobs_done = AtomicU64::new(0);
+    let on_blob = |bytes: u64| {
+        bytes_seen.fetch_add(bytes, Ordering::Relaxed);
+        blobs_done.fetch_add(1, Ordering::Relaxed);
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    en.tx = Some(tx);
+    let git_dir = repo.path().to_path_buf();
+    let workers = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let odb = repo
+        .odb()
+        .map_err(|e| git::git_error(repo.path(), "cannot open the object database", &e))?;
+    let streamed = std::thread::scope(|s| {
+        let scanner = s.spawn(|| git::scan_stream(&git_dir, workers, matcher, rx, &on_blob));
+        for oid in order {
+            let commit = match repo.find_commit(oid) {
+                Ok(c) => c,
+                Err(e) => {
+                    en.errors.push(ScanIssue {
+                        path: format!("commit {oid}"),
+                        message: e.message().to_string(),
+                    });
+                    continue;
+                }
+            };
+            if limited {
+                // With --since/--range, what a parent outside the range already
+                // had is not new here: seed its tree first (parents come before
+                // children, so in-range parents are already walked).
+                for parent in commit.parent_ids() {
+                    if !walked.contains(&parent) && en.seeded.insert(parent) {
+                        if let Ok(p) = repo.find_commit(parent) {
+                            en.visit_tree(&odb, p.tree_id(), SEED);
+                        }
                     }
                 }
             }
+            let idx = en.commits.len() as u32;
+            en.commits.push(oid);
+            en.visit_tree(&odb, commit.tree_id(), idx);
+            if idx % 256 == 0 {
+                bar.set_message(format!(
+                    "reading history: {} commits, {} blobs found, {} scanned, {}",
+                    idx + 1,
+                    en.blobs.len(),
+                    blobs_done.load(Ordering::Relaxed),
+                    human_bytes(bytes_seen.load(Ordering::Relaxed))
+                ));
+                bar.tick();
+            }
         }
-        let idx = en.commits.len() as u32;
-        en.commits.push(oid);
-        en.visit_tree(&repo, commit.tree_id(), idx);
-        if idx % 256 == 0 {
-            bar.set_message(format!(
-                "reading history: {} commits, {} blobs",
-                idx + 1,
-                en.blobs.len()
-            ));
-            bar.tick();
+        for (tree, _) in &extra_trees {
+            en.visit_tree(&odb, *tree, NO_COMMIT);
         }
-    }
-    for (tree, _) in &extra_trees {
-        en.visit_tree(&repo, *tree, NO_COMMIT);
-    }
-    for (blob, name) in &extra_blobs {
-        en.add_blob(*blob, name, NO_COMMIT);
-    }
+        for (blob, name) in &extra_blobs {
+            en.add_blob(*blob, name, NO_COMMIT);
+        }
+        // Dropping the sender ends the workers once they drain the queue.
+        en.tx = None;
+        bar.set_message("scanning the last blobs");
+        scanner.join().expect("history scanner thread panicked")
+    });
+    let streamed = streamed?;
+    bar.finish_and_clear();
 
-    // Step 2: scan each distinct blob once, in parallel.
     let mut stats = SourceStats::default();
     for _ in &en.symlinks {
         stats.skip("symlink");
     }
     stats.errors = std::mem::take(&mut en.errors);
-    let n = en.blobs.len();
-    bar.set_length(n as u64);
-    bar.set_position(0);
-    bar.set_style(
-        ProgressStyle::with_template("scanning history {bar:30} {pos}/{len} blobs {msg}")
-            .expect("static template"),
-    );
-    let bytes_seen = AtomicU64::new(0);
-    let on_blob = |bytes: u64| {
-        let total = bytes_seen.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        bar.inc(1);
-        if bar.position() % 64 == 0 {
-            bar.set_message(human_bytes(total));
+    let mut totals = streamed.totals;
+    for (i, message) in streamed.unreadable {
+        stats.errors.push(ScanIssue {
+            path: en.paths.get(en.blobs[i].first.path).to_string(),
+            message,
+        });
+    }
+    // Whether a blob is a dotenv file depends on every path it appeared at,
+    // known only now: parse the few matched ones that are.
+    for r in &mut totals.matched {
+        let rec = &en.blobs[r.index];
+        if rec
+            .appearances()
+            .any(|a| dotenv::is_dotenv_name(file_name(en.paths.get(a.path))))
+        {
+            if let Ok(blob) = repo.find_blob(rec.id) {
+                r.dotenv = Some(git::parse_dotenv(blob.content()));
+            }
         }
-    };
-    let en_ref = &en;
-    let job = |i: usize| {
-        let rec = &en_ref.blobs[i];
-        BlobJob {
-            id: rec.id,
-            path: en_ref.paths.get(rec.first.path),
-            dotenv: rec
-                .appearances()
-                .any(|a| dotenv::is_dotenv_name(file_name(en_ref.paths.get(a.path)))),
-        }
-    };
-    let totals = git::scan_blobs(&repo, n, opts.threads, matcher, &job, &on_blob)?;
-    bar.finish_and_clear();
+    }
     stats.files_scanned = totals.scanned;
     stats.bytes_scanned = totals.bytes;
     for (k, v) in totals.skipped {
         *stats.files_skipped.entry(k).or_default() += v;
     }
-    stats.errors.extend(totals.errors);
     if shallow {
         stats.notes.push(SHALLOW_NOTE.to_string());
     }
@@ -494,7 +556,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
             );
         }
     }
-    let mut commit_cache: HashMap<u32, Option<(CommitInfo, i64)>> = HashMap::new();
+    let mut commit_cache: HashMap<u32, Option<(CommitInfo, i64)>> = HashMap::default();
     let mut blobs = Vec::new();
     for r in &matched {
         let rec = &en.blobs[r.index];
@@ -631,7 +693,7 @@ fn head_presence(
                     ages.at_head.insert((file.0.clone(), s.to_string()));
                 }
             }
-            None if !en.blob_index.contains_key(&file.1) => unscanned.push(file),
+            None if !en.blob_index.contains_key(&key(file.1)) => unscanned.push(file),
             None => {}
         }
     }

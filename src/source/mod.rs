@@ -11,11 +11,14 @@
 //!   `GIT_INDEX_FILE`), for pre-commit hooks.
 //! - [`history`]: every blob reachable from the repository's refs, each
 //!   scanned once, with commit attribution.
+//! - [`index`]: a reader for git's index file and its cache-tree, for
+//!   [`staged`].
 //! - [`git`]: what the two git sources share (opening, parallel blob scans,
 //!   project facts from git paths, dates).
 
 pub mod git;
 pub mod history;
+pub mod index;
 pub mod staged;
 pub mod tree;
 
