@@ -386,6 +386,17 @@ fn explicit_paths_are_scanned_even_if_ignored() {
 }
 
 #[test]
+fn no_ignore_still_asks_git_which_dotenv_files_are_ignored() {
+    // --no-ignore walks ignored files too; a key in a dotenv file git ignores
+    // (without an exposed prefix) is still correct usage, not a finding.
+    let t = webapp();
+    let (v, _) = json_in(t.path(), &["--no-ignore", "."]);
+    assert!(find(&v, "miniback-api-key", "apps/api/.env").is_empty());
+    assert_eq!(v["summary"]["keys_in_ignored_dotenv"], 1);
+    assert_eq!(find(&v, "miniback-api-key", "apps/web/.env.local").len(), 1);
+}
+
+#[test]
 fn edge_cases_have_exact_positions() {
     let t = copy_fixture("edge");
     let (v, code) = json_in(t.path(), &["."]);

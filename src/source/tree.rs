@@ -112,7 +112,7 @@ type Manifest = (String, PathBuf, Option<Vec<u8>>);
 struct Shared<'m> {
     matcher: &'m Matcher<'m>,
     chunk: usize,
-    blobs: Mutex<Vec<(ScannedBlob, PathBuf)>>,
+    blobs: Mutex<Vec<ScannedBlob>>,
     manifests: Mutex<Vec<Manifest>>,
     sensitive: Mutex<Vec<SeenFile>>,
     visited: Mutex<HashSet<PathBuf>>,
@@ -270,10 +270,7 @@ impl<'m> Shared<'m> {
             dotenv: dotenv_entries,
             commit: None,
         };
-        self.blobs
-            .lock()
-            .unwrap()
-            .push((blob, fs_path.to_path_buf()));
+        self.blobs.lock().unwrap().push(blob);
     }
 
     /// Walks `builder`'s roots in parallel.
@@ -520,9 +517,9 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     stats.build_dirs_scanned = build_dirs_scanned;
     stats.notes.sort();
     stats.notes.dedup();
+    // Whether git ignores each dotenv file is settled afterwards by the
+    // audit's oracle (`audit::TreeAudit::prepare`), which asks git itself.
     let mut blobs = std::mem::take(&mut *shared.blobs.lock().unwrap());
-    mark_ignored_dotenv(&mut blobs);
-    let mut blobs: Vec<ScannedBlob> = blobs.into_iter().map(|(b, _)| b).collect();
     blobs.sort_by(|a, b| a.path.cmp(&b.path));
     let mut sensitive_files = std::mem::take(&mut *shared.sensitive.lock().unwrap());
     sensitive_files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -533,30 +530,6 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         stats,
         sensitive_files,
     })
-}
-
-/// Whether git ignores a dotenv file decides whether a key in it is a leak.
-/// The walk's view is not enough (with `--no-ignore`, or for a file named on
-/// the command line, ignored files are walked too), so ask git itself — only
-/// for the few dotenv files that had matches.
-fn mark_ignored_dotenv(blobs: &mut [(ScannedBlob, PathBuf)]) {
-    for (blob, fs) in blobs.iter_mut() {
-        if blob.ignored || !dotenv::is_dotenv_name(crate::judge::project::file_name(&blob.path)) {
-            continue;
-        }
-        let Ok(repo) = git2::Repository::discover(fs.parent().unwrap_or(Path::new("."))) else {
-            continue;
-        };
-        let (Some(workdir), Ok(abs)) = (repo.workdir(), fs.canonicalize()) else {
-            continue;
-        };
-        let Ok(workdir) = workdir.canonicalize() else {
-            continue;
-        };
-        if let Ok(rel) = abs.strip_prefix(&workdir) {
-            blob.ignored = repo.is_path_ignored(rel).unwrap_or(false);
-        }
-    }
 }
 
 #[cfg(test)]
