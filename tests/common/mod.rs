@@ -235,23 +235,25 @@ pub fn copy_fixture(name: &str) -> TempTree {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(name);
-    copy_dir(&src, tree.path());
+    copy_recursive(&src, tree.path(), true);
     tree
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
+/// Copies `from` into `to` (files and folders only); with `undot`, a name
+/// starting with `dot.` is copied as `.`-something.
+fn copy_recursive(from: &Path, to: &Path, undot: bool) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let target = match name.strip_prefix("dot.") {
-            Some(rest) => dst.join(format!(".{rest}")),
-            None => dst.join(&name),
+        let name = entry.file_name();
+        let dest = match name.to_str().and_then(|n| n.strip_prefix("dot.")) {
+            Some(rest) if undot => to.join(format!(".{rest}")),
+            _ => to.join(&name),
         };
         if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
+            copy_recursive(&entry.path(), &dest, undot);
         } else {
-            std::fs::copy(entry.path(), &target).unwrap();
+            std::fs::copy(entry.path(), &dest).unwrap();
         }
     }
 }
@@ -270,16 +272,7 @@ pub fn key_in(tree: &TempTree, rel: &str, regex: &str) -> String {
 
 /// Copies the directory tree `from` into `to` (files and folders only).
 pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
+    copy_recursive(from, to, false);
 }
 
 /// Key findings only: the repository-shape audits (origin `audit`, e.g.
