@@ -75,6 +75,15 @@ impl Rule {
         self.spec.kind == RuleKind::Publishable
     }
 
+    /// The first project id this rule's `project.patterns` find in `bytes`
+    /// (patterns in order; the capture group of the first that matches).
+    pub fn find_project_id(&self, bytes: &[u8]) -> Option<String> {
+        self.project_patterns
+            .iter()
+            .find_map(|re| re.captures(bytes))
+            .map(|c| String::from_utf8_lossy(&c[1]).into_owned())
+    }
+
     /// Splits a secret into (prefix kept in clear, random part).
     pub fn split_secret<'a>(&self, secret: &'a str) -> (&'a str, &'a str) {
         match &self.spec.secret_prefix {

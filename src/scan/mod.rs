@@ -423,12 +423,8 @@ impl<'r> Matcher<'r> {
             if st.out.project_ids.iter().any(|(r, _)| *r == ri) {
                 continue;
             }
-            for re in &self.rules.rules[ri].project_patterns {
-                if let Some(c) = re.captures(buf) {
-                    let id = String::from_utf8_lossy(&c[1]).into_owned();
-                    st.out.project_ids.push((ri, id));
-                    break;
-                }
+            if let Some(id) = self.rules.rules[ri].find_project_id(buf) {
+                st.out.project_ids.push((ri, id));
             }
         }
     }

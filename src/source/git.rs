@@ -517,13 +517,8 @@ pub fn project_index(
             continue;
         };
         for rule in &matcher.rules().rules {
-            if let Some(c) = rule
-                .project_patterns
-                .iter()
-                .find_map(|re| re.captures(&bytes))
-            {
-                let value = String::from_utf8_lossy(&c[1]).into_owned();
-                projects.add_project_id(dir, rule.id(), &value);
+            if let Some(id) = rule.find_project_id(&bytes) {
+                projects.add_project_id(dir, rule.id(), &id);
             }
         }
     }

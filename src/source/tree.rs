@@ -493,12 +493,8 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
                     bytes = text.into_bytes();
                 }
                 for rule in &matcher.rules().rules {
-                    for re in &rule.project_patterns {
-                        if let Some(c) = re.captures(&bytes) {
-                            let id = String::from_utf8_lossy(&c[1]).into_owned();
-                            projects.add_project_id(dir_display, rule.id(), &id);
-                            break;
-                        }
+                    if let Some(id) = rule.find_project_id(&bytes) {
+                        projects.add_project_id(dir_display, rule.id(), &id);
                     }
                 }
             }
