@@ -2,9 +2,7 @@
 //! schema), GitHub workflow commands (escaping against hostile names and
 //! content), `--output` and `--list-rules`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use keyscan::finding::{CommitInfo, Context, Finding, Location, Origin, Severity};
 use keyscan::report::{self, Format, RenderOptions, Report, Summary};
 use keyscan::rules::{RuleInfo, RuleSet};

@@ -19,9 +19,7 @@
 //! Without `pre-commit` on PATH the test fails when `CI` is set (`.ci/run`
 //! installs it with pip) and is skipped with a printed reason otherwise.
 
-mod common;
-
-use common::{copy_tree, miniback_key, Rng, TempTree};
+use crate::common::{copy_tree, miniback_key, Rng, TempTree};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -4,9 +4,7 @@
 //! variables, keys reused across environments, bundle provenance, the
 //! fallback outside git, and `--fix`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 

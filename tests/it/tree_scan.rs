@@ -1,9 +1,7 @@
 //! End-to-end tests of `keyscan PATH`: the real binary on fixture trees copied
 //! into temporary git repositories.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Rule ids of the repository-shape audits (tested in tests/dotenv_audit.rs).

@@ -14,13 +14,14 @@
 //! fuzzing story on stable Rust, next to `fuzz/`):
 //!
 //! ```sh
-//! KEYSCAN_PROPTEST_CASES=100000 cargo test --release --test proptest_matcher
+//! KEYSCAN_PROPTEST_CASES=100000 cargo test --release --test it proptest_matcher::
 //! ```
 
 use keyscan::rules::RuleSet;
 use keyscan::scan::lines::LineCounter;
 use keyscan::scan::{BlobScan, Matcher, BINARY_SNIFF, MIN_CHUNK};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use std::io::Read;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -36,9 +37,10 @@ fn cases(default: u32) -> u32 {
 fn config(default: u32) -> ProptestConfig {
     ProptestConfig {
         cases: cases(default),
-        // Failures are reported with their minimal input; the repository
-        // does not collect regression files.
-        failure_persistence: None,
+        // A failing case is saved, minimised, beside this file
+        // (`proptest_matcher.regressions`) and replayed first on every later
+        // run: commit that file with the fix.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
         ..ProptestConfig::default()
     }
 }

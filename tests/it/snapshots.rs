@@ -4,12 +4,10 @@
 //! temporary directory first; temp paths, durations and the version are
 //! filtered out so the snapshots hold only what keyscan decides.
 //!
-//! After an intended change: `INSTA_UPDATE=always cargo test --test snapshots`
-//! (or `cargo insta review`), then read the diff of `tests/snapshots/`.
+//! After an intended change: `INSTA_UPDATE=always cargo test --test it snapshots::`
+//! (or `cargo insta review`), then read the diff of `tests/it/snapshots/`.
 
-mod common;
-
-use common::{copy_tree, keyscan, TempTree};
+use crate::common::{copy_tree, keyscan, TempTree};
 use std::path::Path;
 
 fn fixture() -> TempTree {

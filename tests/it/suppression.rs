@@ -2,9 +2,7 @@
 //! settings, `fail_on`), inline `keyscan:allow` in many comment syntaxes,
 //! baselines, and the suppressed counts in text and JSON.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 fn stderr_of(dir: &Path, args: &[&str]) -> (i32, String) {

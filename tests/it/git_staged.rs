@@ -3,9 +3,7 @@
 //! working tree, including from a real pre-commit hook during `git commit -a`
 //! and `git commit PATH`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 fn repo() -> TempTree {

@@ -3,9 +3,7 @@
 //! attributed to the commit that introduced it at each path, with `in_head`,
 //! key-rotation-overdue, shallow and bare clones, ranges and broken objects.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 

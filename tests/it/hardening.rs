@@ -6,9 +6,7 @@
 //! files, malformed ignore and config files, hostile names and content — and
 //! checks that it neither crashes, hangs, loses a finding nor leaks a key.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;

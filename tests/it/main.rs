@@ -1,0 +1,19 @@
+//! keyscan's integration tests, one binary (one link instead of one per file).
+//!
+//! Each module is one area: the real `keyscan` binary run on temporary trees and
+//! git repositories (`common` builds them), rule examples through the real matcher,
+//! property tests, insta snapshots of CLI output. Run one area with
+//! `cargo test --test it <module>::`, e.g. `cargo test --test it snapshots::`.
+
+mod common;
+mod dotenv_audit;
+mod git_history;
+mod git_staged;
+mod hardening;
+mod integrations;
+mod pre_commit;
+mod proptest_matcher;
+mod rules;
+mod snapshots;
+mod suppression;
+mod tree_scan;
