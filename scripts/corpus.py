@@ -495,6 +495,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     mirrors = [Path(p) for p in a.mirrors.split(":") if p]
     failed = 0
+    selected = [e for e in entries if not a.only or e["name"] in a.only]
     all_plants: dict[str, list[dict]] = {}
     pf = out / "plants.json"
     if pf.is_file():
@@ -512,7 +513,7 @@ def main() -> int:
             log(f"{e['name']:26} FAILED: {err}")
     all_plants = {k: v for k, v in all_plants.items() if k in names}
     pf.write_text(json.dumps(all_plants, indent=1))
-    log(f"corpus in {out}: {len(entries) - failed} entries ready, {failed} failed")
+    log(f"corpus in {out}: {len(selected) - failed} of {len(selected)} entries ready, {failed} failed")
     return 1 if failed else 0
 
 
