@@ -27,9 +27,10 @@
 //! Secrets appear only through [`Finding::secret_display`] and
 //! [`Finding::snippet_display`]: redacted unless `--show-secrets`.
 
+use super::rules::RuleInfo;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
-use crate::rules::{RuleInfo, RuleKind};
+use crate::rules::RuleKind;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::io::{self, Write};

@@ -129,7 +129,7 @@ enum Skip {
     Attempt,
 }
 
-impl Matcher<'_> {
+impl Matcher {
     /// Finds keyword hits starting in `[accept_from, accept_end)` of `buf`
     /// (whose first byte is at absolute offset `buf_abs`) and runs their rules.
     /// `more_follows`: the stream goes on past `buf`.

@@ -48,6 +48,7 @@ use crate::rules::RuleSet;
 use buffer::ScanState;
 use literal::{Keywords, LiteralSearcher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most bytes a match may extend past the start of its keyword.
@@ -186,8 +187,8 @@ impl Default for Limits {
 pub const SCRIPT_WORD: &str = "<script";
 
 /// The compiled prefilter plus the rules it serves.
-pub struct Matcher<'r> {
-    rules: &'r RuleSet,
+pub struct Matcher {
+    rules: Arc<RuleSet>,
     keywords: Keywords,
     /// Vendor hints and `<script`, searched only in buffers that matter.
     context: LiteralSearcher,
@@ -199,7 +200,7 @@ pub struct Matcher<'r> {
     spent: Vec<AtomicU64>,
 }
 
-impl std::fmt::Debug for Matcher<'_> {
+impl std::fmt::Debug for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Matcher")
             .field("keywords", &self.keywords.owners.len())
@@ -209,15 +210,18 @@ impl std::fmt::Debug for Matcher<'_> {
     }
 }
 
-impl<'r> Matcher<'r> {
+impl Matcher {
     /// Builds the automata for every keyword and context word of `rules`,
-    /// with the default [`Limits`].
-    pub fn new(rules: &'r RuleSet) -> Matcher<'r> {
+    /// with the default [`Limits`]. The matcher owns (a share of) its rules,
+    /// so one matcher can serve every worker thread and outlive the code that
+    /// loaded them.
+    pub fn new(rules: impl Into<Arc<RuleSet>>) -> Matcher {
         Matcher::with_limits(rules, Limits::default())
     }
 
     /// Like [`Matcher::new`], with explicit bounds.
-    pub fn with_limits(rules: &'r RuleSet, limits: Limits) -> Matcher<'r> {
+    pub fn with_limits(rules: impl Into<Arc<RuleSet>>, limits: Limits) -> Matcher {
+        let rules: Arc<RuleSet> = rules.into();
         let mut context_words: Vec<String> = vec![SCRIPT_WORD.to_string()];
         for rule in &rules.rules {
             for w in rule.spec.vendor.iter().flat_map(|v| v.context.iter()) {
@@ -227,19 +231,19 @@ impl<'r> Matcher<'r> {
             }
         }
         Matcher {
-            rules,
-            keywords: Keywords::new(rules),
+            keywords: Keywords::new(&rules),
             context: LiteralSearcher::new(&context_words),
             context_words,
             skip: rules.rules.iter().map(buffer::skip_regex).collect(),
             spent: rules.rules.iter().map(|_| AtomicU64::new(0)).collect(),
             limits,
+            rules,
         }
     }
 
     /// The rules this matcher serves.
-    pub fn rules(&self) -> &'r RuleSet {
-        self.rules
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// The matcher's bounds.
@@ -288,6 +292,7 @@ impl<'r> Matcher<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use crate::rules::{RuleSet, RuleSpec};
     use regex_automata::{Anchored, Input};
 
@@ -312,8 +317,8 @@ mod tests {
 
     #[test]
     fn finds_a_key_with_line_and_column() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let text = format!("line one\nconst k = \"{}\";\n", key20());
         let scan = m.scan_bytes(text.as_bytes());
         assert_eq!(scan.matches.len(), 1);
@@ -327,16 +332,16 @@ mod tests {
 
     #[test]
     fn word_boundary_keeps_prefixed_identifiers_out() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let text = format!("x{} my_{}", key20(), key20());
         assert!(m.scan_bytes(text.as_bytes()).matches.is_empty());
     }
 
     #[test]
     fn streaming_matches_single_buffer_at_every_chunk_size() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let mut text = Vec::new();
         for i in 0..400 {
             text.extend_from_slice(format!("filler line {i} with words\r\n").as_bytes());
@@ -359,8 +364,8 @@ mod tests {
         // At small chunk sizes the first streaming buffer used to be shorter
         // than the binary sniff and the "use client" reach, so a NUL at byte
         // 5000 made a file binary in memory but not when streamed.
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let mut text = vec![b'x'; 6000];
         text[5000] = 0;
         text.extend_from_slice(format!("\nk={}\n", key20()).as_bytes());
@@ -386,9 +391,9 @@ mod tests {
     fn many_keys_in_one_buffer_search_project_ids_once_per_rule() {
         // Project-id patterns used to run over the whole buffer once per
         // match: 100,000 keys in 2.5 MiB meant 250 GB of searching.
-        let rules = RuleSet::builtin().unwrap();
+        let rules = Arc::new(RuleSet::builtin().unwrap());
         let m = Matcher::with_limits(
-            &rules,
+            rules.clone(),
             Limits {
                 max_matches: usize::MAX,
                 ..Limits::default()
@@ -411,9 +416,9 @@ mod tests {
 
     #[test]
     fn matches_beyond_the_cap_are_counted_not_kept() {
-        let rules = RuleSet::builtin().unwrap();
+        let rules = Arc::new(RuleSet::builtin().unwrap());
         let m = Matcher::with_limits(
-            &rules,
+            rules.clone(),
             Limits {
                 max_matches: 100,
                 ..Limits::default()
@@ -467,8 +472,8 @@ mod tests {
 
     #[test]
     fn floods_of_failing_hits_give_exactly_the_matches_of_one_attempt_per_hit() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let body = "q8w1e7r2t6y3u5i4o0pzA1b2C3d4E5f6G7h8I9j0KLm";
         let mut cases: Vec<String> = Vec::new();
         for unit in ["-sk_live_", "-mbk_", "-pk_live_", " sk_live_", "mbk_"] {
@@ -505,8 +510,8 @@ mod tests {
 
     #[test]
     fn keyword_floods_stay_linear_and_find_nothing() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let text = "mbk_".repeat(250_000);
         let scan = m.scan_bytes(text.as_bytes());
         // One candidate at the start (body = `mbk_mbk_…` up to 128 chars then
@@ -516,8 +521,8 @@ mod tests {
 
     #[test]
     fn binary_and_utf16_are_detected() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         assert!(m.scan_bytes(b"PNG\0\0data").binary);
         let utf16 = utf16le(&format!("KEY={}\r\n", key20()));
         let scan = m.scan_bytes(&utf16);
@@ -528,8 +533,8 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_before_ascii_is_scanned_as_bytes() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         for bom in [&b"\xFF\xFE"[..], b"\xFE\xFF"] {
             let mut text = bom.to_vec();
             text.extend_from_slice(format!("KEY={}\n", key20()).as_bytes());
@@ -548,8 +553,8 @@ mod tests {
     fn a_utf16_file_is_streamed_whatever_its_size() {
         // Bigger than one streaming buffer: decoded as it is read, its last
         // key found at its decoded position.
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let filler = "filler text line\r\n".repeat(2_000);
         let text = format!("{filler}KEY={}\r\n", key20());
         let bytes = utf16le(&text);
@@ -581,7 +586,7 @@ mod tests {
     fn a_slow_config_rule_is_cut_at_its_budget_and_counted() {
         // About half a millisecond per hit: a PikeVM over the whole window.
         let spec = config_rule(SLOW);
-        let rules = RuleSet::load(&[(".keyscan.toml".into(), vec![spec])]).unwrap();
+        let rules = Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![spec])]).unwrap());
         let ri = rules
             .rules
             .iter()
@@ -589,7 +594,7 @@ mod tests {
             .unwrap();
         assert!(!rules.rules[ri].builtin);
         let m = Matcher::with_limits(
-            &rules,
+            rules.clone(),
             Limits {
                 config_rule_time_per_blob: Duration::from_millis(5),
                 ..Limits::default()
@@ -602,13 +607,13 @@ mod tests {
         assert_eq!((cut[0].rule, cut[0].reason), (ri, CutReason::BlobBudget));
         assert!(cut[0].hits_skipped > 0 && cut[0].hits_skipped < 400);
         // Built-in rules are never cut, and a fast config rule is not either.
-        let fast = RuleSet::load(&[(
+        let fast = Arc::new(RuleSet::load(&[(
             ".keyscan.toml".into(),
             vec![config_rule(r"\b(acme_[a-z0-9]{20})\b")],
         )])
-        .unwrap();
+        .unwrap());
         let m = Matcher::with_limits(
-            &fast,
+            fast.clone(),
             Limits {
                 config_rule_time_per_blob: Duration::from_secs(60),
                 ..Limits::default()
@@ -620,9 +625,9 @@ mod tests {
 
     #[test]
     fn a_config_rule_out_of_scan_time_is_cut_on_later_blobs() {
-        let rules = RuleSet::load(&[(".keyscan.toml".into(), vec![config_rule(SLOW)])]).unwrap();
+        let rules = Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![config_rule(SLOW)])]).unwrap());
         let m = Matcher::with_limits(
-            &rules,
+            rules.clone(),
             Limits {
                 config_rule_time_per_scan: Duration::from_millis(5),
                 ..Limits::default()
@@ -641,8 +646,8 @@ mod tests {
     fn a_lookbehind_rule_takes_the_leftmost_match_that_reaches_its_keyword() {
         let mut spec = config_rule(r"\b([a-z]{2,8}acme_[0-9]{4})\b");
         spec.lookbehind = 8;
-        let rules = RuleSet::load(&[(".keyscan.toml".into(), vec![spec])]).unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![spec])]).unwrap());
+        let m = Matcher::new(rules.clone());
         let scan = m.scan_bytes(b"x = zzacme_1234; yy qqqacme_99 wwacme_5678");
         let found: Vec<&str> = scan.matches.iter().map(|x| x.secret.as_str()).collect();
         assert_eq!(found, ["zzacme_1234", "wwacme_5678"]);

@@ -9,7 +9,7 @@
 use super::{Matcher, ScanState};
 use std::borrow::Cow;
 
-impl Matcher<'_> {
+impl Matcher {
     /// `text` with every secret the rules find replaced by its prefix and
     /// `…`, so that no output path can carry a raw key.
     pub fn redact_secrets<'t>(&self, text: &'t str) -> Cow<'t, str> {
@@ -42,12 +42,13 @@ impl Matcher<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use crate::rules::RuleSet;
 
     #[test]
     fn messages_are_redacted() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let key = "mbk_".to_string() + "q8w1e7r2t6y3u5i4o0pz";
         let msg = format!("unknown severity `{key}` (expected …)\0 and {key}");
         assert_eq!(

@@ -21,7 +21,7 @@ const HEAD_BYTES: usize = if BINARY_SNIFF > USE_CLIENT_REACH {
     USE_CLIENT_REACH
 };
 
-impl Matcher<'_> {
+impl Matcher {
     /// Scans a stream through a buffer of `chunk` bytes (at least
     /// [`MIN_CHUNK`]). `buf` is reused between calls to avoid allocation.
     /// UTF-16 (decided by content) is decoded while streaming.

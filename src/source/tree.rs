@@ -3,9 +3,11 @@
 //! The walk respects `.gitignore`, `.ignore`, `.keyscanignore` and
 //! `.git/info/exclude` (unless `--no-ignore`), scans hidden files (a secret
 //! scanner that skips `.env` and `.github/` is no use), never descends into
-//! `.git`, and never follows symlinks. Each worker thread keeps one read
-//! buffer and streams every file through [`Matcher::scan_reader`], so memory
-//! stays flat however large a file is.
+//! `.git`, and never follows symlinks. Each worker thread owns a
+//! [`Visitor`] — its read buffer, the blobs it matched, its counts — and
+//! streams every file through [`Matcher::scan_reader`], so memory stays flat
+//! however large a file is and no lock is taken per file; the visitors'
+//! results are merged once, when the walk ends.
 //!
 //! Two things a plain walk would miss are added afterwards, once the project
 //! roots are known:
@@ -16,22 +18,30 @@
 //!   summary; `--no-build-dirs` turns this off.
 //! - **ignored dotenv files** in project roots: `next build` and `vite build`
 //!   read `.env.local` even though git ignores it, so a key in a
-//!   `NEXT_PUBLIC_…` variable there is public. Such files are read; a key
-//!   without an exposed prefix in them stays silent (correct usage).
+//!   `NEXT_PUBLIC_…` variable there is public. Such files are read; whether a
+//!   key in them is correct usage is the judge's call.
+//!
+//! [`scan_listed`] reads files the facts step names (tracked secret files
+//! the walk skipped because they match an ignore pattern).
+//!
+//! The source only enumerates and matches: which files git tracks or
+//! ignores, what the project roots are and what a key means are decided by
+//! [`crate::facts`] and [`crate::judge`].
 
-use super::{ScanIssue, SeenFile, SourceOutput, SourceStats};
+use super::{FactInputs, ScanIssue, SourceOutput, SourceStats};
+use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::error::{Error, Result};
+use crate::facts::project::{is_manifest, ProjectIndex, BUILD_DIRS};
+use crate::facts::tree::{SeenFile, UnreadFile};
 use crate::finding::Origin;
-use crate::judge::project::{is_manifest, ProjectIndex, BUILD_DIRS};
-use crate::judge::ScannedBlob;
+use crate::fs::open_regular;
+use crate::paths::{parent_dir, root_displays, slash_path};
 use crate::scan::{BlobScan, Matcher};
-use ignore::{WalkBuilder, WalkState};
+use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Dotenv and manifest files larger than this are streamed like any file
@@ -63,264 +73,286 @@ struct Root {
 impl Root {
     fn display_path(&self, path: &Path) -> String {
         let rel = path.strip_prefix(&self.fs).unwrap_or(path);
-        let rel = slash_path(rel);
-        match (self.display.is_empty(), rel.is_empty()) {
-            (true, _) => rel,
-            (false, true) => self.display.clone(),
-            (false, false) => format!("{}/{rel}", self.display),
-        }
-    }
-}
-
-/// Each root with the prefix its display paths get: empty for a single
-/// directory root (paths are relative to it), else the root as given.
-pub fn root_displays(roots: &[PathBuf]) -> Vec<(PathBuf, String)> {
-    let single_dir = roots.len() == 1 && roots[0].is_dir();
-    roots
-        .iter()
-        .map(|r| {
-            let display = if single_dir {
-                String::new()
-            } else {
-                slash_path(r)
-            };
-            (r.clone(), display)
-        })
-        .collect()
-}
-
-/// A path with `/` separators and no leading `./`.
-pub fn slash_path(p: &Path) -> String {
-    let s: Vec<String> = p
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    let joined = s.join("/");
-    if p.has_root() {
-        // The root component is "/" itself, so the join starts with "//".
-        joined.replacen("//", "/", 1)
-    } else {
-        joined
+        crate::paths::join_display(&self.display, &slash_path(rel))
     }
 }
 
 /// A manifest seen by the walk: display path, path on disk, content (package.json only).
 type Manifest = (String, PathBuf, Option<Vec<u8>>);
 
-/// Shared state of one walk.
-struct Shared<'m> {
-    matcher: &'m Matcher<'m>,
-    chunk: usize,
-    blobs: Mutex<Vec<ScannedBlob>>,
-    manifests: Mutex<Vec<Manifest>>,
-    sensitive: Mutex<Vec<SeenFile>>,
-    visited: Mutex<HashSet<PathBuf>>,
-    files: AtomicU64,
-    bytes: AtomicU64,
-    stats: Mutex<SourceStats>,
+/// What one worker (or the whole walk, once merged) found.
+#[derive(Default)]
+struct Found {
+    blobs: Vec<ScannedBlob>,
+    manifests: Vec<Manifest>,
+    sensitive: Vec<SeenFile>,
+    /// Build folders, dotenv files and manifests the walk reached, on disk.
+    visited: Vec<PathBuf>,
+    stats: SourceStats,
 }
 
-impl<'m> Shared<'m> {
-    fn new(matcher: &'m Matcher<'m>, chunk: usize) -> Self {
-        Shared {
-            matcher,
-            chunk,
-            blobs: Mutex::new(Vec::new()),
-            manifests: Mutex::new(Vec::new()),
-            sensitive: Mutex::new(Vec::new()),
-            visited: Mutex::new(HashSet::new()),
-            files: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            stats: Mutex::new(SourceStats::default()),
+impl Found {
+    fn merge(&mut self, other: Found) {
+        self.blobs.extend(other.blobs);
+        self.manifests.extend(other.manifests);
+        self.sensitive.extend(other.sensitive);
+        self.visited.extend(other.visited);
+        let (a, b) = (&mut self.stats, other.stats);
+        a.files_scanned += b.files_scanned;
+        a.bytes_scanned += b.bytes_scanned;
+        for (k, v) in b.files_skipped {
+            *a.files_skipped.entry(k).or_default() += v;
+        }
+        a.errors.extend(b.errors);
+        a.notes.extend(b.notes);
+    }
+}
+
+/// What every worker of one walk shares (read-only, but for the one merge
+/// at the end).
+struct Walk<'m> {
+    matcher: &'m Matcher,
+    chunk: usize,
+    roots: &'m [Root],
+    /// Files reached past the ignore rules (build output, ignored dotenv).
+    ignored: bool,
+    merged: &'m Mutex<Found>,
+}
+
+impl Walk<'_> {
+    fn display(&self, p: &Path) -> String {
+        display_of(self.roots, p)
+    }
+}
+
+/// The display path of `p`, under the deepest root that holds it.
+fn display_of(roots: &[Root], p: &Path) -> String {
+    let root = roots
+        .iter()
+        .filter(|r| p.starts_with(&r.fs))
+        .max_by_key(|r| r.fs.as_os_str().len())
+        .unwrap_or(&roots[0]);
+    root.display_path(p)
+}
+
+/// One worker thread's state: nothing here is shared, so nothing is locked
+/// while files are scanned.
+struct Visitor<'w, 'm> {
+    walk: &'w Walk<'m>,
+    buf: Vec<u8>,
+    found: Found,
+}
+
+impl<'s, 'm> ParallelVisitorBuilder<'s> for &'s Walk<'m> {
+    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
+        Box::new(Visitor {
+            walk: self,
+            buf: Vec::new(),
+            found: Found::default(),
+        })
+    }
+}
+
+impl Drop for Visitor<'_, '_> {
+    fn drop(&mut self) {
+        let found = std::mem::take(&mut self.found);
+        if let Ok(mut merged) = self.walk.merged.lock() {
+            merged.merge(found);
         }
     }
+}
 
-    fn skip(&self, reason: &str) {
-        self.stats.lock().unwrap().skip(reason);
-    }
-
-    fn error(&self, path: String, message: String) {
-        let message = self.matcher.redact_secrets(&message).into_owned();
-        let mut st = self.stats.lock().unwrap();
-        st.skip("unreadable");
-        st.errors.push(ScanIssue { path, message });
-    }
-
-    fn note(&self, note: String) {
-        // A note can quote a line of a scanned `.gitignore`.
-        let note = self.matcher.redact_secrets(&note).into_owned();
-        self.stats.lock().unwrap().notes.push(note);
-    }
-
-    /// Records an error of the walk itself. The `ignore` crate nests them
-    /// (`WithPath`, `WithDepth`, `WithLineNumber`, `Partial`), so each leaf
-    /// is reported with the path and line it was tagged with.
-    ///
-    /// A bad line in an ignore file (an invalid glob, bytes that are not
-    /// UTF-8) only drops ignore rules — more is scanned, never less — so it
-    /// becomes a note naming the file and line. Anything else (a directory
-    /// that cannot be listed, a root that vanished) lost part of the scan and
-    /// is an error.
-    fn walk_error(&self, err: &ignore::Error, display: &dyn Fn(&Path) -> String) {
-        let mut leaves = Vec::new();
-        walk_error_leaves(err, None, None, &mut leaves);
-        for (path, line, leaf) in leaves {
-            let path = path.map(display).unwrap_or_default();
-            let in_ignore_file = line.is_some() || matches!(leaf, ignore::Error::Glob { .. });
-            if in_ignore_file {
-                let at = match line {
-                    Some(l) => format!("{path}:{l}"),
-                    None => path,
-                };
-                self.note(format!("{at}: ignore rule skipped: {leaf}"));
-            } else {
-                self.error(path, leaf.to_string());
+impl ParallelVisitor for Visitor<'_, '_> {
+    fn visit(&mut self, entry: std::result::Result<DirEntry, ignore::Error>) -> WalkState {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                walk_error(&mut self.found.stats, self.walk.matcher, &err, &|p| {
+                    self.walk.display(p)
+                });
+                return WalkState::Continue;
             }
-        }
-    }
-
-    /// Scans one regular file; `ignored` marks files git ignores.
-    fn scan_file(&self, fs_path: &Path, display: String, ignored: bool, buf: &mut Vec<u8>) {
-        let name = fs_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let is_env = dotenv::is_dotenv_name(&name);
-        let manifest = is_manifest(&name);
-        if is_env || manifest {
-            self.visited.lock().unwrap().insert(fs_path.to_path_buf());
-        }
-        if is_env || dotenv::is_secret_file_path(&display) {
-            self.sensitive.lock().unwrap().push(SeenFile {
-                path: display.clone(),
-                fs_path: fs_path.to_path_buf(),
+        };
+        // Problems with a directory's ignore files ride on its entry.
+        if let Some(err) = entry.error() {
+            walk_error(&mut self.found.stats, self.walk.matcher, err, &|p| {
+                self.walk.display(p)
             });
         }
-        let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
-            let file = open_regular(fs_path)?;
-            let Some(file) = file else {
-                return Ok(None);
-            };
-            let small = file
-                .metadata()
-                .map(|m| m.len() <= SMALL_FILE_LIMIT)
-                .unwrap_or(false);
-            if (is_env || manifest) && small {
-                let mut bytes = Vec::new();
-                file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
-                let scan = self.matcher.scan_bytes(&bytes);
-                Ok(Some((scan, Some(bytes))))
-            } else {
-                Ok(Some((
-                    self.matcher.scan_reader(file, self.chunk, buf)?,
-                    None,
-                )))
-            }
-        })();
-        let (scan, bytes) = match result {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                // Replaced by a FIFO, socket or device since it was listed.
-                self.skip("special");
-                return;
-            }
-            Err(e) => {
-                self.error(display, e.to_string());
-                return;
-            }
+        let Some(ft) = entry.file_type() else {
+            return WalkState::Continue;
         };
-        if manifest {
-            let content = if name == "package.json" {
-                bytes.clone()
-            } else {
-                None
-            };
-            self.manifests
-                .lock()
-                .unwrap()
-                .push((display.clone(), fs_path.to_path_buf(), content));
+        if ft.is_dir() {
+            let name = entry.file_name().to_string_lossy();
+            if BUILD_DIRS.contains(&name.as_ref()) {
+                self.found.visited.push(entry.path().to_path_buf());
+            }
+            return WalkState::Continue;
         }
-        if scan.binary {
-            self.skip("binary");
-            return;
+        if ft.is_symlink() {
+            self.found.stats.skip("symlink");
+            return WalkState::Continue;
         }
-        if scan.too_large_utf16 {
-            self.skip("utf16_too_large");
-            return;
+        if !ft.is_file() {
+            self.found.stats.skip("special");
+            return WalkState::Continue;
         }
-        self.files.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(scan.bytes, Ordering::Relaxed);
-        if scan.matches.is_empty() {
-            return;
-        }
-        let dotenv_entries = match (&bytes, is_env) {
-            (Some(b), true) => Some(dotenv::parse(
-                &crate::scan::decode_utf16(b)
-                    .map(String::into_bytes)
-                    .unwrap_or_else(|| b.clone()),
-            )),
-            _ => None,
-        };
-        let blob = ScannedBlob {
-            path: display,
-            origin: Origin::File,
-            ignored,
-            scan,
-            dotenv: dotenv_entries,
-            commit: None,
-        };
-        self.blobs.lock().unwrap().push(blob);
+        let display = self.walk.display(entry.path());
+        scan_file(
+            self.walk.matcher,
+            self.walk.chunk,
+            &mut self.found,
+            entry.path(),
+            display,
+            self.walk.ignored,
+            &mut self.buf,
+        );
+        WalkState::Continue
     }
+}
 
-    /// Walks `builder`'s roots in parallel.
-    fn walk(
-        &self,
-        builder: &WalkBuilder,
-        root_of: &(dyn Fn(&Path) -> String + Sync),
-        ignored: bool,
-    ) {
-        builder.build_parallel().run(|| {
-            let mut buf = Vec::new();
-            Box::new(move |entry| {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(err) => {
-                        self.walk_error(&err, root_of);
-                        return WalkState::Continue;
-                    }
-                };
-                // Problems with a directory's ignore files ride on its entry.
-                if let Some(err) = entry.error() {
-                    self.walk_error(err, root_of);
-                }
-                let Some(ft) = entry.file_type() else {
-                    return WalkState::Continue;
-                };
-                if ft.is_dir() {
-                    let name = entry.file_name().to_string_lossy();
-                    if BUILD_DIRS.contains(&name.as_ref()) {
-                        self.visited
-                            .lock()
-                            .unwrap()
-                            .insert(entry.path().to_path_buf());
-                    }
-                    return WalkState::Continue;
-                }
-                if ft.is_symlink() {
-                    self.skip("symlink");
-                    return WalkState::Continue;
-                }
-                if !ft.is_file() {
-                    self.skip("special");
-                    return WalkState::Continue;
-                }
-                let display = root_of(entry.path());
-                self.scan_file(entry.path(), display, ignored, &mut buf);
-                WalkState::Continue
-            })
+/// Records an error of the walk itself. The `ignore` crate nests them
+/// (`WithPath`, `WithDepth`, `WithLineNumber`, `Partial`), so each leaf
+/// is reported with the path and line it was tagged with.
+///
+/// A bad line in an ignore file (an invalid glob, bytes that are not
+/// UTF-8) only drops ignore rules — more is scanned, never less — so it
+/// becomes a note naming the file and line. Anything else (a directory
+/// that cannot be listed, a root that vanished) lost part of the scan and
+/// is an error.
+fn walk_error(
+    stats: &mut SourceStats,
+    matcher: &Matcher,
+    err: &ignore::Error,
+    display: &dyn Fn(&Path) -> String,
+) {
+    let mut leaves = Vec::new();
+    walk_error_leaves(err, None, None, &mut leaves);
+    for (path, line, leaf) in leaves {
+        let path = path.map(display).unwrap_or_default();
+        let in_ignore_file = line.is_some() || matches!(leaf, ignore::Error::Glob { .. });
+        if in_ignore_file {
+            let at = match line {
+                Some(l) => format!("{path}:{l}"),
+                None => path,
+            };
+            // A note can quote a line of a scanned `.gitignore`.
+            let note = format!("{at}: ignore rule skipped: {leaf}");
+            stats.notes.push(matcher.redact_secrets(&note).into_owned());
+        } else {
+            file_error(stats, matcher, path, leaf.to_string());
+        }
+    }
+}
+
+/// Records a file that could not be read.
+fn file_error(stats: &mut SourceStats, matcher: &Matcher, path: String, message: String) {
+    let message = matcher.redact_secrets(&message).into_owned();
+    stats.skip("unreadable");
+    stats.errors.push(ScanIssue { path, message });
+}
+
+/// Scans one regular file into `found`; `ignored` marks files reached past
+/// the ignore rules.
+fn scan_file(
+    matcher: &Matcher,
+    chunk: usize,
+    found: &mut Found,
+    fs_path: &Path,
+    display: String,
+    ignored: bool,
+    buf: &mut Vec<u8>,
+) {
+    let name = fs_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let is_env = dotenv::is_dotenv_name(&name);
+    let manifest = is_manifest(&name);
+    if is_env || manifest {
+        found.visited.push(fs_path.to_path_buf());
+    }
+    if is_env || dotenv::is_secret_file_path(&display) {
+        found.sensitive.push(SeenFile {
+            path: display.clone(),
+            fs_path: fs_path.to_path_buf(),
         });
     }
+    let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
+        let Some(file) = open_regular(fs_path)? else {
+            return Ok(None);
+        };
+        let small = file
+            .metadata()
+            .map(|m| m.len() <= SMALL_FILE_LIMIT)
+            .unwrap_or(false);
+        if (is_env || manifest) && small {
+            let mut bytes = Vec::new();
+            file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
+            let scan = matcher.scan_bytes(&bytes);
+            Ok(Some((scan, Some(bytes))))
+        } else {
+            Ok(Some((matcher.scan_reader(file, chunk, buf)?, None)))
+        }
+    })();
+    let (scan, bytes) = match result {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            // Replaced by a FIFO, socket or device since it was listed.
+            found.stats.skip("special");
+            return;
+        }
+        Err(e) => {
+            file_error(&mut found.stats, matcher, display, e.to_string());
+            return;
+        }
+    };
+    if manifest {
+        let content = if name == "package.json" {
+            bytes.clone()
+        } else {
+            None
+        };
+        found
+            .manifests
+            .push((display.clone(), fs_path.to_path_buf(), content));
+    }
+    let dotenv_bytes = if is_env { bytes } else { None };
+    add_scanned(found, display, Origin::File, ignored, scan, dotenv_bytes);
+}
+
+/// Counts a scanned blob and keeps it when it has matches (with its dotenv
+/// entries when `dotenv_bytes` is given).
+fn add_scanned(
+    found: &mut Found,
+    path: String,
+    origin: Origin,
+    ignored: bool,
+    scan: BlobScan,
+    dotenv_bytes: Option<Vec<u8>>,
+) {
+    if scan.binary {
+        found.stats.skip("binary");
+        return;
+    }
+    if scan.too_large_utf16 {
+        found.stats.skip("utf16_too_large");
+        return;
+    }
+    found.stats.files_scanned += 1;
+    found.stats.bytes_scanned += scan.bytes;
+    if scan.matches.is_empty() {
+        return;
+    }
+    let dotenv = dotenv_bytes.map(|b| dotenv::parse_any(&b));
+    found.blobs.push(ScannedBlob {
+        path,
+        origin,
+        ignored,
+        scan,
+        dotenv,
+        commit: None,
+    });
 }
 
 /// The leaves of an `ignore` error tree, each with the innermost path and
@@ -344,29 +376,6 @@ fn walk_error_leaves<'e>(
         ignore::Error::WithDepth { err, .. } => walk_error_leaves(err, path, line, out),
         leaf => out.push((path, line, leaf)),
     }
-}
-
-/// Opens `path` for reading if it is (still) a regular file; `None` if it is
-/// a FIFO, socket or device.
-///
-/// The walk already skips special files by their directory entry, but a file
-/// can be swapped for a FIFO between listing and opening, and opening a FIFO
-/// with no writer blocks forever. So the file is opened non-blocking (which
-/// changes nothing for a regular file) and checked with `fstat` on the open
-/// handle, which is what is actually read.
-fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
-    }
-    let file = opts.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Ok(None);
-    }
-    Ok(Some(file))
 }
 
 fn base_builder(roots: &[PathBuf], threads: usize) -> WalkBuilder {
@@ -398,16 +407,14 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         .into_iter()
         .map(|(fs, display)| Root { fs, display })
         .collect();
-    let root_of = |p: &Path| -> String {
-        let root = roots
-            .iter()
-            .filter(|r| p.starts_with(&r.fs))
-            .max_by_key(|r| r.fs.as_os_str().len())
-            .unwrap_or(&roots[0]);
-        root.display_path(p)
+    let merged = Mutex::new(Found::default());
+    let mut walk = Walk {
+        matcher,
+        chunk: opts.chunk,
+        roots: &roots,
+        ignored: false,
+        merged: &merged,
     };
-
-    let shared = Shared::new(matcher, opts.chunk);
 
     let mut builder = base_builder(&opts.roots, opts.threads);
     builder
@@ -420,15 +427,15 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     if opts.no_ignore {
         builder.standard_filters(false).hidden(false);
     }
-    shared.walk(&builder, &root_of, false);
+    builder.build_parallel().visit(&mut &walk);
 
     // Project roots, from the manifests the walk saw.
     let mut projects = ProjectIndex::new();
-    let manifests = std::mem::take(&mut *shared.manifests.lock().unwrap());
+    let manifests = std::mem::take(&mut merged.lock().unwrap().manifests);
     let mut root_dirs: Vec<(String, PathBuf)> = Vec::new();
     for (display, fs, content) in &manifests {
         projects.add_manifest(display, content.as_deref());
-        let dir_display = crate::judge::project::parent_dir(display).to_string();
+        let dir_display = parent_dir(display).to_string();
         if let Some(parent) = fs.parent() {
             if !root_dirs.iter().any(|(d, _)| *d == dir_display) {
                 root_dirs.push((dir_display, parent.to_path_buf()));
@@ -445,7 +452,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     // Ignored build output next to a package.json.
     let mut build_dirs_scanned = Vec::new();
     if opts.build_dirs && !opts.no_ignore {
-        let visited = shared.visited.lock().unwrap().clone();
+        let visited: HashSet<PathBuf> = merged.lock().unwrap().visited.iter().cloned().collect();
         let mut extra = Vec::new();
         for (dir_display, fs_dir) in &root_dirs {
             if !projects.get(dir_display).is_some_and(|f| f.javascript) {
@@ -455,11 +462,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
                 let candidate = fs_dir.join(name);
                 if candidate.is_dir() && !visited.contains(&candidate) {
                     extra.push(candidate);
-                    build_dirs_scanned.push(if dir_display.is_empty() {
-                        name.to_string()
-                    } else {
-                        format!("{dir_display}/{name}")
-                    });
+                    build_dirs_scanned.push(crate::paths::join_display(dir_display, name));
                 }
             }
         }
@@ -468,12 +471,16 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
             b.standard_filters(false)
                 .hidden(false)
                 .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "node_modules");
-            shared.walk(&b, &root_of, true);
+            walk.ignored = true;
+            b.build_parallel().visit(&mut &walk);
         }
     }
 
     // Dotenv files in project roots that the walk skipped because git ignores
-    // them; plus project ids from every root's dotenv files.
+    // them; the facts step reads every root's dotenv files for project ids.
+    let mut found = merged.into_inner().unwrap_or_else(|e| e.into_inner());
+    let visited: HashSet<PathBuf> = found.visited.iter().cloned().collect();
+    let mut root_dotenv = Vec::new();
     let mut buf = Vec::new();
     for (dir_display, fs_dir) in &root_dirs {
         let Ok(entries) = std::fs::read_dir(fs_dir) else {
@@ -485,47 +492,81 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
                 continue;
             }
             let path = entry.path();
-            if let Ok(Some(file)) = open_regular(&path) {
-                let mut bytes = Vec::new();
-                let _ = file.take(SMALL_FILE_LIMIT).read_to_end(&mut bytes);
-                // Windows tools write dotenv files as UTF-16.
-                if let Some(text) = crate::scan::decode_utf16(&bytes) {
-                    bytes = text.into_bytes();
-                }
-                for rule in &matcher.rules().rules {
-                    if let Some(id) = rule.find_project_id(&bytes) {
-                        projects.add_project_id(dir_display, rule.id(), &id);
-                    }
-                }
-            }
-            let seen = shared.visited.lock().unwrap().contains(&path);
-            if !seen && !opts.no_ignore {
-                shared.scan_file(&path, root_of(&path), true, &mut buf);
+            root_dotenv.push((dir_display.clone(), path.clone()));
+            if !visited.contains(&path) && !opts.no_ignore {
+                let display = display_of(&roots, &path);
+                scan_file(
+                    matcher, opts.chunk, &mut found, &path, display, true, &mut buf,
+                );
             }
         }
     }
 
-    let mut stats = std::mem::take(&mut *shared.stats.lock().unwrap());
-    stats.files_scanned = shared.files.load(Ordering::Relaxed);
-    stats.bytes_scanned = shared.bytes.load(Ordering::Relaxed);
-    // Manifests arrive in the parallel walk's order; reports must not.
+    let mut stats = found.stats;
+    // The parallel walk's order is not the report's.
     build_dirs_scanned.sort();
     stats.build_dirs_scanned = build_dirs_scanned;
     stats.notes.sort();
     stats.notes.dedup();
-    // Whether git ignores each dotenv file is settled afterwards by the
-    // audit's oracle (`audit::TreeAudit::prepare`), which asks git itself.
-    let mut blobs = std::mem::take(&mut *shared.blobs.lock().unwrap());
+    stats.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut blobs = found.blobs;
     blobs.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut sensitive_files = std::mem::take(&mut *shared.sensitive.lock().unwrap());
-    sensitive_files.sort_by(|a, b| a.path.cmp(&b.path));
-    sensitive_files.dedup_by(|a, b| a.fs_path == b.fs_path);
+    let mut seen = found.sensitive;
+    seen.sort_by(|a, b| a.path.cmp(&b.path));
+    seen.dedup_by(|a, b| a.fs_path == b.fs_path);
     Ok(SourceOutput {
         blobs,
-        projects,
         stats,
-        sensitive_files,
+        facts: FactInputs::Tree {
+            projects,
+            seen,
+            root_dotenv,
+        },
     })
+}
+
+/// Reads and scans files the facts step names — tracked secret-bearing
+/// files the walk did not read — from disk, or from the index blob when the
+/// file is gone from the work tree. Adds them to `out`.
+pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutput) {
+    let mut found = Found::default();
+    for f in files {
+        let bytes = if let Some(disk) = &f.disk {
+            crate::fs::read_small(disk, u64::MAX).ok().flatten()
+        } else if let Some((git_dir, oid)) = &f.blob {
+            git2::Repository::open(git_dir)
+                .and_then(|r| r.find_blob(*oid).map(|b| b.content().to_vec()))
+                .ok()
+        } else {
+            None
+        };
+        let Some(bytes) = bytes else {
+            found.stats.errors.push(ScanIssue {
+                path: f.path.clone(),
+                message: "tracked by git but could not be read".into(),
+            });
+            continue;
+        };
+        let scan = matcher.scan_bytes(&bytes);
+        let is_env = dotenv::is_dotenv_name(crate::paths::file_name(&f.path));
+        add_scanned(
+            &mut found,
+            f.path.clone(),
+            Origin::File,
+            false,
+            scan,
+            is_env.then_some(bytes),
+        );
+    }
+    let stats = &mut out.stats;
+    stats.files_scanned += found.stats.files_scanned;
+    stats.bytes_scanned += found.stats.bytes_scanned;
+    for (k, v) in found.stats.files_skipped {
+        *stats.files_skipped.entry(k).or_default() += v;
+    }
+    stats.errors.extend(found.stats.errors);
+    out.blobs.extend(found.blobs);
+    out.blobs.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
 #[cfg(test)]
@@ -534,21 +575,30 @@ mod tests {
     use crate::rules::RuleSet;
     use crate::scan::MIN_CHUNK;
 
-    fn stats(shared: &Shared) -> SourceStats {
-        shared.stats.lock().unwrap().clone()
+    /// Scans one file the way a walk worker does; returns what it found.
+    fn scan_one(matcher: &Matcher, path: &Path, display: &str) -> Found {
+        let mut found = Found::default();
+        scan_file(
+            matcher,
+            MIN_CHUNK,
+            &mut found,
+            path,
+            display.into(),
+            false,
+            &mut Vec::new(),
+        );
+        found
     }
 
     #[test]
     fn a_file_that_vanished_after_listing_is_an_error_naming_it() {
         let rules = RuleSet::builtin().unwrap();
-        let matcher = Matcher::new(&rules);
-        let shared = Shared::new(&matcher, MIN_CHUNK);
+        let matcher = Matcher::new(rules);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gone.js");
         std::fs::write(&path, "listed, then deleted").unwrap();
         std::fs::remove_file(&path).unwrap();
-        shared.scan_file(&path, "src/gone.js".into(), false, &mut Vec::new());
-        let st = stats(&shared);
+        let st = scan_one(&matcher, &path, "src/gone.js").stats;
         assert_eq!(st.errors.len(), 1);
         assert_eq!(st.errors[0].path, "src/gone.js");
         assert!(
@@ -557,14 +607,13 @@ mod tests {
             st.errors
         );
         assert_eq!(st.files_skipped.get("unreadable"), Some(&1));
-        assert_eq!(shared.files.load(Ordering::Relaxed), 0);
+        assert_eq!(st.files_scanned, 0);
     }
 
     #[test]
     fn a_file_swapped_for_a_fifo_is_skipped_without_blocking() {
         let rules = RuleSet::builtin().unwrap();
-        let matcher = Matcher::new(&rules);
-        let shared = Shared::new(&matcher, MIN_CHUNK);
+        let matcher = Matcher::new(rules);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
         let made = std::process::Command::new("mkfifo")
@@ -573,8 +622,7 @@ mod tests {
             .expect("mkfifo is installed");
         assert!(made.success());
         // Opening a FIFO without a writer would block here forever.
-        shared.scan_file(&path, ".env".into(), false, &mut Vec::new());
-        let st = stats(&shared);
+        let st = scan_one(&matcher, &path, ".env").stats;
         assert!(st.errors.is_empty(), "{:?}", st.errors);
         assert_eq!(st.files_skipped.get("special"), Some(&1));
     }
@@ -582,8 +630,8 @@ mod tests {
     #[test]
     fn ignore_file_problems_are_notes_and_walk_failures_errors() {
         let rules = RuleSet::builtin().unwrap();
-        let matcher = Matcher::new(&rules);
-        let shared = Shared::new(&matcher, MIN_CHUNK);
+        let matcher = Matcher::new(rules);
+        let mut st = SourceStats::default();
         let bad_glob = ignore::Error::Partial(vec![
             ignore::Error::WithLineNumber {
                 line: 3,
@@ -610,9 +658,8 @@ mod tests {
             ),
         };
         let display = |p: &Path| slash_path(p.strip_prefix("/r").unwrap_or(p));
-        shared.walk_error(&bad_glob, &display);
-        shared.walk_error(&unlistable, &display);
-        let st = stats(&shared);
+        walk_error(&mut st, &matcher, &bad_glob, &display);
+        walk_error(&mut st, &matcher, &unlistable, &display);
         assert_eq!(st.notes.len(), 2, "{:?}", st.notes);
         assert!(
             st.notes[0].starts_with("web/.gitignore:3: ignore rule skipped:")
