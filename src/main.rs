@@ -53,6 +53,20 @@ fn use_color(choice: ColorChoice, to_file: bool) -> bool {
     }
 }
 
+/// The width text output wraps to: `COLUMNS` when it holds a number, else
+/// the terminal's when the report goes to one. A file or a pipe without
+/// `COLUMNS` gets whole lines.
+fn text_width(to_file: bool) -> Option<usize> {
+    if to_file {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS").ok();
+    match columns.as_deref().map(str::trim).map(str::parse::<usize>) {
+        Some(Ok(n)) if n > 0 => Some(n),
+        _ => terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0)),
+    }
+}
+
 /// Where the report goes: `--output FILE` or stdout. Errors name the file.
 fn emit(
     output: Option<&Path>,
@@ -170,6 +184,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
         show_secrets: cli.show_secrets,
         color: use_color(cli.color, cli.output.is_some()),
         quiet: cli.quiet,
+        width: text_width(cli.output.is_some()),
     };
     let reporter = report::reporter(cli.format, opts);
     let report = report::Report {

@@ -8,9 +8,11 @@
 
 pub mod github;
 pub mod json;
+pub mod keys;
 pub mod rules;
 pub mod sarif;
 pub mod text;
+pub mod wrap;
 
 use crate::finding::Finding;
 pub use crate::summary::{ScanIssue, SeverityCounts, Summary, Suppressed};
@@ -51,6 +53,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// Only findings, no summary (`--quiet`).
     pub quiet: bool,
+    /// Wrap text lines to this many columns (the terminal's width); `None`
+    /// leaves them whole (output to a file or a pipe).
+    pub width: Option<usize>,
 }
 
 /// One output format.

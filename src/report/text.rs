@@ -9,12 +9,29 @@
 //! Finally no line may read as a CI runner command (`::error::…`): a file
 //! named like one is printed in a job log that GitHub Actions parses. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
 
+use super::keys::{self, plural, Grouped, KeyGroup};
+use super::wrap::wrap_text;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::{for_terminal, no_log_commands};
 use indicatif::HumanBytes;
 use owo_colors::{OwoColorize, Style};
 use std::io::{self, Write};
+
+/// Places of a key shown besides its worst one; the rest are counted.
+pub const PLACES_SHOWN: usize = 5;
+
+/// `3 keys in 112 places, 1 repository finding`.
+fn what(grouped: &Grouped<'_>) -> String {
+    let mut parts = Vec::new();
+    if !grouped.keys.is_empty() {
+        parts.push(grouped.keys_text());
+    }
+    if !grouped.repository.is_empty() {
+        parts.push(plural(grouped.repository.len(), "repository finding"));
+    }
+    parts.join(", ")
+}
 
 /// Renders text.
 #[derive(Debug)]
@@ -46,15 +63,18 @@ impl TextReporter {
         }
     }
 
-    fn write_finding(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
-        let sev = format!("{:<8}", f.severity.as_str().to_uppercase());
-        writeln!(
-            out,
-            "{} {} {}",
-            self.paint(&sev, Self::severity_style(f.severity)),
+    fn header(&self, severity: Severity, f: &Finding, extra: &str) -> String {
+        let sev = format!("{:<8}", severity.as_str().to_uppercase());
+        format!(
+            "{} {} {}{extra}",
+            self.paint(&sev, Self::severity_style(severity)),
             self.paint(&for_terminal(&f.rule_id), Style::new().bold()),
             for_terminal(&f.title)
-        )?;
+        )
+    }
+
+    /// `path:line:column`, or the path of a whole-file finding.
+    fn location(f: &Finding) -> String {
         let loc = if f.location.line > 0 {
             format!(
                 "{}:{}:{}",
@@ -63,11 +83,19 @@ impl TextReporter {
         } else {
             f.location.path.clone()
         };
+        for_terminal(&loc).into_owned()
+    }
+
+    /// Where, in which commit, the key and the line: one place in full.
+    fn write_place(&self, f: &Finding, with_key: bool, out: &mut dyn Write) -> io::Result<()> {
+        if with_key {
+            self.write_key_line(f, out)?;
+        }
         writeln!(
             out,
             "  {} {}  ({})",
             self.paint("at", Style::new().dimmed()),
-            self.paint(&for_terminal(&loc), Style::new().cyan()),
+            self.paint(&Self::location(f), Style::new().cyan()),
             f.context
         )?;
         if let Some(c) = &f.commit {
@@ -83,16 +111,6 @@ impl TextReporter {
                 } else {
                     " (removed from HEAD but still in history — rotate)"
                 }
-            )?;
-        }
-        if let Some(secret) = f.secret_display(self.opts.show_secrets) {
-            writeln!(
-                out,
-                "  {} {}   {} {}",
-                self.paint("key", Style::new().dimmed()),
-                for_terminal(secret),
-                self.paint("fingerprint", Style::new().dimmed()),
-                for_terminal(&f.fingerprint)
             )?;
         }
         if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
@@ -111,7 +129,25 @@ impl TextReporter {
                 for_terminal(src)
             )?;
         }
-        writeln!(out, "  {}", for_terminal(&f.message))?;
+        writeln!(out, "  {}", for_terminal(&f.message))
+    }
+
+    fn write_key_line(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(secret) = f.secret_display(self.opts.show_secrets) {
+            writeln!(
+                out,
+                "  {} {}   {} {}",
+                self.paint("key", Style::new().dimmed()),
+                for_terminal(secret),
+                self.paint("fingerprint", Style::new().dimmed()),
+                for_terminal(&f.fingerprint)
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One rotation recipe.
+    fn write_rotation(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
         if let Some(url) = &f.rotation_url {
             writeln!(
                 out,
@@ -125,6 +161,75 @@ impl TextReporter {
         }
         writeln!(out)
     }
+
+    /// A finding without a key (a repository check), as it is.
+    fn write_finding(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", self.header(f.severity, f, ""))?;
+        // An audit about a key (reuse) still names it, redacted.
+        self.write_place(f, true, out)?;
+        self.write_rotation(f, out)
+    }
+
+    /// One key: its worst place in full, the others one line each (the
+    /// first few), other findings about it, one rotation recipe.
+    fn write_key(&self, key: &KeyGroup<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let first = key.first();
+        let n = key.places.len();
+        let extra = if n > 1 {
+            format!(" · {}", plural(n, "place"))
+        } else {
+            String::new()
+        };
+        writeln!(out, "{}", self.header(key.severity, first, &extra))?;
+        self.write_place(first, true, out)?;
+        let others = &key.places[1..];
+        for (i, f) in others.iter().take(PLACES_SHOWN).enumerate() {
+            let lead = if i == 0 { "also at" } else { "       " };
+            let mut line = format!(
+                "  {} {}  ({}, {})",
+                self.paint(lead, Style::new().dimmed()),
+                self.paint(&Self::location(f), Style::new().cyan()),
+                f.context,
+                f.severity
+            );
+            if let Some(c) = &f.commit {
+                line.push_str(&format!(
+                    " in commit {}{}",
+                    for_terminal(c.id.get(..12).unwrap_or(&c.id)),
+                    if c.in_head {
+                        ""
+                    } else {
+                        " (removed from HEAD)"
+                    }
+                ));
+            }
+            writeln!(out, "{line}")?;
+        }
+        if others.len() > PLACES_SHOWN {
+            writeln!(
+                out,
+                "          … and {} more",
+                others.len() - PLACES_SHOWN
+            )?;
+        }
+        for note in &key.notes {
+            writeln!(
+                out,
+                "  {} {} [{}, {}]: {}",
+                self.paint("also:", Style::new().bold()),
+                for_terminal(&note.title),
+                for_terminal(&note.rule_id),
+                note.severity,
+                for_terminal(&note.message)
+            )?;
+        }
+        self.write_rotation(first, out)
+    }
+
+    fn heading(&self, text: &str, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", self.paint(&format!("── {text} ──"), Style::new().bold()))?;
+        writeln!(out)
+    }
 }
 
 impl Reporter for TextReporter {
@@ -133,27 +238,41 @@ impl Reporter for TextReporter {
         // field starts it, may read as a CI runner command.
         let mut text = Vec::new();
         self.render(report, &mut text)?;
-        let text = String::from_utf8_lossy(&text);
+        let mut text = String::from_utf8_lossy(&text).into_owned();
+        if let Some(width) = self.opts.width {
+            text = wrap_text(&text, width);
+        }
         out.write_all(no_log_commands(&text).as_bytes())
     }
 }
 
 impl TextReporter {
     fn render(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let mut sorted: Vec<&Finding> = report.findings.iter().collect();
-        sorted.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.sort_key().cmp(&b.sort_key()))
-        });
-        for f in &sorted {
-            self.write_finding(f, out)?;
+        let grouped = keys::group(report.findings);
+        if !grouped.keys.is_empty() {
+            self.heading(&grouped.keys_text(), out)?;
+            for key in &grouped.keys {
+                self.write_key(key, out)?;
+            }
+        }
+        if !grouped.repository.is_empty() {
+            let n = grouped.repository.len();
+            self.heading(
+                &format!(
+                    "{} about the repository, not a key",
+                    plural(n, "finding")
+                ),
+                out,
+            )?;
+            for f in &grouped.repository {
+                self.write_finding(f, out)?;
+            }
         }
         if self.opts.quiet {
             return Ok(());
         }
         let s = report.summary;
-        if sorted.iter().any(|f| f.severity > Severity::Info) {
+        if report.findings.iter().any(|f| f.severity > Severity::Info) {
             writeln!(
                 out,
                 "{}",
@@ -180,7 +299,7 @@ impl TextReporter {
             self.paint(
                 &format!("{total} finding{}", if total == 1 { "" } else { "s" }),
                 Style::new().bold(),
-            ) + &format!(" ({})", s.counts_text())
+            ) + &format!(" ({}): {}", s.counts_text(), what(&grouped))
         };
         // History counts distinct blobs: one file in many versions is many blobs.
         let unit = if s.mode == "history" { "blob" } else { "file" };
@@ -273,6 +392,7 @@ mod tests {
             show_secrets,
             color: false,
             quiet: false,
+            width: None,
         });
         let mut out = Vec::new();
         let findings = [finding];

@@ -1,0 +1,286 @@
+//! Findings grouped by key: a person rotates a key once, however many files,
+//! paths or commits hold it.
+//!
+//! Findings stay one per place everywhere a machine counts them (`--fail-on`,
+//! allowlists, baselines, JSON `findings`, SARIF results); this module only
+//! regroups a finished list for the reports that a person reads or that
+//! describe keys:
+//!
+//! - A **key group** holds every finding about one key. The key is
+//!   identified by its value, compared in memory and never printed, so the
+//!   derived `key-rotation-overdue` finding (which has a fingerprint of its
+//!   own) joins the group of the key it is about. Within a rule the value and
+//!   the fingerprint (`sha256(rule ‖ key)`) identify the same groups.
+//! - Its **places** are the distinct locations of the key (path, line,
+//!   column, and the commit in history mode), worst severity first, then in
+//!   path order; the group's fingerprint and rule are those of its worst
+//!   place. A second finding at a place already taken (a derived check, or a
+//!   second rule matching the same key at the same spot) is one of the
+//!   group's **notes**, not another place.
+//! - Findings without a key — audits of the repository's shape, such as a
+//!   tracked `.env` or missing ignore lines — are not grouped: they stay one
+//!   per place, in their own list.
+//!
+//! Groups come worst first, then in the path order of their first place.
+
+use crate::finding::{Finding, Origin, Severity};
+use crate::judge::overdue::RULE_ID as OVERDUE;
+use std::collections::{HashMap, HashSet};
+
+/// Every finding about one key.
+#[derive(Debug, Clone)]
+pub struct KeyGroup<'a> {
+    /// The fingerprint of the worst place.
+    pub fingerprint: &'a str,
+    /// The rule of the worst place.
+    pub rule_id: &'a str,
+    /// The worst severity among places and notes.
+    pub severity: Severity,
+    /// The key's distinct places, worst first, then in path order. Never empty.
+    pub places: Vec<&'a Finding>,
+    /// Other findings about the key at one of its places
+    /// (`key-rotation-overdue`), in the same order.
+    pub notes: Vec<&'a Finding>,
+}
+
+impl KeyGroup<'_> {
+    /// The worst place: the one a report shows in full.
+    pub fn first(&self) -> &Finding {
+        self.places[0]
+    }
+}
+
+/// A finished list of findings, regrouped for people.
+#[derive(Debug, Clone, Default)]
+pub struct Grouped<'a> {
+    /// One group per key, worst first.
+    pub keys: Vec<KeyGroup<'a>>,
+    /// Findings without a key (repository audits), one per place, worst first.
+    pub repository: Vec<&'a Finding>,
+}
+
+impl Grouped<'_> {
+    /// Places over all keys.
+    pub fn places(&self) -> usize {
+        self.keys.iter().map(|k| k.places.len()).sum()
+    }
+
+    /// `3 keys in 112 places` (`1 key in 1 place`).
+    pub fn keys_text(&self) -> String {
+        let (k, p) = (self.keys.len(), self.places());
+        format!("{} in {}", plural(k, "key"), plural(p, "place"))
+    }
+}
+
+/// `1 place`, `2 places`.
+pub fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Worst first, then path order; a derived check after the finding it is
+/// about, so the key's own finding takes the place.
+fn rank(f: &Finding) -> (std::cmp::Reverse<Severity>, bool, (&str, u64, u64, &str)) {
+    (
+        std::cmp::Reverse(f.severity),
+        f.rule_id == OVERDUE,
+        f.sort_key(),
+    )
+}
+
+/// Where a finding is: two findings at one place are one place of a key.
+fn place(f: &Finding) -> (&str, u64, u64, Option<&str>) {
+    (
+        &f.location.path,
+        f.location.line,
+        f.location.column,
+        // The overdue check names the commit the key first entered history,
+        // not the one that put it at this path: it never makes a place.
+        f.commit
+            .as_ref()
+            .filter(|_| f.rule_id != OVERDUE)
+            .map(|c| c.id.as_str()),
+    )
+}
+
+/// Groups `findings` by key.
+pub fn group(findings: &[Finding]) -> Grouped<'_> {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by(|a, b| rank(a).cmp(&rank(b)));
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut members: Vec<Vec<&Finding>> = Vec::new();
+    let mut repository = Vec::new();
+    for f in sorted {
+        match f.secret.as_deref().filter(|_| f.origin != Origin::Audit) {
+            Some(secret) => {
+                let i = *index.entry(secret).or_insert_with(|| {
+                    members.push(Vec::new());
+                    members.len() - 1
+                });
+                members[i].push(f);
+            }
+            None => repository.push(f),
+        }
+    }
+    let mut keys: Vec<KeyGroup<'_>> = members.into_iter().map(key_group).collect();
+    keys.sort_by(|a, b| rank(a.first()).cmp(&rank(b.first())));
+    keys.sort_by_key(|k| std::cmp::Reverse(k.severity));
+    Grouped { keys, repository }
+}
+
+/// One key's findings (already in [`rank`] order) as places and notes.
+fn key_group(findings: Vec<&Finding>) -> KeyGroup<'_> {
+    let mut seen = HashSet::new();
+    let (mut places, mut notes) = (Vec::new(), Vec::new());
+    // The key's own findings take places first; a derived check joins the
+    // place its location names (or becomes a place when that one was
+    // allowlisted away).
+    for derived in [false, true] {
+        for f in findings.iter().filter(|f| (f.rule_id == OVERDUE) == derived) {
+            let (path, line, column, commit) = place(f);
+            let taken = if derived {
+                seen.iter()
+                    .any(|&(p, l, c, _)| (p, l, c) == (path, line, column))
+            } else {
+                !seen.insert((path, line, column, commit))
+            };
+            if taken {
+                notes.push(*f);
+            } else {
+                if derived {
+                    seen.insert((path, line, column, commit));
+                }
+                places.push(*f);
+            }
+        }
+    }
+    places.sort_by(|a, b| rank(a).cmp(&rank(b)));
+    let first = places[0];
+    KeyGroup {
+        fingerprint: &first.fingerprint,
+        rule_id: &first.rule_id,
+        severity: findings.iter().map(|f| f.severity).max().unwrap_or(first.severity),
+        places,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{CommitInfo, Context, Location};
+
+    fn finding(rule: &str, secret: Option<&str>, path: &str, line: u64, sev: Severity) -> Finding {
+        Finding {
+            rule_id: rule.into(),
+            provider: "Miniback".into(),
+            title: "Miniback API key".into(),
+            severity: sev,
+            context: Context::Server,
+            origin: if secret.is_some() {
+                Origin::File
+            } else {
+                Origin::Audit
+            },
+            location: Location {
+                path: path.into(),
+                line,
+                column: 1,
+            },
+            secret: secret.map(Into::into),
+            secret_redacted: secret.map(|_| "mbk_…".into()),
+            fingerprint: format!("{rule}/{}", secret.unwrap_or(path)),
+            message: String::new(),
+            rotation_url: None,
+            remediation: String::new(),
+            snippet: None,
+            snippet_raw: None,
+            commit: None,
+            source: None,
+        }
+    }
+
+    #[test]
+    fn one_group_per_key_worst_place_first() {
+        let fs = vec![
+            finding("k", Some("A"), "a.js", 1, Severity::High),
+            finding("k", Some("B"), "b.js", 1, Severity::Medium),
+            finding("k", Some("A"), "docs/x.md", 3, Severity::Medium),
+            finding("k", Some("A"), "dist/app.js", 1, Severity::Critical),
+            finding("dotenv-tracked", None, ".env", 0, Severity::Critical),
+        ];
+        let g = group(&fs);
+        assert_eq!(g.keys.len(), 2);
+        assert_eq!(g.keys_text(), "2 keys in 4 places");
+        let a = &g.keys[0];
+        assert_eq!((a.fingerprint, a.severity), ("k/A", Severity::Critical));
+        let paths: Vec<&str> = a.places.iter().map(|f| f.location.path.as_str()).collect();
+        assert_eq!(paths, ["dist/app.js", "a.js", "docs/x.md"]);
+        assert_eq!(g.keys[1].places.len(), 1);
+        assert_eq!(g.repository.len(), 1);
+        assert!(a.notes.is_empty());
+    }
+
+    #[test]
+    fn groups_order_by_worst_severity_then_path() {
+        let fs = vec![
+            finding("k", Some("A"), "z.js", 1, Severity::Medium),
+            finding("k", Some("B"), "a.js", 1, Severity::Medium),
+            finding("k", Some("C"), "m.js", 1, Severity::High),
+        ];
+        let g = group(&fs);
+        let fps: Vec<&str> = g.keys.iter().map(|k| k.fingerprint).collect();
+        assert_eq!(fps, ["k/C", "k/B", "k/A"]);
+    }
+
+    #[test]
+    fn history_places_are_per_commit_and_overdue_is_a_note() {
+        let commit = |id: &str| CommitInfo {
+            id: id.into(),
+            author: "a".into(),
+            date: "d".into(),
+            in_head: true,
+        };
+        let mut v1 = finding("k", Some("A"), "a.js", 1, Severity::High);
+        v1.commit = Some(commit("c1"));
+        let mut v2 = v1.clone();
+        v2.commit = Some(commit("c2"));
+        let mut overdue = finding(OVERDUE, Some("A"), "a.js", 1, Severity::Medium);
+        overdue.commit = Some(commit("c0"));
+        let fs = vec![overdue.clone(), v1, v2];
+        let g = group(&fs);
+        assert_eq!(g.keys.len(), 1);
+        assert_eq!(g.keys[0].places.len(), 2);
+        assert_eq!(g.keys[0].notes.len(), 1);
+        assert_eq!(g.keys[0].notes[0].rule_id, OVERDUE);
+        assert_eq!(g.keys[0].rule_id, "k");
+
+        // With the key's own places allowlisted, the note is the place.
+        let only = [overdue];
+        let g = group(&only);
+        assert_eq!((g.keys[0].places.len(), g.keys[0].notes.len()), (1, 0));
+        assert_eq!(g.keys[0].rule_id, OVERDUE);
+    }
+
+    #[test]
+    fn two_rules_on_one_spot_are_one_place() {
+        let fs = vec![
+            finding("miniback-api-key", Some("A"), "a.js", 1, Severity::High),
+            finding("miniback-key-in-url", Some("A"), "a.js", 1, Severity::High),
+        ];
+        let g = group(&fs);
+        assert_eq!(g.keys_text(), "1 key in 1 place");
+        assert_eq!(g.keys[0].rule_id, "miniback-api-key");
+        assert_eq!(g.keys[0].notes[0].rule_id, "miniback-key-in-url");
+    }
+
+    #[test]
+    fn a_reuse_audit_with_a_redacted_key_is_a_repository_finding() {
+        let mut reuse = finding("key-reused-across-environments", None, ".env", 2, Severity::Medium);
+        reuse.secret_redacted = Some("mbk_…".into());
+        let fs = [reuse];
+        let g = group(&fs);
+        assert!(g.keys.is_empty());
+        assert_eq!(g.repository.len(), 1);
+        assert_eq!(g.keys_text(), "0 keys in 0 places");
+    }
+}
