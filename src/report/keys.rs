@@ -43,9 +43,9 @@ pub struct KeyGroup<'a> {
     pub notes: Vec<&'a Finding>,
 }
 
-impl KeyGroup<'_> {
+impl<'a> KeyGroup<'a> {
     /// The worst place: the one a report shows in full.
-    pub fn first(&self) -> &Finding {
+    pub fn first(&self) -> &'a Finding {
         self.places[0]
     }
 }
@@ -70,6 +70,20 @@ impl Grouped<'_> {
         let (k, p) = (self.keys.len(), self.places());
         format!("{} in {}", plural(k, "key"), plural(p, "place"))
     }
+}
+
+/// The index of `f` in `findings`, the slice it was grouped from.
+///
+/// # Panics
+/// When `f` is not an element of `findings`.
+pub fn position(findings: &[Finding], f: &Finding) -> usize {
+    let size = std::mem::size_of::<Finding>().max(1);
+    let offset = (f as *const Finding as usize).wrapping_sub(findings.as_ptr() as usize) / size;
+    assert!(
+        findings.get(offset).is_some_and(|g| std::ptr::eq(g, f)),
+        "a grouped finding comes from the list it was grouped from"
+    );
+    offset
 }
 
 /// `1 place`, `2 places`.
@@ -218,6 +232,19 @@ mod tests {
         assert_eq!(g.keys[1].places.len(), 1);
         assert_eq!(g.repository.len(), 1);
         assert!(a.notes.is_empty());
+    }
+
+    #[test]
+    fn positions_point_into_the_grouped_list() {
+        let fs = vec![
+            finding("k", Some("A"), "b.js", 1, Severity::Medium),
+            finding("k", Some("A"), "a.js", 1, Severity::High),
+        ];
+        let g = group(&fs);
+        let at: Vec<usize> = g.keys[0].places.iter().map(|f| position(&fs, f)).collect();
+        assert_eq!(at, [1, 0]);
+        let other = fs[0].clone();
+        assert!(std::panic::catch_unwind(|| position(&fs, &other)).is_err());
     }
 
     #[test]
