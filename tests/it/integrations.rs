@@ -25,7 +25,8 @@ fn sarif_validator() -> (boon::Schemas, boon::SchemaIndex) {
     (schemas, idx)
 }
 
-fn assert_valid_sarif(doc: &Value) {
+/// Panics, with the schema's complaint, unless `doc` is valid SARIF 2.1.0.
+pub(crate) fn assert_valid_sarif(doc: &Value) {
     let (schemas, idx) = sarif_validator();
     if let Err(e) = schemas.validate(doc, idx) {
         panic!(
