@@ -17,6 +17,7 @@
 //! plain log lines that start with `keyscan:` and go through
 //! [`for_terminal`], which makes line breaks visible instead of emitting them.
 
+use super::keys;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::for_terminal;
@@ -109,14 +110,20 @@ impl Reporter for GithubReporter {
         }
         let s = report.summary;
         let counts = s.counts_text();
+        let grouped = keys::group(report.findings);
         writeln!(
             out,
-            "keyscan: {} finding(s){} · {} file(s) ({}) scanned [{}]",
+            "keyscan: {} finding(s){}{} · {} file(s) ({}) scanned [{}]",
             report.findings.len(),
             if counts.is_empty() {
                 String::new()
             } else {
                 format!(" ({counts})")
+            },
+            if grouped.keys.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", grouped.keys_text())
             },
             s.files_scanned,
             HumanBytes(s.bytes_scanned),
