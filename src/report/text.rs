@@ -18,7 +18,8 @@ use indicatif::HumanBytes;
 use owo_colors::{OwoColorize, Style};
 use std::io::{self, Write};
 
-/// Places of a key shown besides its worst one; the rest are counted.
+/// Places of a key shown besides its worst one; the rest are counted (a
+/// single one left over is shown instead).
 pub const PLACES_SHOWN: usize = 5;
 
 /// `3 keys in 112 places, 1 repository finding`.
@@ -183,7 +184,13 @@ impl TextReporter {
         writeln!(out, "{}", self.header(key.severity, first, &extra))?;
         self.write_place(first, true, out)?;
         let others = &key.places[1..];
-        for (i, f) in others.iter().take(PLACES_SHOWN).enumerate() {
+        // "… and 1 more" would take the line the place itself needs.
+        let shown = if others.len() <= PLACES_SHOWN + 1 {
+            others.len()
+        } else {
+            PLACES_SHOWN
+        };
+        for (i, f) in others.iter().take(shown).enumerate() {
             let lead = if i == 0 { "also at" } else { "       " };
             let mut line = format!(
                 "  {} {}  ({}, {})",
@@ -205,12 +212,8 @@ impl TextReporter {
             }
             writeln!(out, "{line}")?;
         }
-        if others.len() > PLACES_SHOWN {
-            writeln!(
-                out,
-                "          … and {} more",
-                others.len() - PLACES_SHOWN
-            )?;
+        if others.len() > shown {
+            writeln!(out, "          … and {} more", others.len() - shown)?;
         }
         for note in &key.notes {
             writeln!(
@@ -403,6 +406,41 @@ mod tests {
         };
         reporter.write(&report, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_key_lists_its_first_places_then_counts_the_rest() {
+        let plain = |name: &str| format!("{name}-plain");
+        let (finding, summary) = report_parts(&plain);
+        // (places, other places listed, "… and N more")
+        for (n, listed, more) in [(1, 0, None), (7, 6, None), (8, 5, Some(2))] {
+            let findings: Vec<Finding> = (0..n)
+                .map(|i| {
+                    let mut f = finding.clone();
+                    f.location.path = format!("p{i}.js");
+                    f
+                })
+                .collect();
+            let report = Report {
+                findings: &findings,
+                summary: &summary,
+                rules: &[],
+            };
+            let mut out = Vec::new();
+            TextReporter::new(RenderOptions::default())
+                .write(&report, &mut out)
+                .unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(out.matches("(server, high)").count(), listed, "{out}");
+            assert_eq!(out.matches("also at").count(), usize::from(n > 1));
+            match more {
+                Some(m) => assert!(out.contains(&format!("… and {m} more")), "{out}"),
+                None => assert!(!out.contains("more\n"), "{out}"),
+            }
+            assert_eq!(out.matches("rotate:").count(), 1, "{out}");
+            let header = format!("1 key in {n} place");
+            assert!(out.contains(&header), "{out}");
+        }
     }
 
     #[test]
