@@ -149,7 +149,10 @@ fn key_group(findings: Vec<&Finding>) -> KeyGroup<'_> {
     // place its location names (or becomes a place when that one was
     // allowlisted away).
     for derived in [false, true] {
-        for f in findings.iter().filter(|f| (f.rule_id == OVERDUE) == derived) {
+        for f in findings
+            .iter()
+            .filter(|f| (f.rule_id == OVERDUE) == derived)
+        {
             let (path, line, column, commit) = place(f);
             let taken = if derived {
                 seen.iter()
@@ -172,7 +175,11 @@ fn key_group(findings: Vec<&Finding>) -> KeyGroup<'_> {
     KeyGroup {
         fingerprint: &first.fingerprint,
         rule_id: &first.rule_id,
-        severity: findings.iter().map(|f| f.severity).max().unwrap_or(first.severity),
+        severity: findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(first.severity),
         places,
         notes,
     }
@@ -302,7 +309,13 @@ mod tests {
 
     #[test]
     fn a_reuse_audit_with_a_redacted_key_is_a_repository_finding() {
-        let mut reuse = finding("key-reused-across-environments", None, ".env", 2, Severity::Medium);
+        let mut reuse = finding(
+            "key-reused-across-environments",
+            None,
+            ".env",
+            2,
+            Severity::Medium,
+        );
         reuse.secret_redacted = Some("mbk_…".into());
         let fs = [reuse];
         let g = group(&fs);

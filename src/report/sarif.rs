@@ -104,7 +104,7 @@ fn other_places<'a>(key: &KeyGroup<'a>, f: &Finding) -> Vec<&'a Finding> {
     key.places
         .iter()
         .copied()
-        .filter(|p| !std::ptr::eq(*p, f) && !(note && spot(p) == spot(f)))
+        .filter(|p| !(std::ptr::eq(*p, f) || (note && spot(p) == spot(f))))
         .collect()
 }
 

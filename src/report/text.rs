@@ -230,7 +230,11 @@ impl TextReporter {
     }
 
     fn heading(&self, text: &str, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "{}", self.paint(&format!("── {text} ──"), Style::new().bold()))?;
+        writeln!(
+            out,
+            "{}",
+            self.paint(&format!("── {text} ──"), Style::new().bold())
+        )?;
         writeln!(out)
     }
 }
@@ -261,10 +265,7 @@ impl TextReporter {
         if !grouped.repository.is_empty() {
             let n = grouped.repository.len();
             self.heading(
-                &format!(
-                    "{} about the repository, not a key",
-                    plural(n, "finding")
-                ),
+                &format!("{} about the repository, not a key", plural(n, "finding")),
                 out,
             )?;
             for f in &grouped.repository {

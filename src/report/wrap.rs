@@ -127,7 +127,9 @@ mod tests {
         let line = format!("  rotate: {url} then more words");
         let out = wrap_text(&line, 10);
         assert!(out.lines().any(|l| l.trim() == url), "{out}");
-        assert!(out.lines().all(|l| l.len() <= MIN_WIDTH || l.contains(&url)));
+        assert!(out
+            .lines()
+            .all(|l| l.len() <= MIN_WIDTH || l.contains(&url)));
     }
 
     #[test]

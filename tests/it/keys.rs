@@ -35,8 +35,14 @@ fn keys(v: &Value) -> &Vec<Value> {
 fn three_places(k: &str, other: &str) -> TempTree {
     let t = TempTree::new();
     t.write("api/a.js", format!("const key = \"{k}\";\n"));
-    t.write("api/b.js", format!("module.exports = {{ key: \"{k}\" }};\n"));
-    t.write("docs/setup.md", format!("    export MINIBACK_API_KEY={k}\n"));
+    t.write(
+        "api/b.js",
+        format!("module.exports = {{ key: \"{k}\" }};\n"),
+    );
+    t.write(
+        "docs/setup.md",
+        format!("    export MINIBACK_API_KEY={k}\n"),
+    );
     t.write("jobs/sync.js", format!("const other = \"{other}\";\n"));
     t
 }
@@ -143,7 +149,10 @@ fn a_key_in_three_files_is_one_group_with_three_places_in_every_format() {
         let ids: Vec<u64> = related.iter().map(|l| l["id"].as_u64().unwrap()).collect();
         assert_eq!(ids, [1, 2]);
         let msg = r["message"]["text"].as_str().unwrap();
-        assert!(msg.contains("The same key is in 2 other places: ["), "{msg}");
+        assert!(
+            msg.contains("The same key is in 2 other places: ["),
+            "{msg}"
+        );
         assert!(msg.contains("](1), ["), "{msg}");
         assert_eq!(r["properties"]["keyPlaces"], 3);
     }
@@ -156,7 +165,10 @@ fn the_worst_context_comes_first_and_long_lists_are_cut() {
     let t = TempTree::new();
     // Nine places: one in a client bundle, eight in server code.
     t.write("web/package.json", r#"{"scripts":{"build":"vite build"}}"#);
-    t.write("web/dist/assets/index-0a1b2c3d.js", format!("var k=\"{k}\";"));
+    t.write(
+        "web/dist/assets/index-0a1b2c3d.js",
+        format!("var k=\"{k}\";"),
+    );
     for i in 0..8 {
         t.write(&format!("api/s{i}.js"), format!("const k{i} = \"{k}\";\n"));
     }
@@ -169,8 +181,14 @@ fn the_worst_context_comes_first_and_long_lists_are_cut() {
         text.contains("  at web/dist/assets/index-0a1b2c3d.js:1:8  (client)"),
         "worst place first:\n{text}"
     );
-    assert!(text.contains("  also at api/s0.js:1:13  (server, high)"), "{text}");
-    let listed = text.lines().filter(|l| l.contains("(server, high)")).count();
+    assert!(
+        text.contains("  also at api/s0.js:1:13  (server, high)"),
+        "{text}"
+    );
+    let listed = text
+        .lines()
+        .filter(|l| l.contains("(server, high)"))
+        .count();
     assert_eq!(listed, 5, "{text}");
     assert!(text.contains("          … and 3 more"), "{text}");
     // The recipe is the worst place's: the key is public.
@@ -238,7 +256,11 @@ fn history_groups_one_key_across_commits_and_paths() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["relatedLocations"].as_array().is_some_and(|a| a.len() == 2))
+        .filter(|r| {
+            r["relatedLocations"]
+                .as_array()
+                .is_some_and(|a| a.len() == 2)
+        })
         .count();
     assert_eq!(with_related, 3);
 }
