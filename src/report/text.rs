@@ -445,6 +445,43 @@ mod tests {
     }
 
     #[test]
+    fn other_places_and_notes_are_escaped() {
+        let plain = |name: &str| format!("{name}-plain");
+        let (finding, summary) = report_parts(&plain);
+        let mut second = finding.clone();
+        second.location.path = "~::error::evil\x1b[31m.js".into();
+        if let Some(c) = second.commit.as_mut() {
+            c.id = "\u{202E}abc".into();
+        }
+        let mut note = finding.clone();
+        note.rule_id = crate::judge::overdue::RULE_ID.into();
+        note.title = "title\x1b[2J".into();
+        note.message = "message\r::warning::x".into();
+        let findings = [finding, second, note];
+        let report = Report {
+            findings: &findings,
+            summary: &summary,
+            rules: &[],
+        };
+        let mut out = Vec::new();
+        TextReporter::new(RenderOptions::default())
+            .write(&report, &mut out)
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.chars().any(|c| c != '\n' && c.is_control()), "{out}");
+        assert!(!out.contains('\u{202E}'), "{out}");
+        assert!(
+            out.contains("also at ~::error::evil\\x1b[31m.js:3:7"),
+            "{out}"
+        );
+        assert!(out.contains("also: title\\x1b[2J"), "{out}");
+        assert!(
+            !out.lines().any(|l| l.trim_start().starts_with("::")),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn every_string_field_is_escaped() {
         let hostile = |name: &str| {
             format!("::warning::{name}\x1b[31m\r\x08\u{202E}\u{2066}\u{200B}\n::error::forged\x07")
