@@ -182,7 +182,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
         &outcome.findings,
         fail_on,
         cli.strict,
-        !outcome.summary.errors.is_empty(),
+        outcome.summary.strict_fails(),
     ))
 }
 

@@ -104,6 +104,7 @@ impl Found {
             *a.files_skipped.entry(k).or_default() += v;
         }
         a.errors.extend(b.errors);
+        a.incomplete.extend(b.incomplete);
         a.notes.extend(b.notes);
     }
 }
@@ -318,6 +319,7 @@ fn scan_file(
             .push((display.clone(), fs_path.to_path_buf(), content));
     }
     let dotenv_bytes = if is_env { bytes } else { None };
+    found.stats.shortfall(matcher, &display, &scan);
     add_scanned(found, display, Origin::File, ignored, scan, dotenv_bytes);
 }
 
@@ -333,10 +335,6 @@ fn add_scanned(
 ) {
     if scan.binary {
         found.stats.skip("binary");
-        return;
-    }
-    if scan.too_large_utf16 {
-        found.stats.skip("utf16_too_large");
         return;
     }
     found.stats.files_scanned += 1;
@@ -548,6 +546,7 @@ pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutp
             continue;
         };
         let scan = matcher.scan_bytes(&bytes);
+        found.stats.shortfall(matcher, &f.path, &scan);
         let is_env = dotenv::is_dotenv_name(crate::paths::file_name(&f.path));
         add_scanned(
             &mut found,
@@ -565,6 +564,7 @@ pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutp
         *stats.files_skipped.entry(k).or_default() += v;
     }
     stats.errors.extend(found.stats.errors);
+    stats.incomplete.extend(found.stats.incomplete);
     out.blobs.extend(found.blobs);
     out.blobs.sort_by(|a, b| a.path.cmp(&b.path));
 }
