@@ -35,7 +35,7 @@
 //!   placeholders, vendor disambiguation, context (client / server / dotenv /
 //!   docs / test), severity, message, remediation, redaction, fingerprint. It
 //!   is the only author of those fields; nothing edits a finding afterwards.
-//! - [`audit`] judges the repository's shape — does git ignore dotenv files,
+//! - `audit` judges the repository's shape — does git ignore dotenv files,
 //!   are secret files tracked, is one key reused across environments — from
 //!   the same facts, through the same finding type; `--fix` appends ignore
 //!   lines.
@@ -44,8 +44,8 @@
 //!   step: allowlists ([`suppress`]), sort, [`summary::Summary`].
 //!   [`report`] renders the result. The binary is a thin layer over it.
 //!
-//! Neutral homes for what several layers share: [`paths`] (display paths),
-//! [`blob`], [`summary`] (with [`summary::ScanIssue`]), [`fs`] (opening
+//! Neutral homes for what several layers share: `paths` (display paths),
+//! [`blob`], [`summary`] (with [`summary::ScanIssue`]), `fs` (opening
 //! files a hostile repository controls), [`sanitize`] (escaping for
 //! terminals and CI logs).
 //!
@@ -61,7 +61,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod audit;
+pub(crate) mod audit;
 pub mod blob;
 pub mod cli;
 pub mod config;
@@ -70,9 +70,9 @@ pub mod error;
 pub mod exit;
 pub mod facts;
 pub mod finding;
-pub mod fs;
+pub(crate) mod fs;
 pub mod judge;
-pub mod paths;
+pub(crate) mod paths;
 pub mod pipeline;
 pub mod report;
 pub mod rules;

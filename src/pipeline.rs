@@ -12,7 +12,7 @@
 //! A [`Scanner`] is built once — rules, matcher, judge settings, allowlist —
 //! and serves every mode: [`Scanner::tree`], [`Scanner::staged`] and
 //! [`Scanner::history`] differ only in their source, the facts they gather
-//! and the audits they add. Each ends in [`Scanner::finish`], the one final
+//! and the audits they add. Each ends in `Scanner::finish`, the one final
 //! step: judge every blob (two passes, see [`crate::judge`]), add the
 //! audits' findings, apply the config allowlist, add findings derived from
 //! the allowed ones (`key-rotation-overdue`), sort, count. Nothing edits a
@@ -406,7 +406,7 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
 }
 
 /// `keyscan --fix`: walks the tree like [`run`], then appends the missing
-/// ignore lines ([`audit::fix`]). Never touches git's index.
+/// ignore lines (`audit::fix`). Never touches git's index.
 pub fn fix(req: &ScanRequest) -> Result<FixReport> {
     let scanner = Scanner::new(&req.config, req.no_allowlist)?;
     let output = source::tree::scan(&TreeRequest::from_request(req).options, &scanner.matcher)?;

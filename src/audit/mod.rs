@@ -52,7 +52,8 @@ pub const SECRET_FILE_NOT_IGNORED: &str = "secret-file-not-ignored";
 /// Rule id: one key in the dotenv files of several environments.
 pub const KEY_REUSED: &str = "key-reused-across-environments";
 
-/// Every audit rule id, for documentation and tests.
+/// Every audit rule id (checked for uniqueness by the tests).
+#[cfg(test)]
 pub const RULE_IDS: &[&str] = &[
     GITIGNORE_ENV_COVERAGE,
     DOTENV_TRACKED,

@@ -4,7 +4,7 @@
 //! Only the judge writes a finding's text, and it writes it once, from the
 //! facts: whether the file is tracked or ignored, which variable holds the
 //! key, and — for a key in build output — which dotenv variable the bundler
-//! inlined it from ([`provenance`], from the key sightings of the judge's
+//! inlined it from (`provenance`, from the key sightings of the judge's
 //! first pass).
 
 use super::context::{is_bundle_path, Classified};

@@ -13,7 +13,7 @@
 //!    exposes — that is correct usage;
 //! 5. honour the inline `keyscan:allow` marker;
 //! 6. build the [`Finding`]: severity from the rule's table, redacted secret,
-//!    fingerprint ([`redact`]), message ([`message`]) — worded from the facts
+//!    fingerprint ([`mod@redact`]), message ([`mod@message`]) — worded from the facts
 //!    (tracked, ignored, still in HEAD) — rotation URL and steps
 //!    ([`rotation`]).
 //!

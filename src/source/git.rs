@@ -65,7 +65,8 @@ pub fn open(path: &Path) -> Result<Repository> {
     )
     .map_err(|e| Error::Git {
         path: path.to_path_buf(),
-        message: format!("not inside a git repository: {}", e.message()),
+        message: "not inside a git repository".into(),
+        source: Some(e),
     })
 }
 
@@ -86,7 +87,9 @@ pub fn config_root(path: &Path) -> PathBuf {
 pub fn git_error(path: &Path, what: &str, e: &git2::Error) -> Error {
     Error::Git {
         path: path.to_path_buf(),
-        message: format!("{what}: {}", e.message()),
+        message: what.to_string(),
+        // `git2::Error` is not `Clone`; its three parts are.
+        source: Some(git2::Error::new(e.code(), e.class(), e.message())),
     }
 }
 
@@ -252,18 +255,11 @@ pub fn scan_blobs<'a>(
         return Ok(acc);
     }
     let git_dir = repo.path().to_path_buf();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build()
-        .map_err(|e| Error::Git {
-            path: git_dir.clone(),
-            message: format!("cannot start worker threads: {e}"),
-        })?;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<std::result::Result<BlobTotals, git2::Error>>> = Mutex::new(Vec::new());
-    pool.scope(|s| {
+    std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|_| {
+            s.spawn(|| {
                 // One handle per worker: `Repository` is not `Sync`.
                 let repo = match Repository::open(&git_dir) {
                     Ok(r) => r,

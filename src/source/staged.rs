@@ -120,6 +120,7 @@ impl StagedRepo {
                     return Err(Error::Git {
                         path: p,
                         message: "GIT_INDEX_FILE names an index file that does not exist".into(),
+                        source: None,
                     });
                 }
                 p

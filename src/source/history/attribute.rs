@@ -30,9 +30,7 @@ pub(super) fn attribute(
     ages.head_time = head.as_ref().map(|c| c.time().seconds());
     if !matched.is_empty() {
         if let Some(head) = &head {
-            head_presence(
-                &repo, head, en, &matched, matcher, threads, &mut ages, stats,
-            );
+            head_presence(repo, head, en, &matched, matcher, threads, &mut ages, stats);
         }
     }
     let mut commit_cache: HashMap<u32, Option<(CommitInfo, i64)>> = HashMap::default();

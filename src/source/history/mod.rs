@@ -32,10 +32,10 @@
 //!    on. `libgit2`'s object cache and per-object SHA-1 check are off for the
 //!    scan ([`git::tune_for_history`]).
 //! 3. **Attribute**, only for blobs with matches: each path the blob appeared
-//!    at becomes one [`ScannedBlob`] with the introducing commit (author,
+//!    at becomes one [`crate::blob::ScannedBlob`] with the introducing commit (author,
 //!    author date), and each key is looked up in HEAD's tree — present at HEAD
 //!    or only in history — and dated by the oldest commit holding it, for
-//!    `key-rotation-overdue` (the judge's `overdue` check); see [`attribute`].
+//!    `key-rotation-overdue` (the judge's `overdue` check); see `attribute.rs`.
 //!
 //! Shallow clones are scanned as they are and reported incomplete
 //! ([`HistoryOutput::complete`]); a range or `--since` base that cannot be
@@ -101,6 +101,7 @@ fn resolve_commit(repo: &Repository, rev: &str, what: &str) -> Result<Oid> {
         Error::Git {
             path: repo.path().to_path_buf(),
             message,
+            source: None,
         }
     })
 }
