@@ -41,12 +41,31 @@ pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
     Ok(Some(file))
 }
 
-/// The first `limit` bytes of a regular file; `Ok(None)` if `path` is not a
-/// regular file.
+/// The first `limit` bytes of a regular file inside the scanned tree;
+/// `Ok(None)` if `path` is not a regular file — a symlink included, which is
+/// never followed (it may point out of the tree, at `/proc/self/environ` or
+/// another repository's secrets).
 pub fn read_small(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let Some(file) = open_regular(path)? else {
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
         return Ok(None);
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
+    }
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        // O_NOFOLLOW on a path swapped for a link since the check.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(e),
     };
+    if !file.metadata()?.is_file() {
+        return Ok(None);
+    }
     let mut bytes = Vec::new();
     file.take(limit).read_to_end(&mut bytes)?;
     Ok(Some(bytes))

@@ -145,7 +145,20 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
             }
             for name in BUILD_DIRS {
                 let candidate = fs_dir.join(name);
-                if candidate.is_dir() && !visited.contains(&candidate) {
+                // `is_dir` would follow a link (`dist -> /`) out of the tree.
+                let Ok(meta) = std::fs::symlink_metadata(&candidate) else {
+                    continue;
+                };
+                if meta.file_type().is_symlink() {
+                    let shown = crate::paths::join_display(dir_display, name);
+                    let found = &mut merged.lock().unwrap().stats;
+                    found.skip("symlink");
+                    found.notes.push(format!(
+                        "build folder `{shown}` is a symbolic link: not followed (keyscan never leaves the scanned tree through a link)"
+                    ));
+                    continue;
+                }
+                if meta.is_dir() && !visited.contains(&candidate) {
                     extra.push(candidate);
                     build_dirs_scanned.push(crate::paths::join_display(dir_display, name));
                 }
@@ -216,6 +229,18 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
 pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutput) {
     let mut found = Found::default();
     for f in files {
+        if let Some(disk) = &f.disk {
+            if std::fs::symlink_metadata(disk).is_ok_and(|m| m.file_type().is_symlink()) {
+                // A tracked `.env -> /outside/secrets`: git stores the link,
+                // not the file it points at; keyscan never reads through it.
+                found.stats.skip("symlink");
+                found.stats.notes.push(format!(
+                    "`{}` is a symbolic link: not read (keyscan never leaves the scanned tree through a link)",
+                    f.path
+                ));
+                continue;
+            }
+        }
         let bytes = if let Some(disk) = &f.disk {
             crate::fs::read_small(disk, u64::MAX).ok().flatten()
         } else if let Some((git_dir, oid)) = &f.blob {
@@ -252,6 +277,8 @@ pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutp
     }
     stats.errors.extend(found.stats.errors);
     stats.incomplete.extend(found.stats.incomplete);
+    stats.notes.extend(found.stats.notes);
+    stats.notes.sort();
     out.blobs.extend(found.blobs);
     out.blobs.sort_by(|a, b| a.path.cmp(&b.path));
 }
