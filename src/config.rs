@@ -107,7 +107,7 @@ pub struct Config {
 }
 
 /// Largest config file read; a bigger one is an error.
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Config {
     /// Loads `explicit` if given (it must exist), else `ROOT/.keyscan.toml` if

@@ -16,10 +16,13 @@
 //! property list early, or add a property. The summary lines that follow are
 //! plain log lines that start with `keyscan:` and go through
 //! [`for_terminal`], which makes line breaks visible instead of emitting them.
+//! Before that escaping, every value goes through [`for_terminal`] too
+//! (messages line by line), so ESC, BEL, backspace and bidi controls from a
+//! file name never reach the log raw.
 
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
-use crate::sanitize::for_terminal;
+use crate::sanitize::{for_terminal, for_terminal_lines};
 use indicatif::HumanBytes;
 use std::io::{self, Write};
 
@@ -60,13 +63,19 @@ pub fn command(sev: Severity) -> &'static str {
 impl GithubReporter {
     fn annotation(&self, f: &Finding) -> String {
         let show = self.opts.show_secrets;
-        let mut props = vec![format!("file={}", escape_property(&f.location.path))];
+        // Control characters (ESC, BEL, backspace), bidi overrides and
+        // invisible format characters in a file name or rule text are shown,
+        // not passed to the log, before the toolkit's own escaping.
+        let mut props = vec![format!(
+            "file={}",
+            escape_property(&for_terminal(&f.location.path))
+        )];
         if f.location.line > 0 {
             props.push(format!("line={}", f.location.line));
             props.push(format!("col={}", f.location.column.max(1)));
         }
         let title = format!("keyscan: {} ({}, {})", f.title, f.severity, f.context);
-        props.push(format!("title={}", escape_property(&title)));
+        props.push(format!("title={}", escape_property(&for_terminal(&title))));
 
         let mut msg = format!("{} [{}]", f.message, f.rule_id);
         if let Some(secret) = f.secret_display(show) {
@@ -94,7 +103,7 @@ impl GithubReporter {
             "::{} {}::{}",
             command(f.severity),
             props.join(","),
-            escape_data(&msg)
+            escape_data(&for_terminal_lines(&msg))
         )
     }
 }
