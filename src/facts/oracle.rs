@@ -240,12 +240,8 @@ fn load_gitignore<'c>(
             // Never through a link, never a FIFO or device, never huge
             // (`GitignoreBuilder::add` would open anything).
             let file = dir.join(".gitignore");
-            let bytes = crate::fs::read_limited(
-                &file,
-                16 * 1024 * 1024,
-                crate::fs::Links::Refuse,
-            )
-            .ok()?;
+            let bytes =
+                crate::fs::read_limited(&file, 16 * 1024 * 1024, crate::fs::Links::Refuse).ok()?;
             let mut b = GitignoreBuilder::new(dir);
             let text = String::from_utf8_lossy(&bytes);
             for line in text.trim_start_matches('\u{feff}').lines() {

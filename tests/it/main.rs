@@ -13,6 +13,7 @@ mod git_history;
 mod git_staged;
 mod hardening;
 mod integrations;
+mod links;
 mod pre_commit;
 mod proptest_matcher;
 mod rules;

@@ -103,8 +103,7 @@ fn guarded_filter(
         if e.file_name() == ".git" {
             return false;
         }
-        if e.file_type().is_some_and(|t| t.is_dir()) && !unsafe_ignore_files(e.path()).is_empty()
-        {
+        if e.file_type().is_some_and(|t| t.is_dir()) && !unsafe_ignore_files(e.path()).is_empty() {
             deferred.lock().unwrap().push(e.path().to_path_buf());
             return false;
         }
@@ -113,10 +112,12 @@ fn guarded_filter(
 }
 
 /// Scans the folders set aside by [`guarded_filter`]: each folder's bad
-/// ignore files are counted and named, never opened, and its entries are
-/// walked as roots of their own (so its ignore files are not read, and nor
-/// are the ones above it: more is scanned, never less). Folders below with
-/// bad ignore files are set aside again.
+/// ignore files are named, never opened, and its entries are walked as roots
+/// of their own. The `ignore` crate reads the ignore files of every folder
+/// above a root whenever `.gitignore` support is on, so these walks run
+/// without `.gitignore` rules (`.ignore` and `.keyscanignore` below still
+/// apply): more is scanned, never less. Folders below with bad ignore files
+/// are set aside again.
 fn scan_deferred(
     walk: &Walk,
     configure: &dyn Fn(&mut WalkBuilder),
@@ -138,7 +139,7 @@ fn scan_deferred(
                 // special file) among the skipped entries.
                 for (name, why) in unsafe_ignore_files(dir) {
                     merged.stats.notes.push(format!(
-                        "`{}` {why}: not read; `{shown}` was scanned without it and without the ignore files above it",
+                        "`{}` {why}: not read; `{shown}` was scanned without it and without .gitignore rules",
                         crate::paths::join_display(if shown == "." { "" } else { &shown }, name)
                     ));
                 }
@@ -175,6 +176,9 @@ fn scan_deferred(
         let mut b = base_builder(&roots, threads);
         configure(&mut b);
         b.parents(false)
+            .git_ignore(false)
+            .git_exclude(false)
+            .git_global(false)
             .filter_entry(guarded_filter(Arc::clone(deferred)));
         b.build_parallel().visit(&mut &*walk);
     }
@@ -245,7 +249,11 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     // Above a root, the crate reads the ignore files of every parent folder.
     let parents_safe = walk_roots.iter().all(|r| {
         std::path::absolute(r)
-            .map(|a| a.ancestors().skip(1).all(|d| unsafe_ignore_files(d).is_empty()))
+            .map(|a| {
+                a.ancestors()
+                    .skip(1)
+                    .all(|d| unsafe_ignore_files(d).is_empty())
+            })
             .unwrap_or(false)
     });
     if !walk_roots.is_empty() {
@@ -254,9 +262,15 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         if !no_ignore {
             builder.filter_entry(guarded_filter(Arc::clone(&deferred)));
             if !parents_safe {
-                builder.parents(false);
+                // The crate reads every parent's ignore files whenever any
+                // `.gitignore` support is on.
+                builder
+                    .parents(false)
+                    .git_ignore(false)
+                    .git_exclude(false)
+                    .git_global(false);
                 merged.lock().unwrap().stats.notes.push(
-                    "a folder above the scanned path has an ignore file that is a symbolic link, a special file or huge: ignore files above the scanned path were not read".into(),
+                    "a folder above the scanned path has an ignore file that is a symbolic link, a special file or huge: it was not read, and the scan ran without .gitignore rules".into(),
                 );
             }
         }
