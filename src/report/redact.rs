@@ -63,3 +63,73 @@ pub fn printable(
         .collect();
     (findings, s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{CommitInfo, Context, Location, Origin, Severity};
+    use crate::rules::RuleSet;
+    use crate::scan::Matcher;
+
+    #[test]
+    fn every_free_text_field_is_redacted_and_judgement_is_kept() {
+        let key = "mbk_".to_string() + "q8w1e7r2t6y3u5i4o0pz";
+        let with_key = |what: &str| format!("{what} {key} end");
+        let finding = Finding {
+            rule_id: "miniback-api-key".into(),
+            provider: with_key("provider"),
+            title: with_key("title"),
+            severity: Severity::High,
+            context: Context::Client,
+            origin: Origin::Commit,
+            location: Location {
+                path: format!("keys/{key}.js"),
+                line: 3,
+                column: 7,
+            },
+            secret: Some(key.clone()),
+            secret_redacted: Some("mbk_q8w1…pz".into()),
+            fingerprint: "0123".into(),
+            message: with_key("inlined from variable"),
+            rotation_url: Some(format!("https://x.test/projects/{key}")),
+            remediation: with_key("rename"),
+            snippet: Some(with_key("snippet")),
+            snippet_raw: Some(with_key("raw")),
+            commit: Some(CommitInfo {
+                id: "abc".into(),
+                author: format!("{key} <{key}@example.com>"),
+                date: "2026-01-01".into(),
+                in_head: true,
+            }),
+            source: Some(with_key("source")),
+        };
+        let summary = Summary {
+            errors: vec![ScanIssue {
+                path: with_key("error-path"),
+                message: with_key("error"),
+            }],
+            incomplete: vec![ScanIssue {
+                path: with_key("cut-path"),
+                message: with_key("cut"),
+            }],
+            notes: vec![with_key("note")],
+            build_dirs_scanned: vec![with_key("dist")],
+            ..Summary::default()
+        };
+        let matcher = Matcher::new(RuleSet::builtin().unwrap());
+        let redact = |s: &str| matcher.redact_secrets(s).into_owned();
+        let (f, s) = printable(std::slice::from_ref(&finding), &summary, &redact);
+        let all = format!("{:?} {:?}", f, s);
+        assert!(!all.contains(&key[4..14]), "{all}");
+        assert_eq!(f[0].location.path, "keys/mbk_….js");
+        assert_eq!(
+            f[0].commit.as_ref().unwrap().author,
+            "mbk_… <mbk_…@example.com>"
+        );
+        assert_eq!(
+            (f[0].severity, f[0].context, &f[0].fingerprint, f[0].location.line),
+            (Severity::High, Context::Client, &finding.fingerprint, 3)
+        );
+        assert_eq!(f[0].secret_redacted.as_deref(), Some("mbk_q8w1…pz"));
+    }
+}
