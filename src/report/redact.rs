@@ -127,7 +127,12 @@ mod tests {
             "mbk_… <mbk_…@example.com>"
         );
         assert_eq!(
-            (f[0].severity, f[0].context, &f[0].fingerprint, f[0].location.line),
+            (
+                f[0].severity,
+                f[0].context,
+                &f[0].fingerprint,
+                f[0].location.line
+            ),
             (Severity::High, Context::Client, &finding.fingerprint, 3)
         );
         assert_eq!(f[0].secret_redacted.as_deref(), Some("mbk_q8w1…pz"));
