@@ -179,7 +179,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     } else {
         let matcher = Matcher::new(pipeline::load_rules(&req.config)?);
         let redact = |s: &str| matcher.redact_secrets(s).into_owned();
-        Some(report::redact::printable(
+        Some(keyscan::judge::printable::printable(
             &outcome.findings,
             &outcome.summary,
             &redact,

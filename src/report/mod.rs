@@ -8,7 +8,6 @@
 
 pub mod github;
 pub mod json;
-pub mod redact;
 pub mod rules;
 pub mod sarif;
 pub mod text;

@@ -1,5 +1,5 @@
-//! The printable copy of a report: every string that reaches any format,
-//! with every key in it redacted.
+//! The printable copy of a scan's findings and summary: every string that
+//! reaches any format, with every key in it redacted.
 //!
 //! The judge redacts the secret of each finding and its snippet. But a key
 //! can sit anywhere a hostile repository controls text: in a file or folder
@@ -8,8 +8,11 @@
 //! in a commit author's name or e-mail. Unless `--show-secrets` is given,
 //! the binary renders [`printable`] copies, in which every such string has
 //! passed the same redaction (the real matcher over the text, each key cut to
-//! its prefix and `…`). Nothing here changes a judgement: severities,
-//! contexts, fingerprints and rule ids are kept as they are.
+//! its prefix and `…`). The judge, which wrote the words, also writes their
+//! printable form (as it writes `secret_redacted` beside `secret`); nothing
+//! here changes a judgement: severities, contexts, fingerprints and rule ids
+//! are kept as they are, and the originals still drive exit codes,
+//! allowlists and baselines.
 
 use crate::finding::Finding;
 use crate::summary::{ScanIssue, Summary};
