@@ -6,11 +6,14 @@
 //! regroups a finished list for the reports that a person reads or that
 //! describe keys:
 //!
-//! - A **key group** holds every finding about one key. The key is
-//!   identified by its value, compared in memory and never printed, so the
-//!   derived `key-rotation-overdue` finding (which has a fingerprint of its
-//!   own) joins the group of the key it is about. Within a rule the value and
-//!   the fingerprint (`sha256(rule ‖ key)`) identify the same groups.
+//! - A **key group** holds every finding about one key. A key is known by
+//!   its fingerprint (`sha256(rule ‖ key)`: one rule, one key), and a
+//!   finding at the very spot of another (path, line, column) with the same
+//!   redacted key is about the same key: that is how the derived
+//!   `key-rotation-overdue` finding, which has a fingerprint of its own,
+//!   joins the key it is about. Grouping never needs the raw key, so it
+//!   works on the printable copies the binary renders (where the key is
+//!   dropped unless `--show-secrets`).
 //! - Its **places** are the distinct locations of the key (path, line,
 //!   column, and the commit in history mode), worst severity first, then in
 //!   path order; the group's fingerprint and rule are those of its worst
@@ -116,24 +119,56 @@ fn place(f: &Finding) -> (&str, u64, u64, Option<&str>) {
     )
 }
 
+/// Whether `f` is about a key: it names one (redacted) and is not an audit
+/// of the repository's shape (key reuse names a key but is about files).
+fn has_key(f: &Finding) -> bool {
+    f.origin != Origin::Audit && (f.secret_redacted.is_some() || f.secret.is_some())
+}
+
 /// Groups `findings` by key.
 pub fn group(findings: &[Finding]) -> Grouped<'_> {
     let mut sorted: Vec<&Finding> = findings.iter().collect();
     sorted.sort_by(|a, b| rank(a).cmp(&rank(b)));
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut members: Vec<Vec<&Finding>> = Vec::new();
-    let mut repository = Vec::new();
-    for f in sorted {
-        match f.secret.as_deref().filter(|_| f.origin != Origin::Audit) {
-            Some(secret) => {
-                let i = *index.entry(secret).or_insert_with(|| {
-                    members.push(Vec::new());
-                    members.len() - 1
-                });
-                members[i].push(f);
-            }
-            None => repository.push(f),
+    let (keyed, repository): (Vec<&Finding>, Vec<&Finding>) =
+        sorted.into_iter().partition(|f| has_key(f));
+    // Union-find over the keyed findings: one set per fingerprint, joined
+    // where two findings sit at one spot with the same redacted key.
+    let mut parent: Vec<usize> = (0..keyed.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
         }
+        i
+    }
+    let mut by_fingerprint: HashMap<&str, usize> = HashMap::new();
+    type Spot<'a> = (&'a str, u64, u64, Option<&'a str>);
+    let mut by_spot: HashMap<Spot<'_>, usize> = HashMap::new();
+    for (i, f) in keyed.iter().enumerate() {
+        let spot = (
+            f.location.path.as_str(),
+            f.location.line,
+            f.location.column,
+            f.secret_redacted.as_deref(),
+        );
+        for other in [
+            *by_fingerprint.entry(&f.fingerprint).or_insert(i),
+            *by_spot.entry(spot).or_insert(i),
+        ] {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, other));
+            // The earlier (worse) finding stays the root.
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    let mut members: Vec<Vec<&Finding>> = Vec::new();
+    for (i, f) in keyed.iter().enumerate() {
+        let r = root(&mut parent, i);
+        let g = *index.entry(r).or_insert_with(|| {
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[g].push(*f);
     }
     let mut keys: Vec<KeyGroup<'_>> = members.into_iter().map(key_group).collect();
     keys.sort_by(|a, b| rank(a.first()).cmp(&rank(b.first())));
@@ -208,7 +243,7 @@ mod tests {
                 column: 1,
             },
             secret: secret.map(Into::into),
-            secret_redacted: secret.map(|_| "mbk_…".into()),
+            secret_redacted: secret.map(|s| format!("mbk_{s}…")),
             fingerprint: format!("{rule}/{}", secret.unwrap_or(path)),
             message: String::new(),
             rotation_url: None,
@@ -293,6 +328,33 @@ mod tests {
         let g = group(&only);
         assert_eq!((g.keys[0].places.len(), g.keys[0].notes.len()), (1, 0));
         assert_eq!(g.keys[0].rule_id, OVERDUE);
+    }
+
+    #[test]
+    fn printable_copies_without_the_raw_key_group_alike() {
+        let mut overdue = finding(OVERDUE, Some("A"), "a.js", 1, Severity::Medium);
+        overdue.commit = Some(CommitInfo {
+            id: "c0".into(),
+            author: "a".into(),
+            date: "d".into(),
+            in_head: true,
+        });
+        let mut fs = vec![
+            finding("k", Some("A"), "a.js", 1, Severity::High),
+            finding("k", Some("A"), "b.js", 1, Severity::High),
+            finding("k", Some("B"), "c.js", 1, Severity::High),
+            // Another key at the overdue key's spot would be another key.
+            finding("k", Some("C"), "a.js", 1, Severity::High),
+            overdue,
+        ];
+        for f in &mut fs {
+            f.secret = None;
+        }
+        let g = group(&fs);
+        assert_eq!(g.keys_text(), "3 keys in 4 places");
+        let a = g.keys.iter().find(|k| k.fingerprint == "k/A").unwrap();
+        assert_eq!((a.places.len(), a.notes.len()), (2, 1));
+        assert!(g.repository.is_empty());
     }
 
     #[test]

@@ -247,8 +247,9 @@ impl SarifReporter {
         f: &Finding,
         rule_index: usize,
         occurrence: usize,
-        others: &[&Finding],
+        key: Option<&[&Finding]>,
     ) -> Value {
+        let others = key.unwrap_or_default();
         let show = self.opts.show_secrets;
         let mut text = format!("{} ({}, {}): {}", f.title, f.severity, f.context, f.message);
         if let Some(secret) = f.secret_display(show) {
@@ -332,7 +333,7 @@ impl SarifReporter {
         if let Some(src) = &f.source {
             props["source"] = json!(src);
         }
-        if f.secret.is_some() {
+        if key.is_some() {
             props["keyPlaces"] = json!(others.len() + 1);
         }
         let mut result = json!({
@@ -396,10 +397,8 @@ impl Reporter for SarifReporter {
             .map(|(i, f)| {
                 let n = seen.entry((&f.location.path, &f.fingerprint)).or_insert(0);
                 *n += 1;
-                let others = group_of[i]
-                    .map(|g| other_places(&grouped.keys[g], f))
-                    .unwrap_or_default();
-                self.result(f, index[f.rule_id.as_str()], *n, &others)
+                let others = group_of[i].map(|g| other_places(&grouped.keys[g], f));
+                self.result(f, index[f.rule_id.as_str()], *n, others.as_deref())
             })
             .collect();
         let notifications: Vec<Value> = report
