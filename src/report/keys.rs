@@ -8,8 +8,9 @@
 //!
 //! - A **key group** holds every finding about one key. A key is known by
 //!   its fingerprint (`sha256(rule ‖ key)`: one rule, one key), and a
-//!   finding at the very spot of another (path, line, column) with the same
-//!   redacted key is about the same key: that is how the derived
+//!   finding of another rule at the very spot of another (path, line,
+//!   column) with the same redacted key is about the same key (unless one
+//!   rule has two keys there, which happens in history): that is how the derived
 //!   `key-rotation-overdue` finding, which has a fingerprint of its own,
 //!   joins the key it is about. Grouping never needs the raw key, so it
 //!   works on the printable copies the binary renders (where the key is
@@ -141,23 +142,42 @@ pub fn group(findings: &[Finding]) -> Grouped<'_> {
         }
         i
     }
+    fn join(parent: &mut [usize], i: usize, j: usize) {
+        let (a, b) = (root(parent, i), root(parent, j));
+        // The earlier (worse) finding stays the root.
+        parent[a.max(b)] = a.min(b);
+    }
     let mut by_fingerprint: HashMap<&str, usize> = HashMap::new();
     type Spot<'a> = (&'a str, u64, u64, Option<&'a str>);
-    let mut by_spot: HashMap<Spot<'_>, usize> = HashMap::new();
+    let mut by_spot: HashMap<Spot<'_>, Vec<usize>> = HashMap::new();
     for (i, f) in keyed.iter().enumerate() {
+        let first = *by_fingerprint.entry(&f.fingerprint).or_insert(i);
+        join(&mut parent, i, first);
         let spot = (
             f.location.path.as_str(),
             f.location.line,
             f.location.column,
             f.secret_redacted.as_deref(),
         );
-        for other in [
-            *by_fingerprint.entry(&f.fingerprint).or_insert(i),
-            *by_spot.entry(spot).or_insert(i),
-        ] {
-            let (a, b) = (root(&mut parent, i), root(&mut parent, other));
-            // The earlier (worse) finding stays the root.
-            parent[a.max(b)] = a.min(b);
+        by_spot.entry(spot).or_default().push(i);
+    }
+    // At one spot, a finding of another rule is about the same key — unless
+    // the spot holds several keys (history: the same line in two versions,
+    // two keys whose redacted forms agree), which one rule's fingerprints
+    // tell apart: then nothing is joined there.
+    for at in by_spot.values().filter(|at| at.len() > 1) {
+        let fingerprints: HashSet<(&str, &str)> = at
+            .iter()
+            .map(|&i| (keyed[i].rule_id.as_str(), keyed[i].fingerprint.as_str()))
+            .collect();
+        let mut rules: HashMap<&str, usize> = HashMap::new();
+        for (rule, _) in &fingerprints {
+            *rules.entry(rule).or_default() += 1;
+        }
+        if rules.values().all(|&n| n == 1) {
+            for &i in &at[1..] {
+                join(&mut parent, at[0], i);
+            }
         }
     }
     let mut index: HashMap<usize, usize> = HashMap::new();
@@ -355,6 +375,29 @@ mod tests {
         let a = g.keys.iter().find(|k| k.fingerprint == "k/A").unwrap();
         assert_eq!((a.places.len(), a.notes.len()), (2, 1));
         assert!(g.repository.is_empty());
+    }
+
+    #[test]
+    fn two_keys_at_one_spot_in_history_stay_apart() {
+        // Two versions of a line, two keys with the same redacted form, and
+        // an overdue check on one of them: which one is ambiguous, so
+        // nothing is joined.
+        let mut a = finding("k", Some("A"), "a.js", 1, Severity::High);
+        let mut b = finding("k", Some("B"), "a.js", 1, Severity::High);
+        b.secret_redacted = a.secret_redacted.clone();
+        let mut overdue = finding(OVERDUE, Some("A"), "a.js", 1, Severity::Medium);
+        overdue.secret_redacted = a.secret_redacted.clone();
+        for (f, c) in [(&mut a, "c1"), (&mut b, "c2"), (&mut overdue, "c0")] {
+            f.commit = Some(CommitInfo {
+                id: c.into(),
+                author: "a".into(),
+                date: "d".into(),
+                in_head: true,
+            });
+        }
+        let fs = [a, b, overdue];
+        let g = group(&fs);
+        assert_eq!(g.keys.len(), 3, "{:#?}", g.keys);
     }
 
     #[test]
