@@ -97,7 +97,16 @@ fn list_rules(cli: &Cli, config: &Config) -> keyscan::Result<ExitCode> {
             "--list-rules prints --format text or json".to_string(),
         ));
     }
-    emit(cli.output.as_deref(), |out| match format {
+    let output =
+        match cli.output.as_slice() {
+            [] => None,
+            [one] if one.format.is_none() => Some(one.path.as_path()),
+            _ => return Err(keyscan::Error::Usage(
+                "--list-rules writes one list: give at most one `--output FILE`, without FORMAT="
+                    .to_string(),
+            )),
+        };
+    emit(output, |out| match format {
         Format::Json => info::write_json(&rules, out),
         _ => info::write_text(&rules, out),
     })?;
@@ -165,18 +174,22 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
         b.apply(&mut outcome.findings, &mut outcome.summary);
     }
 
-    let opts = RenderOptions {
-        show_secrets: cli.show_secrets,
-        color: use_color(cli.color, cli.output.is_some()),
-        quiet: cli.quiet,
-    };
-    let reporter = report::reporter(cli.format, opts);
     let report = report::Report {
         findings: &outcome.findings,
         summary: &outcome.summary,
         rules: &outcome.rules,
     };
-    emit(cli.output.as_deref(), |out| reporter.write(&report, out))?;
+    // One scan, every requested report: files first, standard output last,
+    // so what a person sees comes after any "cannot write FILE" error.
+    for (format, path) in cli.destinations() {
+        let opts = RenderOptions {
+            show_secrets: cli.show_secrets,
+            color: use_color(cli.color, path.is_some()),
+            quiet: cli.quiet,
+        };
+        let reporter = report::reporter(format, opts);
+        emit(path.as_deref(), |out| reporter.write(&report, out))?;
+    }
     Ok(ExitCode::for_scan(
         &outcome.findings,
         fail_on,

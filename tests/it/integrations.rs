@@ -468,6 +468,71 @@ fn output_writes_the_report_to_a_file_and_names_it_on_error() {
 }
 
 #[test]
+fn one_scan_writes_several_formats() {
+    let mut rng = Rng::new(64);
+    let t = TempTree::new();
+    t.write(".gitignore", ".env\n.env.*\n");
+    let key = miniback_key(&mut rng);
+    t.write("server.js", format!("const k = \"{key}\";\n"));
+    // Annotations on stdout, SARIF and JSON in files: what the action runs.
+    let out = run_in(
+        t.path(),
+        &[
+            "--format",
+            "github",
+            "-o",
+            "sarif=keyscan.sarif",
+            "--output",
+            "json=keyscan.json",
+            ".",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("::error file=server.js,line=1"),
+        "{stdout}"
+    );
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("keyscan.sarif")).unwrap()).unwrap();
+    assert_valid_sarif(&sarif);
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 1);
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(t.path().join("keyscan.json")).unwrap()).unwrap();
+    assert_eq!(json["findings"][0]["path"], "server.js");
+    assert!(
+        !String::from_utf8_lossy(&std::fs::read(t.path().join("keyscan.json")).unwrap())
+            .contains(&key)
+    );
+
+    // A plain `-o FILE` takes --format, and then nothing goes to stdout.
+    let out = run_in(
+        t.path(),
+        &[
+            "--format",
+            "json",
+            "-o",
+            "all.json",
+            "-o",
+            "sarif=k.sarif",
+            ".",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(t.path().join("all.json").is_file() && t.path().join("k.sarif").is_file());
+
+    // A format name with nothing after `=` is a usage error (exit 2).
+    let out = run_in(t.path(), &["-o", "sarif=", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sarif="));
+}
+
+#[test]
 fn list_rules_shows_builtin_and_config_rules() {
     let t = TempTree::new();
     t.write(
