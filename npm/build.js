@@ -3,6 +3,7 @@
 //
 //   node npm/build.js --binaries DIR --out OUT [--version X.Y.Z]
 //                     [--platforms linux-x64,darwin-arm64] [--pack]
+//                     [--binary PLATFORM=FILE]…
 //
 // DIR holds one folder per Rust target with the binary in it, as the release
 // workflow downloads them: DIR/x86_64-unknown-linux-musl/keyscan,
@@ -12,7 +13,9 @@
 // only the one matching the machine). --platforms builds a subset (a local
 // test has only its own binary); the launcher package still lists every
 // platform. --pack runs `npm pack` in each folder and prints the tarballs.
-// The version defaults to Cargo.toml's. Plain Node, no dependencies.
+// --binary linux-x64=target/release/keyscan takes that platform's binary from
+// FILE instead of DIR (a local build). The version defaults to Cargo.toml's.
+// Plain Node, no dependencies.
 "use strict";
 
 const fs = require("fs");
@@ -37,7 +40,7 @@ function die(message) {
 }
 
 function parseArgs(argv) {
-  const args = { pack: false };
+  const args = { pack: false, binary: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -49,9 +52,16 @@ function parseArgs(argv) {
     else if (a === "--version") args.version = value();
     else if (a === "--platforms") args.platforms = value().split(",").filter(Boolean);
     else if (a === "--pack") args.pack = true;
+    else if (a === "--binary") {
+      const [platform, ...file] = value().split("=");
+      if (!file.length) die("--binary takes PLATFORM=FILE");
+      args.binary[platform] = file.join("=");
+    }
     else die(`unknown argument ${a}`);
   }
-  if (!args.binaries || !args.out) die("usage: node npm/build.js --binaries DIR --out OUT [--version X.Y.Z] [--platforms a,b] [--pack]");
+  if ((!args.binaries && !Object.keys(args.binary).length) || !args.out) {
+    die("usage: node npm/build.js --binaries DIR --out OUT [--version X.Y.Z] [--platforms a,b] [--binary PLATFORM=FILE] [--pack]");
+  }
   return args;
 }
 
@@ -72,7 +82,9 @@ function main() {
   const version = args.version || cargoVersion();
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) die(`${version} is not a version`);
   const wanted = args.platforms || Object.keys(PLATFORMS);
-  for (const p of wanted) if (!PLATFORMS[p]) die(`unknown platform ${p} (known: ${Object.keys(PLATFORMS).join(", ")})`);
+  for (const p of [...wanted, ...Object.keys(args.binary)]) {
+    if (!PLATFORMS[p]) die(`unknown platform ${p} (known: ${Object.keys(PLATFORMS).join(", ")})`);
+  }
   const out = path.resolve(args.out);
   fs.mkdirSync(out, { recursive: true });
 
@@ -80,7 +92,7 @@ function main() {
   const dirs = [];
   for (const name of wanted) {
     const p = PLATFORMS[name];
-    const src = path.resolve(args.binaries, p.target, p.exe);
+    const src = args.binary[name] ? path.resolve(args.binary[name]) : path.resolve(args.binaries || ".", p.target, p.exe);
     if (!fs.statSync(src, { throwIfNoEntry: false })?.isFile()) die(`missing binary for ${name}: ${src}`);
     const dir = path.join(out, `cli-${name}`);
     fs.rmSync(dir, { recursive: true, force: true });
