@@ -15,6 +15,7 @@ mod integrations;
 mod npm_package;
 mod pre_commit;
 mod proptest_matcher;
+mod release;
 mod rules;
 mod snapshots;
 mod suppression;
