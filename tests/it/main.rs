@@ -6,6 +6,7 @@
 //! `cargo test --test it <module>::`, e.g. `cargo test --test it snapshots::`.
 
 mod action;
+mod architecture;
 mod common;
 mod dotenv_audit;
 mod git_history;
