@@ -179,6 +179,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
         findings: &outcome.findings,
         summary: &outcome.summary,
         rules: &outcome.rules,
+        repo_paths: &outcome.repo_paths,
     };
     // One scan, every requested report: files first, standard output last,
     // so what a person sees comes after any "cannot write FILE" error.

@@ -28,6 +28,7 @@ use crate::blob::ScannedBlob;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::facts::project::{self, ProjectIndex};
+use crate::facts::repo_paths::RepoPaths;
 use crate::facts::tree::TreeFacts;
 use crate::facts::Facts;
 use crate::finding::Finding;
@@ -85,6 +86,8 @@ pub struct ScanOutcome {
     pub summary: Summary,
     /// Descriptions of every loaded rule (for SARIF and `--list-rules`).
     pub rules: Vec<RuleInfo>,
+    /// Display paths → repository-relative paths (SARIF, annotations).
+    pub repo_paths: RepoPaths,
 }
 
 /// Loads the built-in rules plus the config's `[[rule]]` tables.
@@ -187,7 +190,9 @@ impl Scanner {
             let tree = facts.tree.as_ref().expect("tree facts were gathered");
             audit::tree_findings(tree, |p| with_key.contains(p))
         };
-        self.finish(output, &facts, "tree", started, &audits, None)
+        let mut outcome = self.finish(output, &facts, "tree", started, &audits, None)?;
+        outcome.repo_paths = RepoPaths::for_roots(&req.options.roots);
+        Ok(outcome)
     }
 
     /// Scans what the next commit would record: the staged blobs of added
@@ -351,6 +356,7 @@ impl Scanner {
             findings,
             summary,
             rules,
+            repo_paths: RepoPaths::identity(),
         })
     }
 

@@ -15,14 +15,19 @@
 //!   bands for the same names), and each result carries its own `level`
 //!   (error for critical/high, warning for medium/low, note for info) and
 //!   `properties.severity`.
-//! - `partialFingerprints`: our fingerprint as `keyscan/v1`, and also as
-//!   `primaryLocationLineHash` (`FINGERPRINT:N`, N counting repeats of the
-//!   same key in the same file), because `upload-sarif` cannot compute a line
-//!   hash for a file that no longer exists at HEAD — a leak found in history.
-//! - Locations are relative URIs under `%SRCROOT%` (percent-encoded), with a
-//!   region whose line and column are at least 1: findings about a whole file
-//!   (line 0) point at line 1, column 1. Columns are keyscan's 1-based byte
-//!   columns, which equal SARIF's default UTF-16 columns on ASCII lines.
+//! - `partialFingerprints`: our fingerprint as `keyscan/v1` only. GitHub's
+//!   `primaryLocationLineHash` is a rolling hash of the lines around the
+//!   result that `upload-sarif` computes from the checked-out file; a value
+//!   of ours would disagree with it (one warning per alert), so it is left
+//!   to GitHub.
+//! - Locations are URIs relative to the **repository root**
+//!   (`uriBaseId` `%SRCROOT%`, percent-encoded), whatever folder was scanned
+//!   (`keyscan apps/web` reports `apps/web/src/api.js`; see
+//!   [`crate::facts::repo_paths`]), with a region whose line and column are
+//!   at least 1: findings about a whole file (line 0) point at line 1,
+//!   column 1. Columns count UTF-16 code units, as the run's `columnKind`
+//!   says (GitHub and SARIF's default), not keyscan's byte columns: `ü` is
+//!   two bytes and one unit, `😀` four bytes and two units.
 //!
 //! Secrets appear only through [`Finding::secret_display`] and
 //! [`Finding::snippet_display`]: redacted unless `--show-secrets`.
@@ -177,7 +182,7 @@ fn rule_object(id: &str, info: Option<&RuleInfo>, first: &Finding, worst: Severi
 }
 
 impl SarifReporter {
-    fn result(&self, f: &Finding, rule_index: usize, occurrence: usize) -> Value {
+    fn result(&self, f: &Finding, path: &str, rule_index: usize) -> Value {
         let show = self.opts.show_secrets;
         let mut text = format!("{} ({}, {}): {}", f.title, f.severity, f.context, f.message);
         if let Some(secret) = f.secret_display(show) {
@@ -199,13 +204,18 @@ impl SarifReporter {
         }
         let mut region = Map::new();
         // SARIF lines and columns start at 1; whole-file findings point at the top.
+        // Columns in UTF-16 code units, the run's `columnKind`; when the
+        // scanner could not count them (deep in a line longer than its
+        // buffer), the region is the whole line.
         let (line, col) = if f.location.line == 0 {
-            (1, 1)
+            (1, Some(1))
         } else {
-            (f.location.line, f.location.column.max(1))
+            (f.location.line, f.location.column_utf16.map(|c| c.max(1)))
         };
         region.insert("startLine".into(), json!(line));
-        region.insert("startColumn".into(), json!(col));
+        if let Some(col) = col {
+            region.insert("startColumn".into(), json!(col));
+        }
         if let Some(snippet) = f.snippet_display(show) {
             region.insert("snippet".into(), json!({ "text": snippet }));
         }
@@ -241,14 +251,11 @@ impl SarifReporter {
             "message": { "text": text },
             "locations": [{
                 "physicalLocation": {
-                    "artifactLocation": artifact_location(&f.location.path),
+                    "artifactLocation": artifact_location(path),
                     "region": Value::Object(region),
                 }
             }],
-            "partialFingerprints": {
-                FINGERPRINT_KEY: f.fingerprint,
-                "primaryLocationLineHash": format!("{}:{occurrence}", f.fingerprint),
-            },
+            "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint },
             "properties": props,
         })
     }
@@ -275,14 +282,12 @@ impl Reporter for SarifReporter {
                 rule_object(&first.rule_id, info, first, *worst)
             })
             .collect();
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
         let results: Vec<Value> = report
             .findings
             .iter()
             .map(|f| {
-                let n = seen.entry((&f.location.path, &f.fingerprint)).or_insert(0);
-                *n += 1;
-                self.result(f, index[f.rule_id.as_str()], *n)
+                let path = report.repo_paths.repo_relative(&f.location.path);
+                self.result(f, &path, index[f.rule_id.as_str()])
             })
             .collect();
         let notifications: Vec<Value> = report
@@ -293,7 +298,7 @@ impl Reporter for SarifReporter {
                 json!({
                     "level": "warning",
                     "message": { "text": format!("could not scan: {}", e.message) },
-                    "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&e.path) } }],
+                    "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&report.repo_paths.repo_relative(&e.path)) } }],
                 })
             })
             .collect();
@@ -314,6 +319,7 @@ impl Reporter for SarifReporter {
                     "executionSuccessful": true,
                     "toolExecutionNotifications": notifications,
                 }],
+                "columnKind": "utf16CodeUnits",
                 "results": results,
                 "properties": { "summary": report.summary },
             }],

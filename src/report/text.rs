@@ -235,6 +235,7 @@ mod tests {
                 path: s("path"),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some(s("secret")),
             secret_redacted: Some(s("redacted")),
@@ -280,6 +281,7 @@ mod tests {
             findings: &findings,
             summary: &summary,
             rules: &[],
+            repo_paths: &crate::report::RepoPaths::identity(),
         };
         reporter.write(&report, &mut out).unwrap();
         String::from_utf8(out).unwrap()

@@ -185,6 +185,7 @@ mod tests {
                 path: path.into(),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some("mbk_secretsecretsecret".into()),
             secret_redacted: Some("mbk_secr…et".into()),
