@@ -2,8 +2,9 @@
 //!
 //! One run, one tool (`keyscan`, its version and repository URL). The
 //! `tool.driver.rules` array holds each rule that has a result, once, in
-//! order of first appearance, so `ruleIndex` points into it; a rule id that
-//! no loaded rule describes (an audit) is described from its first finding.
+//! order of first appearance, so `ruleIndex` points into it. Key rules are
+//! described from the rule catalogue, audit rules from `rules/audits.toml`
+//! (their help has fenced code blocks for commands).
 //!
 //! What GitHub needs and why each field is here:
 //!
@@ -35,6 +36,7 @@
 use super::rules::RuleInfo;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
+use crate::rules::audits::audit_rule;
 use crate::rules::RuleKind;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
@@ -119,49 +121,61 @@ fn artifact_location(path: &str) -> Value {
     }
 }
 
-/// The rule description for `id`: from the catalogue, or from the first
-/// finding when no loaded rule has that id (audits).
+/// The rule description for `id`: a key rule from the catalogue, an audit
+/// rule from `rules/audits.toml` — never from one finding's path-specific
+/// message — and only an id that neither knows from its first finding.
 fn rule_object(id: &str, info: Option<&RuleInfo>, first: &Finding, worst: Severity) -> Value {
-    let (name, description, provider, url, steps, tags) = match info {
-        Some(r) => {
+    let (name, description, provider, url, text, markdown, tags) = match (info, audit_rule(id)) {
+        (Some(r), _) => {
             let kind = match r.kind {
                 RuleKind::Secret => "secret-key",
                 RuleKind::Publishable => "publishable-key",
             };
+            let (name, provider) = (&r.name, &r.provider);
+            let (description, steps, url) = (&r.description, &r.rotation_steps, &r.rotation_url);
+            let s = &r.severity;
+            let severity = format!(
+                "Severity depends on where the key is: client {}, server {}, dotenv {}, docs {}, test {}.",
+                s.client, s.server, s.dotenv, s.docs, s.test
+            );
             (
-                r.name.clone(),
-                r.description.clone(),
-                r.provider.clone(),
-                Some(r.rotation_url.clone()),
-                r.rotation_steps.clone(),
+                name.clone(),
+                description.clone(),
+                provider.clone(),
+                Some(url.clone()),
+                format!("{name} ({provider})\n\n{description}\n\nHow to fix:\n{steps}\n\nRotate the key at: {url}\n\n{severity}\n"),
+                format!("**{name}** ({provider})\n\n{description}\n\n### How to fix\n\n{steps}\n\nRotate the key at: <{url}>\n\n{severity}\n"),
                 kind,
             )
         }
-        None => (
-            first.title.clone(),
-            first.message.clone(),
-            first.provider.clone(),
-            first.rotation_url.clone(),
-            first.remediation.clone(),
+        (None, Some(a)) => (
+            a.name.clone(),
+            a.description.clone(),
+            "git".to_string(),
+            None,
+            format!(
+                "{} (repository check)\n\n{}\n\nHow to fix:\n{}\nSeverity: {}.\n",
+                a.name, a.description, a.help, a.severity
+            ),
+            format!(
+                "**{}** (repository check)\n\n{}\n\n### How to fix\n\n{}\nSeverity: {}.\n",
+                a.name, a.description, a.help, a.severity
+            ),
             "audit",
         ),
+        (None, None) => {
+            let fenced = format!("```text\n{}\n```", first.remediation);
+            (
+                first.title.clone(),
+                first.title.clone(),
+                first.provider.clone(),
+                first.rotation_url.clone(),
+                format!("{}\n\nHow to fix:\n{}\n", first.title, first.remediation),
+                format!("**{}**\n\n### How to fix\n\n{fenced}\n", first.title),
+                "audit",
+            )
+        }
     };
-    let mut text = format!("{name} ({provider})\n\n{description}\n\nHow to fix:\n{steps}\n");
-    let mut markdown =
-        format!("**{name}** ({provider})\n\n{description}\n\n### How to fix\n\n{steps}\n");
-    if let Some(url) = &url {
-        text.push_str(&format!("\nRotate the key at: {url}\n"));
-        markdown.push_str(&format!("\nRotate the key at: <{url}>\n"));
-    }
-    if let Some(r) = info {
-        let s = &r.severity;
-        let line = format!(
-            "\nSeverity depends on where the key is: client {}, server {}, dotenv {}, docs {}, test {}.\n",
-            s.client, s.server, s.dotenv, s.docs, s.test
-        );
-        text.push_str(&line);
-        markdown.push_str(&line);
-    }
     let mut rule = json!({
         "id": id,
         "name": pascal_case(id),

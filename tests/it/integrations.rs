@@ -288,6 +288,20 @@ fn sarif_for_history_and_audit_findings_validates() {
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert_eq!(rule_ids, ["dotenv-not-ignored", "miniback-api-key"]);
+    // An audit rule is described by its rule data, not by its first result's
+    // path-specific message, and its commands are fenced code blocks.
+    let audit_rule = &run["tool"]["driver"]["rules"][0];
+    let fixed = keyscan::rules::audits::audit_rule("dotenv-not-ignored").unwrap();
+    assert_eq!(
+        audit_rule["fullDescription"]["text"],
+        fixed.description.as_str()
+    );
+    let markdown = audit_rule["help"]["markdown"].as_str().unwrap();
+    assert!(
+        markdown.contains("\n```sh\nkeyscan --fix\n```\n"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains(&findings[0].location.path), "{markdown}");
     let results = run["results"].as_array().unwrap();
     let region = &results[0]["locations"][0]["physicalLocation"]["region"];
     assert_eq!(
@@ -714,9 +728,34 @@ steps = ["Revoke the token and create a new one."]
     assert_eq!(mb["rotation_url"], "https://dash.example/acme-prod/keys");
     assert_eq!(mb["severity"]["client"], "critical");
 
+    // The seven repository checks are listed too, apart from key rules.
+    let audits: Vec<&str> = v["audits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        audits,
+        [
+            "gitignore-env-coverage",
+            "dotenv-tracked",
+            "dotenv-not-ignored",
+            "secret-file-tracked",
+            "secret-file-not-ignored",
+            "key-reused-across-environments",
+            "key-rotation-overdue"
+        ]
+    );
+
     let out = run_in(t.path(), &["--list-rules"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("acme-token  (Acme, secret)"), "{text}");
+    assert!(
+        text.contains("dotenv-tracked  (repository check)"),
+        "{text}"
+    );
+    assert!(text.contains("9 key rules, 7 repository checks"), "{text}");
     assert!(text
         .contains("severity: client critical, server high, dotenv high, docs medium, test medium"));
     assert!(text.contains("rotate: https://acme.example/settings/tokens"));
