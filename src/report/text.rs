@@ -94,6 +94,15 @@ impl TextReporter {
                 self.paint("fingerprint", Style::new().dimmed()),
                 for_terminal(&f.fingerprint)
             )?;
+        } else {
+            // Findings without a key (the repository checks) are allowlisted
+            // by fingerprint too, as the footer says.
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("fingerprint", Style::new().dimmed()),
+                for_terminal(&f.fingerprint)
+            )?;
         }
         if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
             writeln!(
