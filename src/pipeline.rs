@@ -127,6 +127,10 @@ impl Scanner {
     /// the allowlist. Config problems are errors here, before any scanning.
     pub fn new(config: &Config, no_allowlist: bool) -> Result<Scanner> {
         let matcher = Matcher::new(load_rules(config)?);
+        let allowlist = Allowlist::from_config(config, &|s| match matcher.redact_secrets(s) {
+            std::borrow::Cow::Owned(redacted) => Some(redacted),
+            std::borrow::Cow::Borrowed(_) => None,
+        })?;
         let settings = JudgeSettings {
             providers: config.file.providers.clone(),
             client_globs: compile_globs(
@@ -139,7 +143,7 @@ impl Scanner {
         Ok(Scanner {
             matcher,
             settings,
-            allowlist: Allowlist::from_config(config)?,
+            allowlist,
             no_allowlist,
             config: config.clone(),
         })
