@@ -48,9 +48,23 @@ fn use_color(choice: ColorChoice, to_file: bool) -> bool {
         ColorChoice::Auto => {
             !to_file
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                // A terminal that says it understands no escape sequences.
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
                 && std::io::stdout().is_terminal()
         }
     }
+}
+
+/// The terminal's width when text goes to a terminal (`COLUMNS` wins, as
+/// for other tools), else `None`: files and pipes get unwrapped lines.
+fn text_width(to_file: bool) -> Option<usize> {
+    if to_file || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    columns
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+        .filter(|&w| w > 0)
 }
 
 /// Where the report goes: `--output FILE` or stdout. Errors name the file.
@@ -188,6 +202,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
             show_secrets: cli.show_secrets,
             color: use_color(cli.color, path.is_some()),
             quiet: cli.quiet,
+            width: text_width(path.is_some()),
         };
         let reporter = report::reporter(format, opts);
         emit(path.as_deref(), |out| reporter.write(&report, out))?;

@@ -55,6 +55,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// Only findings, no summary (`--quiet`).
     pub quiet: bool,
+    /// Wrap text output's prose (messages, remediation) to this many
+    /// columns: the terminal's width when printing to one, else `None`.
+    pub width: Option<usize>,
 }
 
 /// One output format.

@@ -763,3 +763,66 @@ steps = ["Revoke the token and create a new one."]
     let out = run_in(t.path(), &["--list-rules", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Runs keyscan under a pseudo-terminal (util-linux `script`), as a person
+/// at a terminal sees it.
+fn on_a_terminal(dir: &Path, env: &[(&str, &str)]) -> String {
+    require("script", "util-linux; it gives keyscan a terminal");
+    let cmd = format!("{} .", env!("CARGO_BIN_EXE_keyscan"));
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn text_wraps_to_the_terminal_and_term_dumb_means_no_colour() {
+    let mut rng = Rng::new(67);
+    let t = TempTree::new();
+    t.write(".gitignore", ".env\n.env.*\n");
+    let key = miniback_key(&mut rng);
+    t.write("server.js", format!("const k = \"{key}\";\n"));
+
+    let dumb = on_a_terminal(t.path(), &[("TERM", "dumb"), ("COLUMNS", "50")]);
+    assert!(dumb.contains("miniback-api-key"), "{dumb}");
+    assert!(!dumb.contains('\u{1b}'), "colour on TERM=dumb:\n{dumb}");
+    // Prose is wrapped to 50 columns; only unbreakable words (the snippet,
+    // the fingerprint line) may be longer.
+    for line in dumb
+        .lines()
+        .filter(|l| l.trim_start().starts_with(char::is_alphabetic))
+    {
+        let n = line.chars().count();
+        assert!(
+            n <= 50
+                || !line.trim().contains(' ')
+                || line.contains("fingerprint")
+                || line.contains("scanned"),
+            "{n} columns: {line:?}\n{dumb}"
+        );
+    }
+    assert!(
+        dumb.lines()
+            .any(|l| l.starts_with("       ") && l.chars().nth(7).is_some_and(char::is_alphabetic)),
+        "a step's continuation lines up under its text:\n{dumb}"
+    );
+
+    let colour = on_a_terminal(t.path(), &[("TERM", "xterm"), ("COLUMNS", "200")]);
+    assert!(
+        colour.contains('\u{1b}'),
+        "a terminal gets colour:\n{colour}"
+    );
+    // Redirected output is never wrapped.
+    let out = run_in(t.path(), &["."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.chars().count() > 100),
+        "a pipe gets whole lines:\n{text}"
+    );
+}
