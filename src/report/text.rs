@@ -347,8 +347,10 @@ mod tests {
             ["see", "https://example.com/a/very/long/url", "now"]
         );
         assert_eq!(wrap("", 10), [""]);
-        let mut opts = RenderOptions::default();
-        opts.width = Some(30);
+        let opts = RenderOptions {
+            width: Some(30),
+            ..RenderOptions::default()
+        };
         let long = "word ".repeat(40);
         let lines = TextReporter::new(opts).wrap(long.trim(), 2);
         assert!(
