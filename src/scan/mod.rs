@@ -10,7 +10,7 @@
 //! file.
 //!
 //! Large files are streamed through a fixed-size buffer
-//! ([`Matcher::scan_reader`], [`stream`]); UTF-16 files are decoded while
+//! ([`Matcher::scan_reader`], `stream`); UTF-16 files are decoded while
 //! streaming ([`encoding`]). The matcher knows nothing of paths, git or
 //! severities: it returns [`RawMatch`]es and a few facts about the bytes
 //! ([`BlobScan`]); the judge turns those into findings.
