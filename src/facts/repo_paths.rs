@@ -1,7 +1,7 @@
 //! Where the scanned paths sit in their git repository.
 //!
 //! Findings carry *display paths* relative to the scan root (see
-//! [`crate::paths`]): `keyscan apps/web` reports `src/api.js`. GitHub code
+//! `crate::paths`): `keyscan apps/web` reports `src/api.js`. GitHub code
 //! scanning and workflow annotations resolve a path against the repository
 //! root, where that file is `apps/web/src/api.js`, so the SARIF and GitHub
 //! reports rewrite display paths with a [`RepoPaths`] map. Text and JSON

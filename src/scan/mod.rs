@@ -3,10 +3,10 @@
 //!
 //! [`Matcher`] owns a single automaton built from every rule's keywords plus a
 //! few *context words* (vendor hints such as `stripe`, and `<script`). One
-//! pass over the bytes yields keyword hits ([`literal`]); for each hit the
+//! pass over the bytes yields keyword hits (`literal`); for each hit the
 //! rules that own the keyword run their regex **anchored** at the hit (or up
 //! to the rule's `lookbehind` bytes earlier) inside a bounded window of
-//! [`WINDOW_AFTER`] bytes ([`buffer`]). A regex therefore never scans a whole
+//! [`WINDOW_AFTER`] bytes (`buffer`). A regex therefore never scans a whole
 //! file.
 //!
 //! Large files are streamed through a fixed-size buffer
