@@ -7,12 +7,14 @@
 
 mod action;
 mod architecture;
+mod bounds;
 mod common;
 mod dotenv_audit;
 mod git_history;
 mod git_staged;
 mod hardening;
 mod integrations;
+mod links;
 mod npm_package;
 mod pre_commit;
 mod proptest_matcher;
