@@ -166,7 +166,7 @@ pub const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Writes a baseline file, naming it on error. Returns the number of entries.
 /// The file is replaced through a temporary file and a rename (see
-/// [`write_replace`]): never truncated half-way, never written through a
+/// `write_replace`): never truncated half-way, never written through a
 /// symlink.
 pub fn write_file(findings: &[Finding], path: &Path) -> Result<usize> {
     let io_err = |e: io::Error| Error::Io {
