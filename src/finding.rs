@@ -154,6 +154,10 @@ pub struct Location {
     pub line: u64,
     /// 1-based byte column within the line (0 when `line` is 0).
     pub column: u64,
+    /// The same column in UTF-16 code units, as SARIF counts by default
+    /// (`None` when unknown: a whole-file finding, or a key past the first
+    /// streaming buffer of a very long line).
+    pub column_utf16: Option<u64>,
 }
 
 /// The commit a finding in history is attributed to.

@@ -28,6 +28,7 @@ use crate::blob::ScannedBlob;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::facts::project::{self, ProjectIndex};
+use crate::facts::repo_paths::RepoPaths;
 use crate::facts::tree::TreeFacts;
 use crate::facts::Facts;
 use crate::finding::Finding;
@@ -85,6 +86,8 @@ pub struct ScanOutcome {
     pub summary: Summary,
     /// Descriptions of every loaded rule (for SARIF and `--list-rules`).
     pub rules: Vec<RuleInfo>,
+    /// Display paths → repository-relative paths (SARIF, annotations).
+    pub repo_paths: RepoPaths,
 }
 
 /// Loads the built-in rules plus the config's `[[rule]]` tables.
@@ -124,6 +127,10 @@ impl Scanner {
     /// the allowlist. Config problems are errors here, before any scanning.
     pub fn new(config: &Config, no_allowlist: bool) -> Result<Scanner> {
         let matcher = Matcher::new(load_rules(config)?);
+        let allowlist = Allowlist::from_config(config, &|s| match matcher.redact_secrets(s) {
+            std::borrow::Cow::Owned(redacted) => Some(redacted),
+            std::borrow::Cow::Borrowed(_) => None,
+        })?;
         let settings = JudgeSettings {
             providers: config.file.providers.clone(),
             client_globs: compile_globs(
@@ -136,7 +143,7 @@ impl Scanner {
         Ok(Scanner {
             matcher,
             settings,
-            allowlist: Allowlist::from_config(config)?,
+            allowlist,
             no_allowlist,
             config: config.clone(),
         })
@@ -187,7 +194,9 @@ impl Scanner {
             let tree = facts.tree.as_ref().expect("tree facts were gathered");
             audit::tree_findings(tree, |p| with_key.contains(p))
         };
-        self.finish(output, &facts, "tree", started, &audits, None)
+        let mut outcome = self.finish(output, &facts, "tree", started, &audits, None)?;
+        outcome.repo_paths = RepoPaths::for_roots(&req.options.roots);
+        Ok(outcome)
     }
 
     /// Scans what the next commit would record: the staged blobs of added
@@ -353,6 +362,7 @@ impl Scanner {
             findings,
             summary,
             rules,
+            repo_paths: RepoPaths::identity(),
         })
     }
 

@@ -10,6 +10,8 @@
 //!   into a commit — asked of git itself through [`oracle`].
 //! - [`history`]: history facts — when each key entered history and whether
 //!   it is still in HEAD.
+//! - [`repo_paths`]: where each scan root sits in its repository, so
+//!   reports read by GitHub can name files relative to the repository root.
 //!
 //! The pipeline builds one [`Facts`] per scan and hands it, read-only, to
 //! the judge and the audits. Facts never run the matcher and never see a
@@ -18,6 +20,7 @@
 pub mod history;
 pub mod oracle;
 pub mod project;
+pub mod repo_paths;
 pub mod tree;
 
 use history::KeyAges;

@@ -368,6 +368,7 @@ impl<'a> Judge<'a> {
                 path: blob.path.clone(),
                 line: m.line,
                 column: m.column,
+                column_utf16: m.column_utf16,
             },
             secret: Some(m.secret.clone()),
             secret_redacted: Some(redacted),

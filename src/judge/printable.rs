@@ -89,6 +89,7 @@ mod tests {
                 path: format!("keys/{key}.js"),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some(key.clone()),
             secret_redacted: Some("mbk_q8w1…pz".into()),

@@ -261,6 +261,7 @@ mod tests {
                 path: path.into(),
                 line,
                 column: 1,
+                column_utf16: Some(1),
             },
             secret: secret.map(Into::into),
             secret_redacted: secret.map(|s| format!("mbk_{s}…")),

@@ -10,7 +10,6 @@
 //! named like one is printed in a job log that GitHub Actions parses. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
 
 use super::keys::{self, plural, Grouped, KeyGroup};
-use super::wrap::wrap_text;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::{for_terminal, no_log_commands};
@@ -130,7 +129,10 @@ impl TextReporter {
                 for_terminal(src)
             )?;
         }
-        writeln!(out, "  {}", for_terminal(&f.message))
+        for line in self.wrap(&for_terminal(&f.message), 2) {
+            writeln!(out, "  {line}")?;
+        }
+        Ok(())
     }
 
     fn write_key_line(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
@@ -142,9 +144,17 @@ impl TextReporter {
                 for_terminal(secret),
                 self.paint("fingerprint", Style::new().dimmed()),
                 for_terminal(&f.fingerprint)
-            )?;
+            )
+        } else {
+            // Findings without a key (the repository checks) are allowlisted
+            // by fingerprint too, as the footer says.
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("fingerprint", Style::new().dimmed()),
+                for_terminal(&f.fingerprint)
+            )
         }
-        Ok(())
     }
 
     /// One rotation recipe.
@@ -158,7 +168,15 @@ impl TextReporter {
             )?;
         }
         for line in f.remediation.lines() {
-            writeln!(out, "    {}", for_terminal(line))?;
+            // A numbered step's continuation lines line up under its text.
+            let hang = line
+                .find(". ")
+                .filter(|&i| i <= 3 && line[..i].bytes().all(|b| b.is_ascii_digit()));
+            let wrapped = self.wrap(&for_terminal(line), 4 + hang.map_or(0, |h| h + 2));
+            for (i, part) in wrapped.iter().enumerate() {
+                let pad = if i == 0 { 0 } else { hang.map_or(0, |h| h + 2) };
+                writeln!(out, "    {:pad$}{part}", "")?;
+            }
         }
         writeln!(out)
     }
@@ -216,15 +234,16 @@ impl TextReporter {
             writeln!(out, "          … and {} more", others.len() - shown)?;
         }
         for note in &key.notes {
-            writeln!(
-                out,
-                "  {} {} [{}, {}]: {}",
-                self.paint("also:", Style::new().bold()),
+            let text = format!(
+                "also: {} [{}, {}]: {}",
                 for_terminal(&note.title),
                 for_terminal(&note.rule_id),
                 note.severity,
                 for_terminal(&note.message)
-            )?;
+            );
+            for (i, line) in self.wrap(&text, 4).iter().enumerate() {
+                writeln!(out, "{}{line}", if i == 0 { "  " } else { "    " })?;
+            }
         }
         self.write_rotation(first, out)
     }
@@ -239,16 +258,47 @@ impl TextReporter {
     }
 }
 
+impl TextReporter {
+    /// `text` split into lines that fit the terminal after `indent`
+    /// columns (one line when not wrapping).
+    fn wrap(&self, text: &str, indent: usize) -> Vec<String> {
+        match self.opts.width {
+            Some(width) => wrap(text, width.saturating_sub(indent).max(20)),
+            None => vec![text.to_string()],
+        }
+    }
+}
+
+/// Greedy word wrap at spaces to `width` characters; a word longer than a
+/// line (a URL, a path) gets a line of its own rather than being cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        if len > 0 && len + 1 + w > width {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(word);
+        len += w;
+    }
+    lines.push(line);
+    lines
+}
+
 impl Reporter for TextReporter {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         // Rendered whole, then checked line by line: no printed line, whatever
         // field starts it, may read as a CI runner command.
         let mut text = Vec::new();
         self.render(report, &mut text)?;
-        let mut text = String::from_utf8_lossy(&text).into_owned();
-        if let Some(width) = self.opts.width {
-            text = wrap_text(&text, width);
-        }
+        let text = String::from_utf8_lossy(&text);
         out.write_all(no_log_commands(&text).as_bytes())
     }
 }
@@ -277,23 +327,19 @@ impl TextReporter {
         }
         let s = report.summary;
         if report.findings.iter().any(|f| f.severity > Severity::Info) {
-            writeln!(
-                out,
-                "{}",
-                self.paint(
-                    "A false positive? Put `keyscan:allow` in a comment on its line, or add its fingerprint to [allowlist] fingerprints in .keyscan.toml.",
-                    Style::new().dimmed()
-                )
-            )?;
+            for line in self.wrap(
+                "A false positive? Put `keyscan:allow` in a comment on its line, or add its fingerprint to [allowlist] fingerprints in .keyscan.toml.",
+                0,
+            ) {
+                writeln!(out, "{}", self.paint(&line, Style::new().dimmed()))?;
+            }
             if s.mode == "staged" {
-                writeln!(
-                    out,
-                    "{}",
-                    self.paint(
-                        "Nothing has been committed yet: take the key out of the file, `git add` it again and commit. If the key is real, rotate it as shown above — it may already be in other places.",
-                        Style::new().dimmed()
-                    )
-                )?;
+                for line in self.wrap(
+                    "Nothing has been committed yet: take the key out of the file, `git add` it again and commit. If the key is real, rotate it as shown above — it may already be in other places.",
+                    0,
+                ) {
+                    writeln!(out, "{}", self.paint(&line, Style::new().dimmed()))?;
+                }
             }
         }
         let total = report.findings.len();
@@ -317,7 +363,9 @@ impl TextReporter {
             for_terminal(&s.mode)
         )?;
         for line in s.detail_lines() {
-            writeln!(out, "{line}")?;
+            for (i, part) in self.wrap(&line, 2).iter().enumerate() {
+                writeln!(out, "{}{part}", if i == 0 { "" } else { "  " })?;
+            }
         }
         if !s.errors.is_empty() {
             writeln!(
@@ -358,6 +406,7 @@ mod tests {
                 path: s("path"),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some(s("secret")),
             secret_redacted: Some(s("redacted")),
@@ -404,6 +453,7 @@ mod tests {
             findings: &findings,
             summary: &summary,
             rules: &[],
+            repo_paths: &crate::report::RepoPaths::identity(),
         };
         reporter.write(&report, &mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -426,6 +476,7 @@ mod tests {
                 findings: &findings,
                 summary: &summary,
                 rules: &[],
+                repo_paths: &crate::report::RepoPaths::identity(),
             };
             let mut out = Vec::new();
             TextReporter::new(RenderOptions::default())
@@ -462,6 +513,7 @@ mod tests {
             findings: &findings,
             summary: &summary,
             rules: &[],
+            repo_paths: &crate::report::RepoPaths::identity(),
         };
         let mut out = Vec::new();
         TextReporter::new(RenderOptions::default())
@@ -478,6 +530,26 @@ mod tests {
         assert!(
             !out.lines().any(|l| l.trim_start().starts_with("::")),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn wraps_at_spaces_and_keeps_long_words_whole() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(
+            wrap("see https://example.com/a/very/long/url now", 10),
+            ["see", "https://example.com/a/very/long/url", "now"]
+        );
+        assert_eq!(wrap("", 10), [""]);
+        let opts = RenderOptions {
+            width: Some(30),
+            ..RenderOptions::default()
+        };
+        let long = "word ".repeat(40);
+        let lines = TextReporter::new(opts).wrap(long.trim(), 2);
+        assert!(
+            lines.len() > 1 && lines.iter().all(|l| l.chars().count() <= 28),
+            "{lines:?}"
         );
     }
 

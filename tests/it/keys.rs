@@ -3,11 +3,12 @@
 //! first, its other places, one rotation recipe; the summary counts keys and
 //! places), JSON (`keys` beside the per-place `findings`) and SARIF (one
 //! result per place with `relatedLocations` to the others) — while exit
-//! codes, allowlists and baselines keep counting places. Also: text wrapped
-//! to `COLUMNS`, and no raw key in any format without `--show-secrets`.
+//! codes, allowlists and baselines keep counting places. Also: groups
+//! wrapped on a terminal, and no raw key in any format without
+//! `--show-secrets`.
 
 use crate::common::*;
-use crate::integrations::assert_valid_sarif;
+use crate::integrations::{assert_valid_sarif, on_a_terminal};
 use serde_json::Value;
 use std::path::Path;
 
@@ -381,24 +382,36 @@ fn no_raw_key_in_any_format_without_show_secrets() {
 }
 
 #[test]
-fn text_wraps_to_columns_and_stays_whole_in_a_pipe() {
+fn groups_wrap_to_the_terminal_and_stay_whole_in_a_pipe() {
     let mut rng = Rng::new(148);
     let (k, other) = (miniback_key(&mut rng), miniback_key(&mut rng));
     let t = three_places(&k, &other);
-    let (whole, _) = text_in(t.path(), &["--color", "never", "."], None);
-    let longest = whole.lines().map(|l| l.chars().count()).max().unwrap();
-    assert!(longest > 120, "a pipe without COLUMNS gets whole lines");
+    // Keys only: a repository finding's header line is not prose.
+    t.write(".gitignore", ".env\n.env.*\n");
+    let (whole, _) = text_in(t.path(), &["--color", "never", "."], Some("60"));
+    assert!(
+        whole.lines().any(|l| l.chars().count() > 100),
+        "a pipe gets whole lines, COLUMNS or not:\n{whole}"
+    );
 
-    let (wrapped, _) = text_in(t.path(), &["--color", "never", "."], Some("60"));
+    let wrapped = on_a_terminal(t.path(), &[("TERM", "dumb"), ("COLUMNS", "60")]);
+    assert!(wrapped.contains("Miniback API key · 3 places"), "{wrapped}");
+    assert!(
+        wrapped.contains("  also at api/b.js:1:26  (server, high)"),
+        "{wrapped}"
+    );
     for line in wrapped.lines() {
-        let width = line.chars().count();
-        // Only a single word longer than the width may stick out.
+        let n = line.chars().count();
+        // Only unbreakable words, the key line and the summary's headline
+        // may be longer.
         assert!(
-            width <= 60 || !line.trim().contains(' '),
-            "{width} columns: {line}\n{wrapped}"
+            n <= 60
+                || !line.trim().contains(' ')
+                || line.contains("fingerprint")
+                || line.contains("scanned"),
+            "{n} columns: {line:?}\n{wrapped}"
         );
     }
-    assert!(wrapped.lines().count() > whole.lines().count());
     // Nothing but line breaks and indentation changed (numbers aside: the
     // scan's duration differs between runs).
     let words = |text: &str| -> Vec<String> {
@@ -408,7 +421,8 @@ fn text_wraps_to_columns_and_stays_whole_in_a_pipe() {
             .collect()
     };
     assert_eq!(words(&wrapped), words(&whole));
-    // A file written with --output is never wrapped.
+
+    // A file written with --output is never wrapped either.
     let out = keyscan()
         .current_dir(t.path())
         .env("COLUMNS", "60")
@@ -417,5 +431,5 @@ fn text_wraps_to_columns_and_stays_whole_in_a_pipe() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let file = std::fs::read_to_string(t.path().join("report.txt")).unwrap();
-    assert!(file.lines().any(|l| l.chars().count() > 120), "{file}");
+    assert!(file.lines().any(|l| l.chars().count() > 100), "{file}");
 }

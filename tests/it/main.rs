@@ -5,6 +5,7 @@
 //! property tests, insta snapshots of CLI output. Run one area with
 //! `cargo test --test it <module>::`, e.g. `cargo test --test it snapshots::`.
 
+mod action;
 mod architecture;
 mod bounds;
 mod common;
@@ -15,8 +16,10 @@ mod hardening;
 mod integrations;
 mod keys;
 mod links;
+mod npm_package;
 mod pre_commit;
 mod proptest_matcher;
+mod release;
 mod rules;
 mod snapshots;
 mod suppression;

@@ -295,7 +295,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
             let idx = en.commits.len() as u32;
             en.commits.push(oid);
             en.visit_tree(&odb, commit.tree_id(), idx);
-            if idx % 256 == 0 {
+            if idx.is_multiple_of(256) {
                 bar.set_message(format!(
                     "reading history: {} commits, {} blobs found, {} scanned, {}",
                     idx + 1,

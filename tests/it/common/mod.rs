@@ -284,3 +284,42 @@ pub fn key_findings(v: &serde_json::Value) -> Vec<&serde_json::Value> {
         .filter(|f| f["origin"] != "audit")
         .collect()
 }
+
+/// The code block that follows `<!-- snippet: NAME -->` in README.md, so
+/// tests run what the README tells users to write.
+pub fn readme_snippet(name: &str) -> String {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let marker = format!("<!-- snippet: {name} -->");
+    let at = readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README.md has no {marker}"));
+    let rest = &readme[at + marker.len()..];
+    let open = rest.find("```").expect("a code block after the marker");
+    let body = &rest[open..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    let close = body.find("\n```").expect("the code block ends");
+    format!("{}\n", &body[..close])
+}
+
+/// The repository's root (the crate's manifest folder).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether `program --version` runs.
+pub fn have(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Panics unless `program` runs: for tests that exist to exercise it. Such
+/// tests are `#[ignore]`d with the reason (so `cargo test` lists them as
+/// ignored, never as passed) and run by `.ci/run`, which installs the tools.
+pub fn require(program: &str, how: &str) {
+    assert!(
+        have(program),
+        "`{program}` is not installed or not on PATH; this test needs it ({how})"
+    );
+}
