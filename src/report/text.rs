@@ -343,25 +343,37 @@ impl TextReporter {
             }
         }
         let total = report.findings.len();
-        let head = if total == 0 {
-            self.paint("no findings", Style::new().green().bold())
+        let (head, rest) = if total == 0 {
+            ("no findings".to_string(), String::new())
         } else {
-            self.paint(
-                &format!("{total} finding{}", if total == 1 { "" } else { "s" }),
-                Style::new().bold(),
-            ) + &format!(" ({}): {}", s.counts_text(), what(&grouped))
+            (
+                format!("{total} finding{}", if total == 1 { "" } else { "s" }),
+                format!(" ({}): {}", s.counts_text(), what(&grouped)),
+            )
         };
         // History counts distinct blobs: one file in many versions is many blobs.
         let unit = if s.mode == "history" { "blob" } else { "file" };
-        writeln!(
-            out,
-            "{head} · {} {unit}{} ({}) scanned in {} ms [{}]",
+        let headline = format!(
+            "{head}{rest} · {} {unit}{} ({}) scanned in {} ms [{}]",
             s.files_scanned,
             if s.files_scanned == 1 { "" } else { "s" },
             HumanBytes(s.bytes_scanned),
             s.duration_ms,
             for_terminal(&s.mode)
-        )?;
+        );
+        let head_style = if total == 0 {
+            Style::new().green().bold()
+        } else {
+            Style::new().bold()
+        };
+        // Wrapped as plain text; the count is painted afterwards, so colour
+        // never moves a line break.
+        for (i, part) in self.wrap(&headline, 2).iter().enumerate() {
+            match part.strip_prefix(head.as_str()).filter(|_| i == 0) {
+                Some(after) => writeln!(out, "{}{after}", self.paint(&head, head_style))?,
+                None => writeln!(out, "  {part}")?,
+            }
+        }
         for line in s.detail_lines() {
             for (i, part) in self.wrap(&line, 2).iter().enumerate() {
                 writeln!(out, "{}{part}", if i == 0 { "" } else { "  " })?;
