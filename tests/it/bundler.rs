@@ -199,10 +199,7 @@ fn prepare_cache() -> Result<Option<PathBuf>, String> {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bundler-apps");
     std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     // Test binaries (cargo nextest runs one process per test) may race here.
-    let lock = std::fs::File::create(cache.join(".lock"))
-        .map_err(|e| format!("{}: {e}", cache.display()))?;
-    lock.lock()
-        .map_err(|e| format!("locking {}: {e}", cache.display()))?;
+    let _lock = DirLock::acquire(&cache.join(".lock"))?;
 
     // The stamp is the lockfile and every manifest: any change reinstalls.
     let src = apps_dir();
@@ -277,6 +274,40 @@ fn node_usable() -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A lock between processes: a folder that exists while one holds it
+/// (`create_dir` is atomic; `File::lock` is newer than the crate's MSRV). A lock
+/// older than 20 minutes is left over from a killed run and is taken over.
+struct DirLock(PathBuf);
+
+impl DirLock {
+    fn acquire(path: &Path) -> Result<DirLock, String> {
+        loop {
+            match std::fs::create_dir(path) {
+                Ok(()) => return Ok(DirLock(path.to_path_buf())),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age.as_secs() > 20 * 60);
+                    if stale {
+                        let _ = std::fs::remove_dir(path);
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                    }
+                }
+                Err(e) => return Err(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
