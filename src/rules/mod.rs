@@ -10,10 +10,8 @@
 //! for bytes with ASCII semantics: the matcher runs it *anchored* at keyword
 //! hits inside a bounded window, never over a whole file.
 
-pub mod info;
 mod spec;
 
-pub use info::RuleInfo;
 pub use spec::{
     PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec, SeverityTable,
     VendorSpec,

@@ -26,6 +26,7 @@ use aho_corasick::{packed, AhoCorasick, MatchKind};
 use lines::LineCounter;
 use regex_automata::{Anchored, Input};
 use std::io::{self, Read};
+use std::sync::Arc;
 
 /// Most bytes a match may extend past the start of its keyword.
 pub const WINDOW_AFTER: usize = 1024;
@@ -115,8 +116,8 @@ pub struct BlobScan {
 pub const SCRIPT_WORD: &str = "<script";
 
 /// The compiled prefilter plus the rules it serves.
-pub struct Matcher<'r> {
-    rules: &'r RuleSet,
+pub struct Matcher {
+    rules: Arc<RuleSet>,
     /// Every distinct rule keyword, searched leftmost-longest.
     keywords: LiteralSearcher,
     /// Per keyword pattern: the rules that own it.
@@ -130,7 +131,7 @@ pub struct Matcher<'r> {
     context_words: Vec<String>,
 }
 
-impl std::fmt::Debug for Matcher<'_> {
+impl std::fmt::Debug for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Matcher")
             .field("keywords", &self.owners.len())
@@ -149,9 +150,12 @@ struct ScanState {
     caps: Vec<regex_automata::util::captures::Captures>,
 }
 
-impl<'r> Matcher<'r> {
+impl Matcher {
     /// Builds the automata for every keyword and context word of `rules`.
-    pub fn new(rules: &'r RuleSet) -> Matcher<'r> {
+    /// The matcher owns (a share of) its rules, so one matcher can serve every
+    /// worker thread and outlive the code that loaded them.
+    pub fn new(rules: impl Into<Arc<RuleSet>>) -> Matcher {
+        let rules: Arc<RuleSet> = rules.into();
         let mut patterns: Vec<String> = Vec::new();
         let mut owners: Vec<Vec<usize>> = Vec::new();
         for (ri, rule) in rules.rules.iter().enumerate() {
@@ -196,8 +200,8 @@ impl<'r> Matcher<'r> {
     }
 
     /// The rules this matcher serves.
-    pub fn rules(&self) -> &'r RuleSet {
-        self.rules
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// Id of a context word, if the matcher tracks it.
@@ -596,7 +600,7 @@ mod tests {
     #[test]
     fn finds_a_key_with_line_and_column() {
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         let text = format!("line one\nconst k = \"{}\";\n", key20());
         let scan = m.scan_bytes(text.as_bytes());
         assert_eq!(scan.matches.len(), 1);
@@ -610,7 +614,7 @@ mod tests {
     #[test]
     fn word_boundary_keeps_prefixed_identifiers_out() {
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         let text = format!("x{} my_{}", key20(), key20());
         assert!(m.scan_bytes(text.as_bytes()).matches.is_empty());
     }
@@ -618,7 +622,7 @@ mod tests {
     #[test]
     fn streaming_matches_single_buffer_at_every_chunk_size() {
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         let mut text = Vec::new();
         for i in 0..400 {
             text.extend_from_slice(format!("filler line {i} with words\r\n").as_bytes());
@@ -652,7 +656,7 @@ mod tests {
         // than the binary sniff and the "use client" reach, so a NUL at byte
         // 5000 made a file binary in memory but not when streamed.
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         let mut text = vec![b'x'; 6000];
         text[5000] = 0;
         text.extend_from_slice(format!("\nk={}\n", key20()).as_bytes());
@@ -679,7 +683,7 @@ mod tests {
         // Project-id patterns used to run over the whole buffer once per
         // match: 100,000 keys in 2.5 MiB meant 250 GB of searching.
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         let mut text = String::new();
         for i in 0..100_000u32 {
             text.push_str(&format!("k=mbk_{i:08}q8w1e7r2t6y3\n"));
@@ -687,7 +691,8 @@ mod tests {
         text.push_str("url=/api/projects/acme-prod/keys\n");
         let scan = m.scan_bytes(text.as_bytes());
         assert_eq!(scan.matches.len(), 100_000);
-        let ri = rules
+        let ri = m
+            .rules()
             .rules
             .iter()
             .position(|r| r.id() == "miniback-api-key")
@@ -698,7 +703,7 @@ mod tests {
     #[test]
     fn messages_are_redacted() {
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         let msg = format!(
             "unknown severity `{}` (expected …)\0 and {}",
             key20(),
@@ -717,7 +722,7 @@ mod tests {
     #[test]
     fn keyword_floods_stay_linear_and_find_nothing() {
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         let text = "mbk_".repeat(250_000);
         let scan = m.scan_bytes(text.as_bytes());
         // One candidate at the start (body = `mbk_mbk_…` up to 128 chars then
@@ -728,7 +733,7 @@ mod tests {
     #[test]
     fn binary_and_utf16_are_detected() {
         let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(&rules);
+        let m = Matcher::new(rules);
         assert!(m.scan_bytes(b"PNG\0\0data").binary);
         let text = format!("KEY={}\r\n", key20());
         let mut utf16 = vec![0xFF, 0xFE];

@@ -109,6 +109,7 @@ impl Index {
         parse(data).map_err(|message| Error::Git {
             path: path.to_path_buf(),
             message: format!("cannot read the index: {message}"),
+            source: None,
         })
     }
 }

@@ -31,12 +31,13 @@
 
 use super::git::{self, BlobJob, EntryKind};
 use super::index::{CacheTree, Entry, Index};
-use super::{SourceOutput, SourceStats};
+use super::{FactInputs, SourceOutput, SourceStats};
+use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::error::{Error, Result};
+use crate::facts::project::is_fact_path;
 use crate::finding::Origin;
-use crate::judge::project::file_name;
-use crate::judge::ScannedBlob;
+use crate::paths::file_name;
 use crate::scan::Matcher;
 use git2::{ErrorCode, Oid, Repository};
 use std::path::{Path, PathBuf};
@@ -119,6 +120,7 @@ impl StagedRepo {
                     return Err(Error::Git {
                         path: p,
                         message: "GIT_INDEX_FILE names an index file that does not exist".into(),
+                        source: None,
                     });
                 }
                 p
@@ -390,18 +392,18 @@ impl StagedRepo {
                 // a large index to strings cost more than the rest of a run.
                 let path = self.index.path(entry);
                 let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-                if git::is_fact_path(&String::from_utf8_lossy(name)) {
+                if is_fact_path(&String::from_utf8_lossy(name)) {
                     facts.push((git::path_string(path), entry.id));
                 }
             }
         }
-        let matched: Vec<&str> = blobs.iter().map(|b| b.path.as_str()).collect();
-        let projects = git::project_index(&self.repo, &facts, &matched, matcher);
         Ok(SourceOutput {
             blobs,
-            projects,
             stats,
-            sensitive_files: Vec::new(),
+            facts: FactInputs::Git {
+                git_dir: self.repo.path().to_path_buf(),
+                files: facts,
+            },
         })
     }
 }
