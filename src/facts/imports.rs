@@ -295,10 +295,12 @@ pub(crate) fn scan_module(path: &str, text: &str, server_exports: &[&str]) -> Mo
         calls.visit_program(&ret.program);
         found.extend(calls.found);
         found.sort();
-        facts.imports.extend(found.into_iter().map(|(_, specifier)| Import {
-            specifier,
-            side: block.side,
-        }));
+        facts
+            .imports
+            .extend(found.into_iter().map(|(_, specifier)| Import {
+                specifier,
+                side: block.side,
+            }));
         if !server_exports.is_empty() {
             for stmt in &ret.program.body {
                 if let Some((name, s, e)) = server_export(stmt, server_exports) {
@@ -357,7 +359,8 @@ impl<'a> Visit<'a> for CallImports {
     fn visit_call_expression(&mut self, it: &oxc_ast::ast::CallExpression<'a>) {
         if it.callee.is_specific_id("require") && it.arguments.len() == 1 {
             if let Some(Argument::StringLiteral(s)) = it.arguments.first() {
-                self.found.push((it.span.start, s.value.as_str().to_string()));
+                self.found
+                    .push((it.span.start, s.value.as_str().to_string()));
             }
         }
         oxc_ast_visit::walk::walk_call_expression(self, it);
@@ -421,7 +424,8 @@ impl FileSystem for TreeFs {
     }
 
     fn read_to_string(&self, path: &Path) -> io::Result<String> {
-        String::from_utf8(self.read(path)?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        String::from_utf8(self.read(path)?)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     fn metadata(&self, path: &Path) -> io::Result<FileMetadata> {
@@ -480,7 +484,10 @@ impl ProjectResolver {
             .map(|s| s.to_string())
             .collect(),
             extension_alias: vec![
-                (".js".into(), vec![".ts".into(), ".tsx".into(), ".js".into(), ".jsx".into()]),
+                (
+                    ".js".into(),
+                    vec![".ts".into(), ".tsx".into(), ".js".into(), ".jsx".into()],
+                ),
                 (".mjs".into(), vec![".mts".into(), ".mjs".into()]),
             ],
             condition_names: vec!["browser".into(), "import".into(), "default".into()],
@@ -673,7 +680,11 @@ mod tests {
     fn directives_and_server_exports() {
         let f = scan_module("c.tsx", "\"use client\";\nimport x from './x';\n", &[]);
         assert!(f.use_client && !f.use_server);
-        let f = scan_module("a.ts", "'use server'\nexport async function save() {}\n", &[]);
+        let f = scan_module(
+            "a.ts",
+            "'use server'\nexport async function save() {}\n",
+            &[],
+        );
         assert!(f.use_server);
         // Not a directive when it is not first.
         let f = scan_module("a.ts", "const a = 1;\n\"use client\";\n", &[]);
@@ -683,13 +694,21 @@ mod tests {
         let (name, s, e) = &f.server_export_spans[0];
         assert_eq!(name, "getServerSideProps");
         assert!(src[*s..*e].starts_with("export async function getServerSideProps"));
-        let f = scan_module("pages/q.js", "export const getStaticProps = async () => ({ props: {} });", &["getStaticProps"]);
+        let f = scan_module(
+            "pages/q.js",
+            "export const getStaticProps = async () => ({ props: {} });",
+            &["getStaticProps"],
+        );
         assert_eq!(f.server_export_spans.len(), 1);
     }
 
     #[test]
     fn broken_code_still_yields_its_imports() {
-        let f = scan_module("x.js", "import a from './a';\nconst = = ;\nimport b from './b';\n", &[]);
+        let f = scan_module(
+            "x.js",
+            "import a from './a';\nconst = = ;\nimport b from './b';\n",
+            &[],
+        );
         assert!(f.had_errors);
         assert!(f.imports.iter().any(|i| i.specifier == "./a"));
         // Binary junk: no panic, no imports.
@@ -711,17 +730,32 @@ mod tests {
         assert_eq!(
             f.imports,
             [
-                Import { specifier: "../components/Card.astro".into(), side: Side::Server },
-                Import { specifier: "../lib/track".into(), side: Side::Client },
+                Import {
+                    specifier: "../components/Card.astro".into(),
+                    side: Side::Server
+                },
+                Import {
+                    specifier: "../lib/track".into(),
+                    side: Side::Client
+                },
             ]
         );
-        assert_eq!(f.side_at(astro.find("const secret").unwrap()), Some(Side::Server));
-        assert_eq!(f.side_at(astro.find("const pub").unwrap()), Some(Side::Client));
+        assert_eq!(
+            f.side_at(astro.find("const secret").unwrap()),
+            Some(Side::Server)
+        );
+        assert_eq!(
+            f.side_at(astro.find("const pub").unwrap()),
+            Some(Side::Client)
+        );
 
         let html = "<html><script>window.k = 'x'</script><script type=\"module\" src=\"/src/main.tsx\"></script><script type=\"application/json\">{\"a\":1}</script></html>";
         let f = scan_module("index.html", html, &[]);
         assert_eq!(f.script_srcs, ["/src/main.tsx"]);
-        assert_eq!(f.side_at(html.find("window.k").unwrap()), Some(Side::Client));
+        assert_eq!(
+            f.side_at(html.find("window.k").unwrap()),
+            Some(Side::Client)
+        );
         assert_eq!(f.blocks.len(), 2);
     }
 
@@ -735,7 +769,11 @@ mod tests {
         dir
     }
 
-    fn walk(dir: &Path, aliases: &[(String, String)], entries: &[&str]) -> (ProjectResolver, Reach) {
+    fn walk(
+        dir: &Path,
+        aliases: &[(String, String)],
+        entries: &[&str],
+    ) -> (ProjectResolver, Reach) {
         let resolver = ProjectResolver::new(dir, aliases).unwrap();
         let root = resolver.root().to_path_buf();
         let entries = entries
@@ -772,7 +810,10 @@ mod tests {
         let root = resolver.root();
         assert!(r.is_client(&root.join("src/lib/stripe.ts")));
         assert!(r.is_client(&root.join("src/lib/fmt.ts")));
-        assert!(!r.is_client(&root.join("app/actions.ts")), "\"use server\" is a boundary");
+        assert!(
+            !r.is_client(&root.join("app/actions.ts")),
+            "\"use server\" is a boundary"
+        );
         assert!(!r.is_client(&root.join("lib/db.ts")));
         assert!(!r.is_client(&root.join("app/api/route.ts")));
         assert_eq!(
@@ -798,7 +839,9 @@ mod tests {
         assert!(r.is_client(&root.join("src/lib/a.js")));
         assert!(r.is_client(&root.join("src/lib/b.js")));
         assert!(!r.truncated);
-        assert!(resolver.resolve(&root.join("src/lib/a.js"), "../../../../etc/passwd").is_none());
+        assert!(resolver
+            .resolve(&root.join("src/lib/a.js"), "../../../../etc/passwd")
+            .is_none());
     }
 
     #[cfg(unix)]
@@ -819,7 +862,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let n = 10_000;
         for i in 0..n {
-            let next = if i + 1 < n { format!("import './m{}.js';\n", i + 1) } else { String::new() };
+            let next = if i + 1 < n {
+                format!("import './m{}.js';\n", i + 1)
+            } else {
+                String::new()
+            };
             std::fs::write(dir.path().join(format!("m{i}.js")), next).unwrap();
         }
         let (resolver, r) = walk(dir.path(), &[], &["m0.js"]);
