@@ -15,6 +15,7 @@
 //! the judge and the audits. Facts never run the matcher and never see a
 //! finding; they may read small files (manifests, dotenv files) and ask git.
 
+pub(crate) mod bundler;
 pub(crate) mod frameworks;
 pub mod history;
 pub(crate) mod imports;
