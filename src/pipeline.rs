@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::facts::project::{self, ProjectIndex};
 use crate::facts::tree::TreeFacts;
+use crate::facts::web::WebFacts;
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::judge::{Judge, JudgeSettings, Tally};
@@ -165,10 +166,13 @@ impl Scanner {
         // pattern, or are gone from disk but still in the index).
         source::tree::scan_listed(&tree.unread, &self.matcher, &mut output);
         output.stats.notes.extend(tree.notes());
+        let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+        let web = WebFacts::gather(&req.options.roots, &projects, &matched);
         let facts = Facts {
             projects,
             tree: Some(tree),
             history: None,
+            web,
         };
         let audits = |keys: &[Finding], sightings: &crate::judge::Sightings| {
             let with_key: std::collections::BTreeSet<&str> = sightings
@@ -197,7 +201,13 @@ impl Scanner {
         let repo = source::staged::StagedRepo::open(repo_path)?;
         let paths = repo.staged_paths()?;
         let output = repo.scan(&paths, &self.matcher, threads)?;
-        let facts = Facts::with_projects(self.git_projects(&output));
+        let mut facts = Facts::with_projects(self.git_projects(&output));
+        // The work tree stands in for the index when reading the project's
+        // other files (framework, config, imports).
+        if let Some(workdir) = repo.workdir() {
+            let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+            facts.web = WebFacts::gather(&[workdir.to_path_buf()], &facts.projects, &matched);
+        }
         // The dotenv habit, checked on what is about to be committed: a staged
         // dotenv or secrets file (even without a key in it), and a staged
         // `.gitignore` change that stops ignoring dotenv files HEAD ignored.
@@ -248,6 +258,7 @@ impl Scanner {
             projects: self.git_projects(&history.source),
             tree: None,
             history: Some(history.ages),
+            web: WebFacts::default(),
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -302,14 +302,21 @@ pub(crate) fn scan_module(path: &str, text: &str, server_exports: &[&str]) -> Mo
                 side: block.side,
             }));
         if !server_exports.is_empty() {
-            for stmt in &ret.program.body {
-                if let Some((name, s, e)) = server_export(stmt, server_exports) {
-                    facts.server_export_spans.push((
-                        name,
-                        block.start + s as usize,
-                        block.start + e as usize,
-                    ));
-                }
+            let mut spans: Vec<(String, u32, u32)> = ret
+                .program
+                .body
+                .iter()
+                .filter_map(|stmt| server_export(stmt, server_exports))
+                .collect();
+            if !spans.is_empty() {
+                spans.extend(server_only_declarations(&ret.program, &spans));
+            }
+            for (name, s, e) in spans {
+                facts.server_export_spans.push((
+                    name,
+                    block.start + s as usize,
+                    block.start + e as usize,
+                ));
             }
         }
     }
@@ -339,6 +346,60 @@ fn server_export(stmt: &Statement, names: &[&str]) -> Option<(String, u32, u32)>
                 .then(|| (name.to_string(), export.span.start, export.span.end))
         }),
         _ => None,
+    }
+}
+
+/// Top-level declarations used only inside server-only exports: the
+/// framework's transform removes them with the export (`const key = "…"`
+/// read only by `getServerSideProps`). Each comes with the export's name.
+fn server_only_declarations(
+    program: &oxc_ast::ast::Program,
+    exports: &[(String, u32, u32)],
+) -> Vec<(String, u32, u32)> {
+    let mut refs = References::default();
+    refs.visit_program(program);
+    let mut out = Vec::new();
+    for stmt in &program.body {
+        let Statement::VariableDeclaration(decl) = stmt else {
+            continue;
+        };
+        for d in &decl.declarations {
+            let Some(id) = d.id.get_binding_identifier() else {
+                continue;
+            };
+            let name = id.name.as_str();
+            let uses: Vec<u32> = refs
+                .all
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, at)| *at)
+                .collect();
+            let owner = uses.first().and_then(|at| {
+                exports
+                    .iter()
+                    .find(|(_, s, e)| s <= at && at < e)
+                    .map(|(n, _, _)| n.clone())
+            });
+            let all_inside = uses
+                .iter()
+                .all(|at| exports.iter().any(|(_, s, e)| s <= at && at < e));
+            if let (Some(owner), true) = (owner, all_inside) {
+                out.push((owner, decl.span.start, decl.span.end));
+            }
+        }
+    }
+    out
+}
+
+/// Every identifier reference of a program: name and offset.
+#[derive(Default)]
+struct References {
+    all: Vec<(String, u32)>,
+}
+
+impl<'a> Visit<'a> for References {
+    fn visit_identifier_reference(&mut self, it: &oxc_ast::ast::IdentifierReference<'a>) {
+        self.all.push((it.name.as_str().to_string(), it.span.start));
     }
 }
 

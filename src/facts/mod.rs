@@ -8,6 +8,10 @@
 //! - [`tree`]: working-tree git facts — which secret-bearing files git
 //!   tracks or ignores, which project roots would let a dotenv file slip
 //!   into a commit — asked of git itself through [`oracle`].
+//! - [`web`]: the web model of JavaScript projects that hold a matched
+//!   file — the framework and its conventions ([`frameworks`], data in
+//!   `frameworks/*.toml`), what the bundler config inlines ([`bundler`]),
+//!   and client reachability through the import graph ([`imports`]).
 //! - [`history`]: history facts — when each key entered history and whether
 //!   it is still in HEAD.
 //!
@@ -22,10 +26,12 @@ pub(crate) mod imports;
 pub mod oracle;
 pub mod project;
 pub mod tree;
+pub mod web;
 
 use history::KeyAges;
 use project::ProjectIndex;
 use tree::TreeFacts;
+use web::WebFacts;
 
 /// The facts of one scan.
 #[derive(Debug, Default)]
@@ -36,6 +42,9 @@ pub struct Facts {
     pub tree: Option<TreeFacts>,
     /// History mode: key ages and presence in HEAD.
     pub history: Option<KeyAges>,
+    /// JavaScript projects holding a matched file: framework, bundler
+    /// config, client reachability (tree and staged modes).
+    pub web: WebFacts,
 }
 
 impl Facts {

@@ -218,7 +218,14 @@ impl<'a> Judge<'a> {
                             "bundler-exposed variable `{v}`: the bundler inlines it into public JavaScript"
                         ),
                     },
-                    None => file_ctx.clone(),
+                    None => context::web_context(
+                        &blob.path,
+                        m.offset as usize,
+                        var.as_deref(),
+                        &file_ctx,
+                        facts,
+                    )
+                    .unwrap_or_else(|| file_ctx.clone()),
                 };
                 Candidate {
                     m,

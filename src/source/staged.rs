@@ -102,6 +102,11 @@ impl StagedRepo {
         Self::open_with_index(path, env.map(PathBuf::from))
     }
 
+    /// The repository's work tree (a staged scan always has one).
+    pub fn workdir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
     /// Like [`StagedRepo::open`], with the index file given explicitly
     /// (relative paths are relative to the work tree root, as git resolves
     /// `GIT_INDEX_FILE`).

@@ -77,47 +77,35 @@ const VITE_REACT: App = App {
     name: "vite-react",
     build: ("vite", &["build"]),
     client_output: &["dist"],
-    known_disagreements: &[
-        "vite_lib_outside_src",
-        "vite_env_define",
-        "vite_env_custom_prefix",
-    ],
+    known_disagreements: &[],
 };
 
 const NEXT_APP: App = App {
     name: "next-app",
     build: ("next", &["build"]),
     client_output: &[".next/static"],
-    known_disagreements: &[
-        "next_shared_lib",
-        "next_env_config_inlined",
-        "next_pages_component",
-    ],
+    known_disagreements: &[],
 };
 
 const SVELTEKIT: App = App {
     name: "sveltekit",
     build: ("vite", &["build"]),
     client_output: &[".svelte-kit/output/client"],
-    known_disagreements: &[
-        "svelte_page_server",
-        "svelte_hooks_server",
-        "svelte_env_custom_public_prefix",
-    ],
+    known_disagreements: &[],
 };
 
 const ASTRO: App = App {
     name: "astro",
     build: ("astro", &["build"]),
     client_output: &["dist"],
-    known_disagreements: &["astro_component_script"],
+    known_disagreements: &[],
 };
 
 const VUE_VITE: App = App {
     name: "vue-vite",
     build: ("vite", &["build"]),
     client_output: &["dist"],
-    known_disagreements: &["vue_app_component", "vue_options_component"],
+    known_disagreements: &[],
 };
 
 /// `npm ci` from the committed lockfile gives every build tool the apps use.
