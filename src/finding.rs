@@ -182,6 +182,10 @@ pub struct Finding {
     pub severity: Severity,
     /// Where the content ends up.
     pub context: Context,
+    /// Why the judge chose that context ("reachable from `app/page.tsx`
+    /// (`"use client"`) via `src/lib/stripe.ts`"); `None` for findings about
+    /// a file's place in the repository rather than a key.
+    pub context_reason: Option<String>,
     /// Which kind of source produced it.
     pub origin: Origin,
     /// Where it is.

@@ -59,12 +59,24 @@ pub(crate) fn message(
                 "{name} in bundler-exposed variable `{var}` in `{path}`: the bundler inlines every `{prefix}` variable into public JavaScript, so anyone who loads the app can read it.{ignored_note}"
             )
         }
+        Context::Client if in_dotenv => {
+            let ignored_note = if ignored {
+                " Git ignoring this file does not help: the bundler reads it at build time."
+            } else {
+                ""
+            };
+            format!(
+                "{name} in `{path}`, and {}, so anyone who loads the app can read it.{ignored_note}",
+                cls.reason
+            )
+        }
         Context::Client => format!(
             "{name} in client-side code: {}. Anyone who loads the app can read it.",
             cls.reason
         ),
         Context::Server => format!(
-            "{name} hard-coded in server-side code. Anyone with access to the repository or its history has it; load it from an environment variable instead."
+            "{name} hard-coded in server-side code ({}). Anyone with access to the repository or its history has it; load it from an environment variable instead.",
+            cls.reason
         ),
         Context::Dotenv if template => format!(
             "{name} in dotenv template `{path}`: templates are meant to be committed, so this key is published with the repository. Put a placeholder such as `{}your_key` there, keep the real key in an ignored `.env.local`, and rotate it if it is real.",
@@ -75,7 +87,7 @@ pub(crate) fn message(
         ),
         Context::Dotenv => format!("{name} in dotenv file `{path}`."),
         Context::Docs => format!(
-            "{name} in documentation. If it is a real key, rotate it; if it is an example, use a placeholder such as `{}your_key`.",
+            "{name} in documentation, committed with the repository: everyone who can read the repository can read the key. If it is real, rotate it; in an example, use a placeholder such as `{}your_key`.",
             rule.spec.secret_prefix.as_deref().unwrap_or("")
         ),
         Context::Test => format!(

@@ -369,6 +369,7 @@ impl<'a> Judge<'a> {
             title: rule.spec.name.clone(),
             severity,
             context: cls.context,
+            context_reason: Some(cls.reason.clone()),
             origin: blob.origin.clone(),
             location: Location {
                 path: blob.path.clone(),

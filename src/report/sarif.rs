@@ -234,6 +234,9 @@ impl SarifReporter {
         if let Some(src) = &f.source {
             props["source"] = json!(src);
         }
+        if let Some(reason) = &f.context_reason {
+            props["contextReason"] = json!(reason);
+        }
         json!({
             "ruleId": f.rule_id,
             "ruleIndex": rule_index,

@@ -63,12 +63,15 @@ impl TextReporter {
         } else {
             f.location.path.clone()
         };
+        let context = match &f.context_reason {
+            Some(reason) => format!("{}: {}", f.context, for_terminal(reason)),
+            None => f.context.to_string(),
+        };
         writeln!(
             out,
-            "  {} {}  ({})",
+            "  {} {}  ({context})",
             self.paint("at", Style::new().dimmed()),
             self.paint(&for_terminal(&loc), Style::new().cyan()),
-            f.context
         )?;
         if let Some(c) = &f.commit {
             writeln!(
@@ -230,6 +233,7 @@ mod tests {
             title: s("title"),
             severity: Severity::High,
             context: Context::Server,
+            context_reason: None,
             origin: Origin::Commit,
             location: Location {
                 path: s("path"),
