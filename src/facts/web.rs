@@ -452,6 +452,13 @@ impl WebProject {
                 }
             }
         }
+        if entries.is_empty() {
+            // Nothing ships by the framework's rules (a Vite app without
+            // index.html, say): the graph cannot tell, conventions decide.
+            self.notes
+                .push(format!("no client entry of the {} app was found", f.name));
+            return;
+        }
         let root = self.root_abs.clone();
         let boundaries = &self.boundaries;
         let reach = imports::reach(&resolver, entries, facts_of, |p, facts| {

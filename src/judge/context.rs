@@ -208,8 +208,11 @@ pub fn classify(path: &str, facts: ContentFacts, projects: &ProjectIndex) -> Cla
             format!("{kind}, committed with the repository"),
         );
     }
-    Classified::new(Context::Server, "server-side code or configuration")
+    Classified::new(Context::Server, GENERIC_SERVER)
 }
+
+/// The reason of the last rule: no other rule says where the file runs.
+pub const GENERIC_SERVER: &str = "server-side code or configuration";
 
 /// Infrastructure files that define a deployment's environment: CI
 /// workflows, Dockerfiles, compose files, `vercel.json`, `netlify.toml`,

@@ -74,10 +74,16 @@ pub(crate) fn message(
             "{name} in client-side code: {}. Anyone who loads the app can read it.",
             cls.reason
         ),
-        Context::Server => format!(
-            "{name} hard-coded in server-side code ({}). Anyone with access to the repository or its history has it; load it from an environment variable instead.",
-            cls.reason
-        ),
+        Context::Server => {
+            let why = if cls.reason == super::context::GENERIC_SERVER {
+                String::new()
+            } else {
+                format!(" ({})", cls.reason)
+            };
+            format!(
+                "{name} hard-coded in server-side code{why}. Anyone with access to the repository or its history has it; load it from an environment variable instead."
+            )
+        }
         Context::Dotenv if template => format!(
             "{name} in dotenv template `{path}`: templates are meant to be committed, so this key is published with the repository. Put a placeholder such as `{}your_key` there, keep the real key in an ignored `.env.local`, and rotate it if it is real.",
             rule.spec.secret_prefix.as_deref().unwrap_or("")
