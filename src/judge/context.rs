@@ -297,6 +297,14 @@ pub fn web_context(
                     }
                 }
             }
+            if let Some((_, project)) = web.project_of(path) {
+                if !project.notes.is_empty() && file_ctx.context == Context::Dotenv {
+                    return Some(Classified::new(
+                        Context::Dotenv,
+                        format!("{} ({})", file_ctx.reason, project.notes.join("; ")),
+                    ));
+                }
+            }
         } else if let Some(kind) = infrastructure(path) {
             for (_, project) in web.projects() {
                 if let Some(how) = project.inlines(var) {
@@ -321,7 +329,21 @@ pub fn web_context(
     let module = web.module(path)?;
     let (root, project) = web.project_of(path)?;
     let rel = rel_to(root, path);
-    let role = WebFacts::role(project, &rel, module)?;
+    let Some(role) = WebFacts::role(project, &rel, module) else {
+        // The web model could not decide (no graph, a run-time config):
+        // conventions stand, and the reason says why.
+        if project.notes.is_empty() {
+            return None;
+        }
+        return Some(Classified::new(
+            file_ctx.context,
+            format!(
+                "{} (by convention: {})",
+                file_ctx.reason,
+                project.notes.join("; ")
+            ),
+        ));
+    };
     let region = module.side_at(offset);
     if let Some(export) = module.server_export_at(offset) {
         let fw = project

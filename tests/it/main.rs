@@ -8,6 +8,7 @@
 mod architecture;
 mod bundler;
 mod common;
+mod context;
 mod dotenv_audit;
 mod git_history;
 mod git_staged;
