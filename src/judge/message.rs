@@ -112,6 +112,10 @@ pub struct Sightings {
     pub all: Vec<KeySighting>,
     /// Sightings with a known variable, by raw secret.
     by_secret: BTreeMap<String, Vec<usize>>,
+    /// Keys found in client bundles (build output, hashed chunks, source
+    /// maps, public assets), by raw secret, with the first bundle's path:
+    /// the dotenv line such a key came from is client.
+    pub bundled: BTreeMap<String, String>,
 }
 
 impl Sightings {
@@ -123,7 +127,11 @@ impl Sightings {
                 by_secret.entry(s.secret.clone()).or_default().push(i);
             }
         }
-        Sightings { all, by_secret }
+        Sightings {
+            all,
+            by_secret,
+            bundled: BTreeMap::new(),
+        }
     }
 }
 

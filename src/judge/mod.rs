@@ -159,6 +159,7 @@ impl<'a> Judge<'a> {
         &self,
         blob: &'b ScannedBlob,
         facts: &Facts,
+        bundled: &BTreeMap<String, String>,
         tally: &mut Tally,
     ) -> Vec<Candidate<'b>>
     where
@@ -218,6 +219,15 @@ impl<'a> Judge<'a> {
                             "bundler-exposed variable `{v}`: the bundler inlines it into public JavaScript"
                         ),
                     },
+                    None if blob.dotenv.is_some() && bundled.contains_key(&m.secret) => {
+                        Classified {
+                            context: Context::Client,
+                            reason: format!(
+                                "the built bundle `{}` already holds this key: the build inlined it from here",
+                                bundled[&m.secret]
+                            ),
+                        }
+                    }
                     None => context::web_context(
                         &blob.path,
                         m.offset as usize,
@@ -245,9 +255,20 @@ impl<'a> Judge<'a> {
     /// dotenv file without an exposed prefix. Cross-file checks (bundle
     /// provenance, keys reused across environments) need those.
     pub fn sightings(&self, blobs: &[ScannedBlob], facts: &Facts) -> Sightings {
+        let mut bundled: BTreeMap<String, String> = BTreeMap::new();
+        for blob in blobs
+            .iter()
+            .filter(|b| b.dotenv.is_none() && context::is_bundle_path(&b.path, &facts.projects))
+        {
+            for m in &blob.scan.matches {
+                bundled
+                    .entry(m.secret.clone())
+                    .or_insert_with(|| blob.path.clone());
+            }
+        }
         let mut all = Vec::new();
         for blob in blobs.iter().filter(|b| b.dotenv.is_some()) {
-            for c in self.candidates(blob, facts, &mut Tally::default()) {
+            for c in self.candidates(blob, facts, &bundled, &mut Tally::default()) {
                 if c.inline_allowed {
                     continue;
                 }
@@ -266,7 +287,9 @@ impl<'a> Judge<'a> {
                 });
             }
         }
-        Sightings::new(all)
+        let mut sightings = Sightings::new(all);
+        sightings.bundled = bundled;
+        sightings
     }
 
     /// Second pass: the findings of one blob. Set-aside keys, placeholders
@@ -278,7 +301,7 @@ impl<'a> Judge<'a> {
         sightings: &Sightings,
         tally: &mut Tally,
     ) -> Vec<Finding> {
-        let candidates = self.candidates(blob, facts, tally);
+        let candidates = self.candidates(blob, facts, &sightings.bundled, tally);
         if candidates.is_empty() {
             return Vec::new();
         }
