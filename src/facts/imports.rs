@@ -657,12 +657,14 @@ impl Reach {
 /// module (`None` when it cannot be read); `boundary` tells modules whose
 /// imports do not ship (`"use server"`, `server-only`): they are not marked
 /// client and not followed. Only imports written on a client or module side
-/// count (an Astro frontmatter import does not ship).
+/// count (an Astro frontmatter import does not ship) — unless `skip_side`
+/// says otherwise: a walk from server entries skips client-side imports.
 pub(crate) fn reach(
     resolver: &ProjectResolver,
     entries: Vec<Entry>,
     mut facts_of: impl FnMut(&Path) -> Option<ModuleFacts>,
     boundary: impl Fn(&Path, &ModuleFacts) -> bool,
+    skip_side: Side,
 ) -> Reach {
     let mut r = Reach {
         entries,
@@ -681,7 +683,7 @@ pub(crate) fn reach(
         };
         let entry = r.seen[&module].0;
         for import in &facts.imports {
-            if import.side == Side::Server {
+            if import.side == skip_side {
                 continue;
             }
             let Some(target) = resolver.resolve(&module, &import.specifier) else {
@@ -852,6 +854,7 @@ mod tests {
                 Some(scan_module(&p.to_string_lossy(), &text, &[]))
             },
             |_, f| f.use_server,
+            Side::Server,
         );
         (resolver, r)
     }

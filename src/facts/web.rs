@@ -41,6 +41,8 @@ pub struct WebProject {
     root_abs: PathBuf,
     /// Client reachability, when a matched file needed it.
     reach: Option<Reach>,
+    /// Reachability from server entries (server files by convention).
+    server_reach: Option<Reach>,
     /// Why a graph was not built or is partial.
     pub(crate) notes: Vec<String>,
     /// Server files and boundaries of the graph, by project-relative path.
@@ -56,6 +58,8 @@ pub(crate) enum FileRole {
     Client(String),
     /// A component or page split by region: the judge asks per offset.
     Regions,
+    /// No entry imports it: the path conventions decide, for this reason.
+    Unreached(String),
 }
 
 /// The web facts of a scan.
@@ -196,14 +200,25 @@ impl WebFacts {
         }
         let reach = project.reach.as_ref()?;
         let abs = project.root_abs.join(rel);
-        match reach.reason(&abs, &project.root_abs) {
-            Some(why) => Some(FileRole::Client(why)),
-            None if reach.truncated => None,
-            None => Some(FileRole::Server(format!(
-                "not reachable from any client entry of the {} app",
-                project.framework.map_or("JavaScript", |f| f.name.as_str())
-            ))),
+        if let Some(why) = reach.reason(&abs, &project.root_abs) {
+            return Some(FileRole::Client(why));
         }
+        if reach.truncated {
+            return None;
+        }
+        let name = project.framework.map_or("JavaScript", |f| f.name.as_str());
+        if let Some(why) = project
+            .server_reach
+            .as_ref()
+            .and_then(|r| r.reason(&abs, &project.root_abs))
+        {
+            return Some(FileRole::Server(format!(
+                "imported only by server code: {why}; no client entry of the {name} app reaches it"
+            )));
+        }
+        Some(FileRole::Unreached(format!(
+            "no client or server entry of the {name} app imports it"
+        )))
     }
 }
 
@@ -281,6 +296,7 @@ impl WebProject {
             public_prefixes,
             root_abs,
             reach: None,
+            server_reach: None,
             notes,
             boundaries: HashMap::new(),
         })
@@ -452,6 +468,15 @@ impl WebProject {
                 }
             }
         }
+        let mut server_entries: Vec<Entry> = self
+            .boundaries
+            .keys()
+            .map(|rel| Entry {
+                path: self.root_abs.join(rel),
+                why: format!("{} server file", f.name),
+            })
+            .collect();
+        server_entries.sort_by(|a, b| a.path.cmp(&b.path));
         if entries.is_empty() {
             // Nothing ships by the framework's rules (a Vite app without
             // index.html, say): the graph cannot tell, conventions decide.
@@ -459,20 +484,31 @@ impl WebProject {
                 .push(format!("no client entry of the {} app was found", f.name));
             return;
         }
+        let entries_astro: Vec<Entry> = entries
+            .iter()
+            .filter(|e| e.path.extension().is_some_and(|x| x == "astro"))
+            .cloned()
+            .collect();
         let root = self.root_abs.clone();
         let boundaries = &self.boundaries;
-        let reach = imports::reach(&resolver, entries, facts_of, |p, facts| {
-            let rel = p
-                .strip_prefix(&root)
-                .map(|r| r.to_string_lossy().replace('\\', "/"))
-                .unwrap_or_default();
-            boundaries.contains_key(&rel)
-                || (f.server_directive.is_some() && facts.use_server)
-                || facts
-                    .imports
-                    .iter()
-                    .any(|i| f.server_imports.contains(&i.specifier))
-        });
+        let reach = imports::reach(
+            &resolver,
+            entries,
+            &mut facts_of,
+            |p, facts| {
+                let rel = p
+                    .strip_prefix(&root)
+                    .map(|r| r.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                boundaries.contains_key(&rel)
+                    || (f.server_directive.is_some() && facts.use_server)
+                    || facts
+                        .imports
+                        .iter()
+                        .any(|i| f.server_imports.contains(&i.specifier))
+            },
+            imports::Side::Server,
+        );
         if reach.truncated {
             self.notes.push(format!(
                 "the import graph has more than {} modules: files past that fall back to conventions",
@@ -480,5 +516,18 @@ impl WebProject {
             ));
         }
         self.reach = Some(reach);
+        // Astro components are client entries for their <script>; their
+        // frontmatter imports run on the server.
+        for e in &entries_astro {
+            server_entries.push(e.clone());
+        }
+        let server_reach = imports::reach(
+            &resolver,
+            server_entries,
+            &mut facts_of,
+            |_, _| false,
+            imports::Side::Client,
+        );
+        self.server_reach = Some(server_reach);
     }
 }

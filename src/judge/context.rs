@@ -365,6 +365,10 @@ pub fn web_context(
             client("an Astro component's `<script>`, bundled for the browser".into())
         }
         (FileRole::Regions, _) => None,
+        (FileRole::Unreached(why), _) => Some(Classified::new(
+            file_ctx.context,
+            format!("{} (by convention: {why})", file_ctx.reason),
+        )),
         (FileRole::Server(why), _) => server(why),
         (FileRole::Client(why), _) => client(why),
     }

@@ -79,8 +79,9 @@ fn nextjs_shared_module_is_client_when_a_client_component_imports_it() {
         ("src/lib/stripe.ts", "export const stripeKey = \"@@KEY@@\";\n"),
         (
             "app/api/pay/route.ts",
-            "import { stripeKey } from '@/lib/stripe';\nconst admin = \"@@KEY@@\";\nexport async function POST() { return Response.json({ stripeKey, admin }); }\n",
+            "import { stripeKey } from '@/lib/stripe';\nimport { charge } from '../../../lib/charge';\nconst admin = \"@@KEY@@\";\nexport async function POST() { return Response.json({ stripeKey, admin, c: charge() }); }\n",
         ),
+        ("lib/charge.ts", "export const charge = () => \"@@KEY@@\";\n"),
         ("lib/db.ts", "import 'server-only';\nexport const k = \"@@KEY@@\";\n"),
         ("app/page.tsx", "const k = \"@@KEY@@\";\nexport default async function H() { await fetch('/s', { headers: { k } }); return null; }\n"),
         (
@@ -98,6 +99,12 @@ fn nextjs_shared_module_is_client_when_a_client_component_imports_it() {
     let (ctx, _, why) = verdict(&v, key_of(&keys, "app/api/pay/route.ts"));
     assert_eq!(ctx, "server");
     assert!(why.contains("Next.js server file"), "{why}");
+    let (ctx, _, why) = verdict(&v, key_of(&keys, "lib/charge.ts"));
+    assert_eq!(ctx, "server", "{why}");
+    assert!(
+        why.starts_with("imported only by server code: reachable from `app/api/pay/route.ts`"),
+        "{why}"
+    );
     let (ctx, _, why) = verdict(&v, key_of(&keys, "lib/db.ts"));
     assert_eq!(ctx, "server");
     assert!(why.contains("`server-only`"), "{why}");
@@ -250,10 +257,14 @@ fn bad_input_stays_calm() {
     let v = scan(&t);
     let (ctx, _, _) = verdict(&v, key_of(&keys, "src/a.js"));
     assert_eq!(ctx, "client");
-    // Not reachable from index.html: server, and the reason says why.
+    // Imported by nothing: the path rules stand (`src/` of a Vite app), and
+    // the reason says so.
     let (ctx, _, why) = verdict(&v, key_of(&keys, "src/broken.ts"));
-    assert_eq!(ctx, "server", "{why}");
-    assert!(why.contains("not reachable from any client entry"), "{why}");
+    assert_eq!(ctx, "client", "{why}");
+    assert!(
+        why.contains("by convention: no client or server entry of the Vite app imports it"),
+        "{why}"
+    );
 }
 
 #[test]
