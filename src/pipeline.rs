@@ -124,6 +124,9 @@ impl Scanner {
     /// Loads the rules (built-in plus the config's), compiles the matcher and
     /// the allowlist. Config problems are errors here, before any scanning.
     pub fn new(config: &Config, no_allowlist: bool) -> Result<Scanner> {
+        crate::facts::frameworks::load().map_err(|message| {
+            crate::error::Error::Usage(format!("invalid framework conventions: {message}"))
+        })?;
         let matcher = Matcher::new(load_rules(config)?);
         let settings = JudgeSettings {
             providers: config.file.providers.clone(),

@@ -106,6 +106,7 @@ struct FrameworkSpec {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(not(test), allow(dead_code))]
 struct Examples {
     server: Vec<String>,
     client: Vec<String>,
@@ -138,6 +139,9 @@ pub(crate) struct Framework {
     pub server_imports: Vec<String>,
     /// Exports stripped from client entries.
     pub server_exports: Vec<String>,
+    /// Example paths both ways, run through [`Framework::convention`] by the
+    /// unit tests.
+    #[cfg_attr(not(test), allow(dead_code))]
     examples: Examples,
 }
 
@@ -162,15 +166,6 @@ impl Framework {
         } else {
             Convention::Undecided
         }
-    }
-
-    /// The env prefixes this framework inlines, as a sentence fragment.
-    pub fn prefixes_text(&self) -> String {
-        self.public_env_prefixes
-            .iter()
-            .map(|p| format!("`{p}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 }
 
@@ -277,23 +272,28 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Framework>, String> {
     Ok(out)
 }
 
-/// Every embedded framework, parsed once.
-///
-/// # Panics
-/// When an embedded file is invalid: `cargo test` checks them all, so a
-/// release never carries one.
-pub(crate) fn all() -> &'static [Framework] {
-    static ALL: OnceLock<Vec<Framework>> = OnceLock::new();
+/// Every embedded framework, parsed and validated once; the error names the
+/// file, the framework and the field. The scanner calls this when it is
+/// built, so a bad table stops keyscan before any scanning.
+pub fn load() -> Result<(), String> {
+    loaded().as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+fn loaded() -> &'static Result<Vec<Framework>, String> {
+    static ALL: OnceLock<Result<Vec<Framework>, String>> = OnceLock::new();
     ALL.get_or_init(|| {
         let mut all = Vec::new();
         for (file, text) in EMBEDDED {
-            match parse(file, text) {
-                Ok(f) => all.extend(f),
-                Err(e) => panic!("embedded framework data is invalid: {e}"),
-            }
+            all.extend(parse(file, text)?);
         }
-        all
+        Ok(all)
     })
+}
+
+/// Every embedded framework (none if [`load`] failed, which the scanner
+/// reports before scanning).
+pub(crate) fn all() -> &'static [Framework] {
+    loaded().as_deref().unwrap_or(&[])
 }
 
 /// The framework by id.

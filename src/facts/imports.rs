@@ -566,6 +566,7 @@ impl ProjectResolver {
     }
 
     /// The canonical project root.
+    #[cfg(test)]
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -610,6 +611,7 @@ pub(crate) struct Reach {
 
 impl Reach {
     /// Whether `path` ships to the browser.
+    #[cfg(test)]
     pub fn is_client(&self, path: &Path) -> bool {
         self.seen.contains_key(path)
     }

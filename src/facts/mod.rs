@@ -20,7 +20,7 @@
 //! finding; they may read small files (manifests, dotenv files) and ask git.
 
 pub(crate) mod bundler;
-pub(crate) mod frameworks;
+pub mod frameworks;
 pub mod history;
 pub(crate) mod imports;
 pub mod oracle;
