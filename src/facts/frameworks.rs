@@ -5,9 +5,9 @@
 //! `frameworks/README.md` and the README's framework table), are embedded
 //! with `include_str!`, and are validated when a scan starts: an error names
 //! the file, the framework and the field. Each framework carries example
-//! paths both ways, which the unit tests run through [`Framework::convention`].
+//! paths both ways, which the unit tests run through `Framework::convention`.
 //!
-//! A project's framework is the first one, in [`EMBEDDED`] order (meta
+//! A project's framework is the first one, in `EMBEDDED` order (meta
 //! frameworks before plain bundlers), whose package its `package.json`
 //! depends on or whose config file sits in the project root.
 
@@ -139,7 +139,7 @@ pub(crate) struct Framework {
     pub server_imports: Vec<String>,
     /// Exports stripped from client entries.
     pub server_exports: Vec<String>,
-    /// Example paths both ways, run through [`Framework::convention`] by the
+    /// Example paths both ways, run through `Framework::convention` by the
     /// unit tests.
     #[cfg_attr(not(test), allow(dead_code))]
     examples: Examples,

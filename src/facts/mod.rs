@@ -10,8 +10,8 @@
 //!   into a commit — asked of git itself through [`oracle`].
 //! - [`web`]: the web model of JavaScript projects that hold a matched
 //!   file — the framework and its conventions ([`frameworks`], data in
-//!   `frameworks/*.toml`), what the bundler config inlines ([`bundler`]),
-//!   and client reachability through the import graph ([`imports`]).
+//!   `frameworks/*.toml`), what the bundler config inlines (`bundler.rs`),
+//!   and client reachability through the import graph (`imports.rs`).
 //! - [`history`]: history facts — when each key entered history and whether
 //!   it is still in HEAD.
 //!

@@ -6,14 +6,14 @@
 //! keys in JavaScript code never parses any. For such a project:
 //!
 //! 1. its framework from `package.json` and the config files in its root
-//!    ([`super::frameworks`]);
-//! 2. its bundler configs ([`super::bundler`]): inlined variables, public
+//!    (`frameworks.rs`);
+//! 2. its bundler configs (`bundler.rs`): inlined variables, public
 //!    prefixes, literal aliases;
-//! 3. the [`super::imports::ModuleFacts`] of every matched source file (script
+//! 3. the `ModuleFacts` of every matched source file (script
 //!    blocks, directives, server-only export spans);
 //! 4. when a matched source file is neither a server file nor a client entry
 //!    by convention, the import graph from every client entry of the project
-//!    ([`super::imports::reach`]).
+//!    (`imports::reach`).
 //!
 //! The judge reads these facts; it decides ([`crate::judge::context`]).
 
