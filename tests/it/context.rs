@@ -283,3 +283,34 @@ fn a_runtime_config_falls_back_to_conventions_and_says_so() {
     assert!(why.contains("by convention"), "{why}");
     assert!(why.contains("computed at run time"), "{why}");
 }
+
+#[test]
+fn staged_mode_reads_the_project_from_the_work_tree() {
+    let (t, _) = project(&[
+        ("package.json", r#"{"dependencies":{"next":"15.5.0"}}"#),
+        (
+            "components/Buy.tsx",
+            "\"use client\";\nimport { k } from '../src/lib/stripe';\nexport default function B() { return <a href={k}/>; }\n",
+        ),
+        ("src/lib/stripe.ts", "export const k = 'none';\n"),
+    ]);
+    let mut rng = Rng::new(7);
+    let key = stripe_key(&mut rng, "sk_live_");
+    t.write(
+        "src/lib/stripe.ts",
+        format!("export const k = \"{key}\";\n"),
+    );
+    t.git(&["add", "src/lib/stripe.ts"]);
+    let (v, code) = json_in(t.path(), &["--show-secrets", "--staged", "."]);
+    assert_eq!(code, 1, "{v:#}");
+    let (ctx, sev, why) = verdict(&v, &key);
+    assert_eq!(
+        (ctx.as_str(), sev.as_str()),
+        ("client", "critical"),
+        "{why}"
+    );
+    assert!(
+        why.starts_with("reachable from `components/Buy.tsx`"),
+        "{why}"
+    );
+}
