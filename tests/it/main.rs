@@ -8,6 +8,7 @@
 mod common;
 mod dotenv_audit;
 mod git_history;
+mod git_index;
 mod git_staged;
 mod hardening;
 mod integrations;
