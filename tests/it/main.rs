@@ -13,6 +13,7 @@ mod git_staged;
 mod hardening;
 mod integrations;
 mod pre_commit;
+mod proptest_git;
 mod proptest_matcher;
 mod rules;
 mod snapshots;
