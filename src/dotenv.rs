@@ -178,6 +178,15 @@ fn skip_line(input: &[u8], i: usize, line: &mut usize) -> usize {
     j
 }
 
+/// [`parse`] after decoding UTF-16 (Windows tools write dotenv files so);
+/// offsets are then into the decoded UTF-8 text, as the matcher's are.
+pub fn parse_any(input: &[u8]) -> Vec<Entry> {
+    match crate::scan::decode_utf16(input) {
+        Some(text) => parse(text.as_bytes()),
+        None => parse(input),
+    }
+}
+
 /// The entry whose value contains byte offset `offset`.
 pub fn entry_at(entries: &[Entry], offset: usize) -> Option<&Entry> {
     entries

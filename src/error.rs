@@ -3,19 +3,20 @@
 //! Every variant names the file it is about (and the rule, field, line or
 //! column where that helps), because "invalid regex" without a file name sends
 //! a user grepping. Errors *during* a scan (one unreadable file, one corrupt
-//! object) are not `Error`s: they are [`crate::source::ScanIssue`]s, counted in
+//! object) are not `Error`s: they are [`crate::summary::ScanIssue`]s, counted in
 //! the summary while the scan goes on.
 
-use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A fatal error. All of them map to exit code 2.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The command line asked for something impossible.
+    #[error("{0}")]
     Usage(String),
     /// A configuration file could not be read or parsed.
+    #[error("{}: {message}", at(path, *line, *column))]
     Config {
         /// The file.
         path: PathBuf,
@@ -27,6 +28,7 @@ pub enum Error {
         message: String,
     },
     /// A rule (built-in or from a config file) is invalid.
+    #[error("{file}: {}field `{field}`: {message}", rule.as_deref().map(|id| format!("rule `{id}`: ")).unwrap_or_default())]
     Rule {
         /// The file the rule came from (`rules/miniback.toml`, `.keyscan.toml`).
         file: String,
@@ -38,6 +40,7 @@ pub enum Error {
         message: String,
     },
     /// An I/O error on a path that had to be read (e.g. a scan root).
+    #[error("{}: {source}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
@@ -45,12 +48,24 @@ pub enum Error {
         source: io::Error,
     },
     /// A git operation that the requested mode depends on failed.
+    #[error("{}: {message}{}", path.display(), source.as_ref().map(|e| format!(": {}", e.message())).unwrap_or_default())]
     Git {
         /// The repository or object.
         path: PathBuf,
         /// What failed.
         message: String,
+        /// libgit2's error, when it was one.
+        source: Option<git2::Error>,
     },
+}
+
+/// `path:line:column`, with whichever parts are known.
+fn at(path: &Path, line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}", path.display()),
+        (Some(l), None) => format!("{}:{l}", path.display()),
+        _ => path.display().to_string(),
+    }
 }
 
 impl Error {
@@ -66,49 +81,6 @@ impl Error {
             rule: rule.map(str::to_string),
             field,
             message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(msg) => write!(f, "{msg}"),
-            Error::Config {
-                path,
-                line,
-                column,
-                message,
-            } => {
-                write!(f, "{}", path.display())?;
-                if let Some(line) = line {
-                    write!(f, ":{line}")?;
-                    if let Some(col) = column {
-                        write!(f, ":{col}")?;
-                    }
-                }
-                write!(f, ": {message}")
-            }
-            Error::Rule {
-                file,
-                rule,
-                field,
-                message,
-            } => match rule {
-                Some(id) => write!(f, "{file}: rule `{id}`: field `{field}`: {message}"),
-                None => write!(f, "{file}: field `{field}`: {message}"),
-            },
-            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            Error::Git { path, message } => write!(f, "{}: {message}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } => Some(source),
-            _ => None,
         }
     }
 }

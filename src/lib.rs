@@ -1,34 +1,53 @@
 //! keyscan finds leaked API keys — Miniback (`mbk_…`), urBackend (`sk_live_…`,
-//! `pk_live_…`, `ub_key_…`) and Stripe — in a working tree, and judges each
-//! by where it would end up.
+//! `pk_live_…`, `ub_key_…`) and Stripe — in a working tree, the staged index
+//! or git history, and judges each by where it would end up.
 //!
 //! # How the pieces fit
 //!
 //! ```text
-//!  source ──► Blob bytes ──► scan::Matcher ──► RawMatch ──► judge::Judge ──► Finding ──► report
-//!  (tree)                    one aho-corasick   (rule,       placeholder,      (+ suppress)   text,
-//!                            pass; regex only    span,        vendor, context,                json
-//!                            at keyword hits)    line/col)    severity, rotation
+//!  source ─────────► matcher ───────► facts ──────────► judge + audits ─────► final step ──► report
+//!  (enumerate)       (scan)           (once, before     (only authors of      (allowlist,    text, json,
+//!  tree / staged /   keywords →       judging)          a finding's words     sort,          sarif,
+//!  history: bytes    regex at hits    project model,    and severity)         summary)       github
+//!  + origin          in a window      git facts
 //! ```
 //!
-//! - [`rules`] loads the rule data (`rules/*.toml`, embedded) and a config's
-//!   extra rules, validates and compiles them.
+//! Dependencies run one way, left to right: a source never sees a judge, a
+//! report or an audit; the judge never sees a report; reports see only
+//! findings, a summary and rule descriptions.
+//!
+//! - [`source`] enumerates content: [`source::tree`] walks directories in
+//!   parallel with the `ignore` crate (per-thread state, no lock per file);
+//!   [`source::staged`] reads the blobs a commit is about to record and
+//!   [`source::history`] every blob in git history, each once. A source hands
+//!   each blob's bytes to the matcher and keeps the [`blob::ScannedBlob`]s
+//!   with matches; it never sees a rule, and lists (never interprets) the
+//!   manifests and dotenv files the facts step needs.
 //! - [`scan`] is the matcher: one automaton over every keyword, regexes run
 //!   anchored at hits inside a bounded window, line/column computed for hits
-//!   only; large files are streamed.
-//! - [`source`] enumerates content: [`source::tree`] walks directories in
-//!   parallel with the `ignore` crate; [`source::staged`] reads the blobs a
-//!   commit is about to record and [`source::history`] every blob in git
-//!   history, each once, through `git2`. Sources never see rules.
-//! - [`judge`] turns raw matches into [`finding::Finding`]s: placeholders,
-//!   vendor disambiguation, context (client / server / dotenv / docs / test),
-//!   severity, redaction, fingerprint, rotation guidance.
-//! - [`audit`] checks the repository's shape — does git ignore dotenv files,
-//!   are secret files tracked, is one key reused across environments — and
-//!   reports through the same finding type; `--fix` appends ignore lines.
-//! - [`suppress`] applies allowlists; [`report`] renders findings. Reporters
-//!   see only findings and a summary.
-//! - [`pipeline::run`] ties them together; the binary is a thin layer over it.
+//!   only; large files are streamed. It owns its [`rules::RuleSet`].
+//! - [`facts`] gathers, once per scan and before judging, what a judgement
+//!   needs beyond the blob: the project model ([`facts::project`]), which
+//!   secret files git tracks or ignores and which project roots lack ignore
+//!   lines ([`facts::tree`], asked of git itself), and when keys entered
+//!   history and whether they are still in HEAD ([`facts::history`]).
+//! - [`judge`] turns raw matches and facts into [`finding::Finding`]s:
+//!   placeholders, vendor disambiguation, context (client / server / dotenv /
+//!   docs / test), severity, message, remediation, redaction, fingerprint. It
+//!   is the only author of those fields; nothing edits a finding afterwards.
+//! - `audit` judges the repository's shape — does git ignore dotenv files,
+//!   are secret files tracked, is one key reused across environments — from
+//!   the same facts, through the same finding type; `--fix` appends ignore
+//!   lines.
+//! - [`pipeline`] builds one [`pipeline::Scanner`] (rules, matcher, judge
+//!   settings, allowlist) that serves every mode and ends each in one final
+//!   step: allowlists ([`suppress`]), sort, [`summary::Summary`].
+//!   [`report`] renders the result. The binary is a thin layer over it.
+//!
+//! Neutral homes for what several layers share: `paths` (display paths),
+//! [`blob`], [`summary`] (with [`summary::ScanIssue`]), `fs` (opening
+//! files a hostile repository controls), [`sanitize`] (escaping for
+//! terminals and CI logs).
 //!
 //! # Embedding
 //!
@@ -42,20 +61,25 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod audit;
+pub(crate) mod audit;
+pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod dotenv;
 pub mod error;
 pub mod exit;
+pub mod facts;
 pub mod finding;
+pub(crate) mod fs;
 pub mod judge;
+pub(crate) mod paths;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod scan;
 pub mod source;
+pub mod summary;
 pub mod suppress;
 
 pub use error::{Error, Result};

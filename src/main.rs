@@ -5,12 +5,13 @@ use keyscan::cli::{Cli, ColorChoice};
 use keyscan::config::Config;
 use keyscan::exit::ExitCode;
 use keyscan::finding::Severity;
+use keyscan::pipeline::HistoryOptions;
 use keyscan::pipeline::{self, ScanRequest};
+use keyscan::report::rules::{self as info, RuleInfo};
 use keyscan::report::{self, Format, RenderOptions};
-use keyscan::rules::{info, RuleInfo, RuleSet};
+use keyscan::rules::RuleSet;
 use keyscan::sanitize::{for_terminal_lines, no_log_commands};
 use keyscan::scan::Matcher;
-use keyscan::source::history::HistoryOptions;
 use keyscan::suppress::baseline::{self, Baseline};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ fn main() -> std::process::ExitCode {
 /// escaped and CI log commands defused, like everything else keyscan prints.
 fn for_stderr(message: &str) -> String {
     let redacted = match RuleSet::builtin() {
-        Ok(rules) => Matcher::new(&rules).redact_secrets(message).into_owned(),
+        Ok(rules) => Matcher::new(rules).redact_secrets(message).into_owned(),
         Err(_) => message.to_string(),
     };
     // A regex error quotes the pattern on a line of its own: it must not
@@ -114,7 +115,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
     }
     // In git modes the config lives at the top of the work tree.
     let config_dir = if git_mode {
-        keyscan::source::git::config_root(&first)
+        pipeline::config_root(&first)
     } else {
         first.clone()
     };

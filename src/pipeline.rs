@@ -1,30 +1,45 @@
-//! The pipeline: sources → matcher → judgement → suppression → findings.
+//! The pipeline: sources → matcher → facts → judgement → one final step.
 //!
-//! [`run`] is what the binary calls and what an embedding program would call:
-//! it loads rules (built-in plus the config's), builds one [`Matcher`], lets a
-//! source enumerate and match blobs, judges the blobs that had matches, applies
-//! allowlists and returns the findings with a [`Summary`]. It never prints.
-//! [`run_staged`] and [`run_history`] do the same with a git source; in
-//! those modes, paths are relative to the repository root.
+//! ```text
+//!  source (enumerate + match)      facts (once, before judging)     judge + audits           final step
+//!  ──────────────────────────      ────────────────────────────     ──────────────           ──────────
+//!  tree / staged / history  ─────► project model, git facts   ────► Judge::sightings  ─────► allowlist
+//!  ScannedBlob per blob with        (tracked, ignored, in HEAD,      Judge::judge             (config), sort,
+//!  matches, SourceStats,            key ages)                        audits of shape          summary
+//!  FactInputs                                                        derived: overdue (history)
+//! ```
 //!
-//! In tree mode the repository audits ([`crate::audit`]) run between the
-//! source and judgement (they tell the judge which dotenv files git really
-//! ignores) and add their findings after it, before suppression, so
-//! allowlists apply to them like to any finding.
+//! A [`Scanner`] is built once — rules, matcher, judge settings, allowlist —
+//! and serves every mode: [`Scanner::tree`], [`Scanner::staged`] and
+//! [`Scanner::history`] differ only in their source, the facts they gather
+//! and the audits they add. Each ends in `Scanner::finish`, the one final
+//! step: judge every blob (two passes, see [`crate::judge`]), add the
+//! audits' findings, apply the config allowlist, add findings derived from
+//! the allowed ones (`key-rotation-overdue`), sort, count. Nothing edits a
+//! finding after the judge or an audit made it. It never prints.
+//!
+//! [`run`], [`run_staged`] and [`run_history`] are the one-call forms the
+//! binary and embedding programs use. In git modes, paths are relative to
+//! the repository root.
 
 use crate::audit::fix::FixReport;
-use crate::audit::{self, TreeAudit};
+use crate::audit::{self};
+use crate::blob::ScannedBlob;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::facts::project::{self, ProjectIndex};
+use crate::facts::tree::TreeFacts;
+use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::judge::{Judge, JudgeSettings, Tally};
-use crate::report::Summary;
-use crate::rules::{RuleInfo, RuleSet};
+use crate::report::rules::RuleInfo;
+use crate::rules::RuleSet;
 use crate::scan::{Matcher, DEFAULT_CHUNK};
-use crate::source::history::HistoryOptions;
-use crate::source::{self, SourceOutput};
+pub use crate::source::history::HistoryOptions;
+use crate::source::{self, FactInputs, SourceOutput};
+use crate::summary::Summary;
 use crate::suppress::{compile_globs, Allowlist};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What to scan and how.
@@ -82,221 +97,332 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
     RuleSet::load(&extra)
 }
 
-/// Judge settings from the config and flags.
-pub fn judge_settings(config: &Config, no_allowlist: bool) -> Result<JudgeSettings> {
-    Ok(JudgeSettings {
-        providers: config.file.providers.clone(),
-        client_globs: compile_globs(&config.file.scan.client_globs, config, "scan.client_globs")?,
-        ignore_inline_allow: no_allowlist,
-    })
+/// The folder a git-mode scan takes its `.keyscan.toml` from: the
+/// repository's work tree root, or `path` itself for a bare repository or
+/// when `path` is not in a repository (the scan reports that error later).
+pub fn config_root(path: &Path) -> PathBuf {
+    source::git::config_root(path)
 }
 
-/// Judges a source's output, runs the cross-file passes (bundle provenance,
-/// keys reused across environments) and applies the config allowlist.
-pub fn finish(
-    source: SourceOutput,
-    judge: &Judge<'_>,
-    config: &Config,
+/// Findings derived from the allowed findings of a scan (history mode's
+/// `key-rotation-overdue`); the allowlist applies to them too.
+type Derived<'a> = &'a dyn Fn(&[Finding]) -> Vec<Finding>;
+
+/// Everything a scan needs that does not depend on what is scanned: built
+/// once, used by every mode.
+#[derive(Debug)]
+pub struct Scanner {
+    matcher: Matcher,
+    settings: JudgeSettings,
+    allowlist: Allowlist,
     no_allowlist: bool,
-    mode: &str,
-    started: Instant,
-) -> Result<ScanOutcome> {
-    finish_with_audit(
-        source,
-        judge,
-        config,
-        no_allowlist,
-        mode,
-        started,
-        Audits::default(),
-    )
+    config: Config,
 }
 
-/// Audit findings computed from the judged key findings of a scan.
-type PostAudit<'a> = &'a dyn Fn(&[Finding]) -> Vec<Finding>;
+impl Scanner {
+    /// Loads the rules (built-in plus the config's), compiles the matcher and
+    /// the allowlist. Config problems are errors here, before any scanning.
+    pub fn new(config: &Config, no_allowlist: bool) -> Result<Scanner> {
+        let matcher = Matcher::new(load_rules(config)?);
+        let settings = JudgeSettings {
+            providers: config.file.providers.clone(),
+            client_globs: compile_globs(
+                &config.file.scan.client_globs,
+                config,
+                "scan.client_globs",
+            )?,
+            ignore_inline_allow: no_allowlist,
+        };
+        Ok(Scanner {
+            matcher,
+            settings,
+            allowlist: Allowlist::from_config(config)?,
+            no_allowlist,
+            config: config.clone(),
+        })
+    }
 
-/// The audits a mode adds to its key findings.
-#[derive(Default)]
-struct Audits<'a> {
-    /// The working-tree audits (tree mode).
-    tree: Option<&'a TreeAudit>,
-    /// Audit findings computed from the judged key findings (staged mode: a
-    /// staged dotenv file is critical when it holds a key).
-    post: Option<PostAudit<'a>>,
-}
+    /// The scanner's matcher (its rules, and the redaction of error text).
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
 
-/// [`finish`], plus the tree audits' findings when `audit` is given.
-fn finish_with_audit(
-    source: SourceOutput,
-    judge: &Judge<'_>,
-    config: &Config,
-    no_allowlist: bool,
-    mode: &str,
-    started: Instant,
-    audits: Audits<'_>,
-) -> Result<ScanOutcome> {
-    let allowlist = Allowlist::from_config(config)?;
-    let mut tally = Tally::default();
-    let mut findings = Vec::new();
-    let mut sightings = Vec::new();
-    for blob in &source.blobs {
-        findings.extend(judge.judge_recording(blob, &source.projects, &mut tally, &mut sightings));
+    /// Scans a working tree.
+    pub fn tree(&self, req: &TreeRequest) -> Result<ScanOutcome> {
+        let started = Instant::now();
+        let mut output = source::tree::scan(&req.options, &self.matcher)?;
+        let FactInputs::Tree {
+            projects,
+            seen,
+            root_dotenv,
+        } = std::mem::replace(&mut output.facts, empty_inputs())
+        else {
+            unreachable!("the tree source gives tree facts inputs")
+        };
+        let projects = self.with_project_ids(projects, &root_dotenv);
+        let tree = TreeFacts::gather(&req.options.roots, &seen, &projects);
+        // Tracked secret files the walk did not read (they match an ignore
+        // pattern, or are gone from disk but still in the index).
+        source::tree::scan_listed(&tree.unread, &self.matcher, &mut output);
+        output.stats.notes.extend(tree.notes());
+        let facts = Facts {
+            projects,
+            tree: Some(tree),
+            history: None,
+        };
+        let audits = |keys: &[Finding], sightings: &crate::judge::Sightings| {
+            let with_key: std::collections::BTreeSet<&str> = sightings
+                .all
+                .iter()
+                .filter(|s| !s.publishable)
+                .map(|s| s.path.as_str())
+                .chain(
+                    keys.iter()
+                        .filter(|f| {
+                            f.secret.is_some() && f.severity > crate::finding::Severity::Info
+                        })
+                        .map(|f| f.location.path.as_str()),
+                )
+                .collect();
+            let tree = facts.tree.as_ref().expect("tree facts were gathered");
+            audit::tree_findings(tree, |p| with_key.contains(p))
+        };
+        self.finish(output, &facts, "tree", started, &audits, None)
     }
-    // After judgement, before suppression: the passes link keys across
-    // files, including keys that judgement set aside.
-    let mut extra = audit::cross_file(&mut findings, &sightings, &source.projects);
-    if let Some(a) = audits.tree {
-        extra.extend(a.findings(&mut findings, &sightings));
+
+    /// Scans what the next commit would record: the staged blobs of added
+    /// and modified paths (`GIT_INDEX_FILE` is honoured).
+    pub fn staged(&self, repo_path: &Path, threads: usize) -> Result<ScanOutcome> {
+        let started = Instant::now();
+        let repo = source::staged::StagedRepo::open(repo_path)?;
+        let paths = repo.staged_paths()?;
+        let output = repo.scan(&paths, &self.matcher, threads)?;
+        let facts = Facts::with_projects(self.git_projects(&output));
+        // The dotenv habit, checked on what is about to be committed: a staged
+        // dotenv or secrets file (even without a key in it), and a staged
+        // `.gitignore` change that stops ignoring dotenv files HEAD ignored.
+        let mut gitignore_findings = Vec::new();
+        for p in &paths {
+            if crate::paths::file_name(&p.path) != ".gitignore" {
+                continue;
+            }
+            let Some(head_id) = p.head_id else {
+                continue;
+            };
+            let head = repo.blob(head_id)?;
+            let staged = match p.status {
+                source::staged::StagedStatus::Deleted => None,
+                _ => Some(repo.blob(p.id)?),
+            };
+            gitignore_findings.extend(audit::gitignore::coverage_dropped(
+                &p.path,
+                Some(&head),
+                staged.as_deref(),
+            ));
+        }
+        let staged_files: Vec<&str> = paths
+            .iter()
+            .filter(|p| p.status != source::staged::StagedStatus::Deleted)
+            .map(|p| p.path.as_str())
+            .collect();
+        let audits = |keys: &[Finding], _: &crate::judge::Sightings| {
+            let holds_key = |path: &str| {
+                keys.iter()
+                    .any(|f| f.location.path == path && f.secret.is_some())
+            };
+            let mut out =
+                audit::dotenv::staged_file_findings(staged_files.iter().copied(), holds_key);
+            out.extend(gitignore_findings.iter().cloned());
+            out
+        };
+        self.finish(output, &facts, "staged", started, &audits, None)
     }
-    if let Some(post) = audits.post {
-        extra.extend(post(&findings));
+
+    /// Scans every blob reachable from the repository's refs (or a range of
+    /// commits), each once, with attribution and `key-rotation-overdue`
+    /// findings.
+    pub fn history(&self, repo_path: &Path, opts: &HistoryOptions) -> Result<ScanOutcome> {
+        let started = Instant::now();
+        let history = source::history::scan(repo_path, opts, &self.matcher)?;
+        let facts = Facts {
+            projects: self.git_projects(&history.source),
+            tree: None,
+            history: Some(history.ages),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let ages = facts.history.as_ref().expect("history facts were gathered");
+        let overdue =
+            |allowed: &[Finding]| crate::judge::overdue::rotation_overdue(allowed, ages, now);
+        let mut outcome = self.finish(
+            history.source,
+            &facts,
+            "history",
+            started,
+            &|_, _| Vec::new(),
+            Some(&overdue),
+        )?;
+        outcome.summary.commits_scanned = Some(history.commits);
+        outcome.summary.history_complete = Some(history.complete);
+        Ok(outcome)
     }
-    findings.extend(extra);
-    let mut summary = Summary {
-        mode: mode.to_string(),
-        files_scanned: source.stats.files_scanned,
-        bytes_scanned: source.stats.bytes_scanned,
-        files_skipped: source.stats.files_skipped,
-        errors: source.stats.errors,
-        build_dirs_scanned: source.stats.build_dirs_scanned,
-        notes: source.stats.notes,
-        placeholders_ignored: tally.placeholders,
-        keys_in_ignored_dotenv: tally.expected_dotenv,
-        ..Summary::default()
-    };
-    // The JSON contract always carries the binary count, even when it is 0.
-    summary.files_skipped.entry("binary".into()).or_insert(0);
-    summary.suppressed.inline = tally.inline_allowed;
-    if !no_allowlist {
+
+    /// The project index of a git source's manifest and dotenv paths.
+    fn git_projects(&self, output: &SourceOutput) -> ProjectIndex {
+        match &output.facts {
+            FactInputs::Git { git_dir, files } => {
+                let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+                project::from_repo(git_dir, files, &matched, self.matcher.rules())
+            }
+            FactInputs::Tree { projects, .. } => projects.clone(),
+        }
+    }
+
+    /// Adds the provider project ids found in the dotenv files of project
+    /// roots (`MINIBACK_PROJECT_ID=…`), which rotation guidance names.
+    fn with_project_ids(
+        &self,
+        mut projects: ProjectIndex,
+        root_dotenv: &[(String, PathBuf)],
+    ) -> ProjectIndex {
+        for (dir, path) in root_dotenv {
+            if let Ok(Some(bytes)) = crate::fs::read_small(path, 4 * 1024 * 1024) {
+                projects.add_project_ids_from(dir, &bytes, self.matcher.rules());
+            }
+        }
+        projects
+    }
+
+    /// The final step, the same for every mode: judge the blobs, add the
+    /// audits' findings (`audits(key findings, sightings)`) and key reuse,
+    /// apply the config allowlist, add what `derived` computes from the
+    /// allowed findings (allowlisted too), sort, and fill the summary.
+    fn finish(
+        &self,
+        source: SourceOutput,
+        facts: &Facts,
+        mode: &str,
+        started: Instant,
+        audits: &dyn Fn(&[Finding], &crate::judge::Sightings) -> Vec<Finding>,
+        derived: Option<Derived<'_>>,
+    ) -> Result<ScanOutcome> {
+        let judge = Judge::new(&self.matcher, self.settings.clone());
+        let blobs: &[ScannedBlob] = &source.blobs;
+        let sightings = judge.sightings(blobs, facts);
+        let mut tally = Tally::default();
+        let mut findings = Vec::new();
+        for blob in blobs {
+            findings.extend(judge.judge(blob, facts, &sightings, &mut tally));
+        }
+        let mut extra = audit::dotenv::reuse_findings(&sightings.all);
+        extra.extend(audits(&findings, &sightings));
+        findings.extend(extra);
+
+        let stats = source.stats;
+        let mut summary = Summary {
+            mode: mode.to_string(),
+            files_scanned: stats.files_scanned,
+            bytes_scanned: stats.bytes_scanned,
+            files_skipped: stats.files_skipped,
+            errors: stats.errors,
+            build_dirs_scanned: stats.build_dirs_scanned,
+            notes: stats.notes,
+            placeholders_ignored: tally.placeholders,
+            keys_in_ignored_dotenv: tally.expected_dotenv,
+            ..Summary::default()
+        };
+        // The JSON contract always carries the binary count, even when it is 0.
+        summary.files_skipped.entry("binary".into()).or_insert(0);
+        summary.suppressed.inline = tally.inline_allowed;
+        self.allow(&mut findings, &mut summary);
+        if let Some(derived) = derived {
+            let mut more = derived(&findings);
+            self.allow(&mut more, &mut summary);
+            findings.extend(more);
+        }
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        summary.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        summary.count_findings(&findings);
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        let rules = RuleInfo::catalogue(self.matcher.rules(), &self.config.file.providers);
+        Ok(ScanOutcome {
+            findings,
+            summary,
+            rules,
+        })
+    }
+
+    /// Drops what the config allowlist allows, counting it.
+    fn allow(&self, findings: &mut Vec<Finding>, summary: &mut Summary) {
+        if self.no_allowlist {
+            return;
+        }
         let before = findings.len();
-        findings.retain(|f| !allowlist.allows(f));
-        summary.suppressed.config = (before - findings.len()) as u64;
+        findings.retain(|f| !self.allowlist.allows(f));
+        summary.suppressed.config += (before - findings.len()) as u64;
     }
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    summary.errors.sort_by(|a, b| a.path.cmp(&b.path));
-    summary.count_findings(&findings);
-    summary.duration_ms = started.elapsed().as_millis() as u64;
-    let rules = RuleInfo::catalogue(judge.rules(), &config.file.providers);
-    Ok(ScanOutcome {
-        findings,
-        summary,
-        rules,
-    })
+}
+
+/// Placeholder inputs while the real ones are taken apart.
+fn empty_inputs() -> FactInputs {
+    FactInputs::Git {
+        git_dir: PathBuf::new(),
+        files: Vec::new(),
+    }
+}
+
+/// A tree scan's walk options, resolved from a [`ScanRequest`].
+#[derive(Debug, Clone)]
+pub struct TreeRequest {
+    options: source::tree::TreeOptions,
+}
+
+impl TreeRequest {
+    /// The walk a request asks for: its roots, ignore and build-folder
+    /// settings (flag, else config, else on), threads and buffer size.
+    pub fn from_request(req: &ScanRequest) -> TreeRequest {
+        TreeRequest {
+            options: source::tree::TreeOptions {
+                roots: req.roots.clone(),
+                no_ignore: req.no_ignore,
+                build_dirs: req
+                    .build_dirs
+                    .or(req.config.file.scan.build_dirs)
+                    .unwrap_or(true),
+                threads: req.threads,
+                chunk: req.chunk,
+            },
+        }
+    }
 }
 
 /// Scans a working tree.
 pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
-    let started = Instant::now();
-    let rules = load_rules(&req.config)?;
-    let matcher = Matcher::new(&rules);
-    let judge = Judge::new(&matcher, judge_settings(&req.config, req.no_allowlist)?);
-    let mut output = source::tree::scan(&tree_options(req), &matcher)?;
-    let audit = TreeAudit::prepare(&req.roots, &mut output, &matcher);
-    finish_with_audit(
-        output,
-        &judge,
-        &req.config,
-        req.no_allowlist,
-        "tree",
-        started,
-        Audits {
-            tree: Some(&audit),
-            post: None,
-        },
-    )
-}
-
-fn tree_options(req: &ScanRequest) -> source::tree::TreeOptions {
-    source::tree::TreeOptions {
-        roots: req.roots.clone(),
-        no_ignore: req.no_ignore,
-        build_dirs: req
-            .build_dirs
-            .or(req.config.file.scan.build_dirs)
-            .unwrap_or(true),
-        threads: req.threads,
-        chunk: req.chunk,
-    }
+    Scanner::new(&req.config, req.no_allowlist)?.tree(&TreeRequest::from_request(req))
 }
 
 /// `keyscan --fix`: walks the tree like [`run`], then appends the missing
-/// ignore lines ([`audit::fix`]). Never touches git's index.
+/// ignore lines (`audit::fix`). Never touches git's index.
 pub fn fix(req: &ScanRequest) -> Result<FixReport> {
-    let rules = load_rules(&req.config)?;
-    let matcher = Matcher::new(&rules);
-    let output = source::tree::scan(&tree_options(req), &matcher)?;
-    audit::fix::fix(&req.roots, &output)
+    let scanner = Scanner::new(&req.config, req.no_allowlist)?;
+    let output = source::tree::scan(&TreeRequest::from_request(req).options, &scanner.matcher)?;
+    let FactInputs::Tree { projects, seen, .. } = &output.facts else {
+        unreachable!("the tree source gives tree facts inputs")
+    };
+    audit::fix::fix(&req.roots, seen, projects)
 }
 
-/// Scans what the next commit would record: the staged blobs of added and
-/// modified paths (`req.roots[0]` is the repository; `GIT_INDEX_FILE` is
-/// honoured).
+/// Scans what the next commit would record (`req.roots[0]` is the
+/// repository; `GIT_INDEX_FILE` is honoured).
 pub fn run_staged(req: &ScanRequest) -> Result<ScanOutcome> {
-    let started = Instant::now();
-    let rules = load_rules(&req.config)?;
-    let matcher = Matcher::new(&rules);
-    let judge = Judge::new(&matcher, judge_settings(&req.config, req.no_allowlist)?);
-    let repo = source::staged::StagedRepo::open(git_root(req)?)?;
-    let paths = repo.staged_paths()?;
-    let output = repo.scan(&paths, &matcher, req.threads)?;
-    // The dotenv habit, checked on what is about to be committed: a staged
-    // dotenv or secrets file (even without a key in it), and a staged
-    // `.gitignore` change that stops ignoring dotenv files HEAD ignored.
-    let mut gitignore_findings = Vec::new();
-    for p in &paths {
-        if crate::judge::project::file_name(&p.path) != ".gitignore" {
-            continue;
-        }
-        let Some(head_id) = p.head_id else {
-            continue;
-        };
-        let head = repo.blob(head_id)?;
-        let staged = match p.status {
-            source::staged::StagedStatus::Deleted => None,
-            _ => Some(repo.blob(p.id)?),
-        };
-        gitignore_findings.extend(audit::gitignore::coverage_dropped(
-            &p.path,
-            Some(&head),
-            staged.as_deref(),
-        ));
-    }
-    let staged_files: Vec<&str> = paths
-        .iter()
-        .filter(|p| p.status != source::staged::StagedStatus::Deleted)
-        .map(|p| p.path.as_str())
-        .collect();
-    let post = |keys: &[Finding]| -> Vec<Finding> {
-        let holds_key = |path: &str| {
-            keys.iter()
-                .any(|f| f.location.path == path && f.secret.is_some())
-        };
-        let mut out = audit::dotenv::staged_file_findings(staged_files.iter().copied(), holds_key);
-        out.extend(gitignore_findings.iter().cloned());
-        out
-    };
-    finish_with_audit(
-        output,
-        &judge,
-        &req.config,
-        req.no_allowlist,
-        "staged",
-        started,
-        Audits {
-            tree: None,
-            post: Some(&post),
-        },
-    )
+    Scanner::new(&req.config, req.no_allowlist)?.staged(git_root(req)?, req.threads)
 }
 
 /// Scans every blob reachable from the repository's refs (or a range of
-/// commits), each once, with attribution and `key-rotation-overdue`
-/// findings (`req.roots[0]` is the repository).
+/// commits), each once (`req.roots[0]` is the repository).
 pub fn run_history(req: &ScanRequest, opts: &HistoryOptions) -> Result<ScanOutcome> {
-    let started = Instant::now();
-    let rules = load_rules(&req.config)?;
-    let matcher = Matcher::new(&rules);
-    let judge = Judge::new(&matcher, judge_settings(&req.config, req.no_allowlist)?);
     let opts = HistoryOptions {
         threads: if opts.threads == 0 {
             req.threads
@@ -305,45 +431,15 @@ pub fn run_history(req: &ScanRequest, opts: &HistoryOptions) -> Result<ScanOutco
         },
         ..opts.clone()
     };
-    let history = source::history::scan(git_root(req)?, &opts, &matcher)?;
-    let mut outcome = finish(
-        history.source,
-        &judge,
-        &req.config,
-        req.no_allowlist,
-        "history",
-        started,
-    )?;
-    source::history::mark_in_head(&mut outcome.findings, &history.ages, &rules);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let mut overdue =
-        crate::judge::overdue::rotation_overdue(&outcome.findings, &history.ages, now);
-    if !req.no_allowlist {
-        let allowlist = Allowlist::from_config(&req.config)?;
-        let before = overdue.len();
-        overdue.retain(|f| !allowlist.allows(f));
-        outcome.summary.suppressed.config += (before - overdue.len()) as u64;
-    }
-    outcome.findings.extend(overdue);
-    outcome
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    outcome.summary.count_findings(&outcome.findings);
-    outcome.summary.commits_scanned = Some(history.commits);
-    outcome.summary.history_complete = Some(history.complete);
-    outcome.summary.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(outcome)
+    Scanner::new(&req.config, req.no_allowlist)?.history(git_root(req)?, &opts)
 }
 
 /// The one path a git mode opens.
-fn git_root(req: &ScanRequest) -> Result<&std::path::Path> {
+fn git_root(req: &ScanRequest) -> Result<&Path> {
     match req.roots.as_slice() {
         [one] => Ok(one),
-        [] => Ok(std::path::Path::new(".")),
-        _ => Err(crate::error::Error::Usage(
+        [] => Ok(Path::new(".")),
+        _ => Err(Error::Usage(
             "--staged and --history take one PATH: the repository to scan".into(),
         )),
     }

@@ -6,45 +6,25 @@
 //! - `dotenv-not-ignored` / `secret-file-not-ignored`: the file exists,
 //!   untracked and not ignored — one `git add .` away;
 //! - `key-reused-across-environments`: one key in the dotenv files of two
-//!   environments (`.env.development` and `.env.production`);
-//! - bundle provenance: a client-bundle finding whose key also sits in a
-//!   dotenv variable says which variable it was inlined from, since that is
-//!   what the user must fix.
+//!   environments (`.env.development` and `.env.production`).
 //!
-//! The cross-file checks work on [`KeySighting`]s, which the judge records
-//! for every key in a dotenv file — including the keys it does not report
-//! because they sit, correctly, in a git-ignored `.env` — so a bundle can be
-//! traced to an ignored `.env.local` and reuse is found where keys usually
-//! live. Keys are compared in memory; findings carry only fingerprints and
-//! redacted forms.
+//! The reuse check works on [`KeySighting`]s, which the judge records for
+//! every key in a dotenv file — including the keys it does not report
+//! because they sit, correctly, in a git-ignored `.env` — so reuse is found
+//! where keys usually live. Keys are compared in memory; findings carry only
+//! fingerprints and redacted forms. (Bundle provenance, the other cross-file
+//! check, is part of a finding's message: [`crate::judge::message`].)
 
 use super::{
     audit_finding, DOTENV_NOT_IGNORED, DOTENV_TRACKED, KEY_REUSED, SECRET_FILE_NOT_IGNORED,
     SECRET_FILE_TRACKED,
 };
 use crate::dotenv;
+use crate::facts::tree::FileFacts;
 use crate::finding::{Context, Finding, Origin, Severity};
-use crate::judge::context::is_bundle_path;
-use crate::judge::project::{file_name, parent_dir, ProjectIndex};
 use crate::judge::{fingerprint, KeySighting};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// What the audit knows about one secret-bearing file of the tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileFacts {
-    /// Display path (relative to the scan root, `/`-separated).
-    pub path: String,
-    /// In git's index.
-    pub tracked: bool,
-    /// Git (or, without git, the `.gitignore` files) ignores it; `None`: unknown.
-    pub ignored: Option<bool>,
-    /// The file exists in the working tree.
-    pub on_disk: bool,
-    /// The `git rm --cached` command that untracks it, as the user would type it.
-    pub untrack: String,
-    /// The `.gitignore` (display path) and the line that would ignore it.
-    pub ignore_with: (String, String),
-}
+use crate::paths::file_name;
+use std::collections::BTreeMap;
 
 fn is_template(path: &str) -> bool {
     dotenv::is_template_name(file_name(path))
@@ -280,89 +260,6 @@ pub fn reuse_findings(sightings: &[KeySighting]) -> Vec<Finding> {
         out.push(f);
     }
     out
-}
-
-/// Bundle provenance: a client-bundle finding whose key also sits in a
-/// dotenv variable gets `source` ("inlined from `NEXT_PUBLIC_MINIBACK_KEY` in
-/// `apps/web/.env.local:3`") and a sentence in its message. A variable with a
-/// bundler-exposed prefix is preferred, then the dotenv file nearest to the
-/// bundle.
-pub fn link_bundles(findings: &mut [Finding], sightings: &[KeySighting], projects: &ProjectIndex) {
-    if sightings.is_empty() {
-        return;
-    }
-    let mut by_secret: BTreeMap<&str, Vec<&KeySighting>> = BTreeMap::new();
-    for s in sightings.iter().filter(|s| s.variable.is_some()) {
-        by_secret.entry(s.secret.as_str()).or_default().push(s);
-    }
-    for f in findings.iter_mut() {
-        if f.source.is_some() || f.context != Context::Client || is_dotenv(&f.location.path) {
-            continue;
-        }
-        let Some(secret) = f.secret.as_deref() else {
-            continue;
-        };
-        let Some(candidates) = by_secret.get(secret) else {
-            continue;
-        };
-        if !is_bundle_path(&f.location.path, projects) {
-            continue;
-        }
-        let bundle = f.location.path.as_str();
-        let nearness = |s: &KeySighting| -> usize {
-            let dir = parent_dir(&s.path);
-            if dir.is_empty() || bundle.starts_with(&format!("{dir}/")) {
-                dir.len() + 1
-            } else {
-                0
-            }
-        };
-        let Some(best) = candidates.iter().max_by(|a, b| {
-            let ka = (exposed(a), nearness(a));
-            let kb = (exposed(b), nearness(b));
-            ka.cmp(&kb)
-                .then_with(|| (&b.path, b.line).cmp(&(&a.path, a.line)))
-        }) else {
-            continue;
-        };
-        let var = best.variable.as_deref().unwrap_or_default();
-        let source = format!("inlined from `{var}` in `{}:{}`", best.path, best.line);
-        let fix = match dotenv::exposed_prefix(var) {
-            Some(prefix) if !f.severity.eq(&Severity::Info) => format!(
-                " Fix the variable, not the generated file: rotate the key, then rename `{var}` without the `{prefix}` prefix and use it from server code only."
-            ),
-            _ => " Fix the variable, not the generated file.".to_string(),
-        };
-        f.message = format!("{} It was {source}.{fix}", f.message);
-        f.source = Some(source);
-    }
-}
-
-fn exposed(s: &KeySighting) -> bool {
-    s.variable
-        .as_deref()
-        .and_then(dotenv::exposed_prefix)
-        .is_some()
-}
-
-/// Rewrites the message of key findings in tracked dotenv files: the judge
-/// only knows "not ignored" and says "one `git add` away", but a tracked file
-/// is already in history. (Templates keep the judge's template message, which
-/// already says the key is published with the repository.)
-pub fn mark_committed(findings: &mut [Finding], tracked: &BTreeSet<String>) {
-    for f in findings.iter_mut() {
-        if f.context == Context::Dotenv
-            && f.secret.is_some()
-            && f.origin == Origin::File
-            && tracked.contains(&f.location.path)
-            && !is_template(&f.location.path)
-        {
-            f.message = format!(
-                "{} in dotenv file `{}`, which git tracks: it is in the repository's history, where every clone has it. Rotate it.",
-                f.title, f.location.path
-            );
-        }
-    }
 }
 
 #[cfg(test)]

@@ -15,10 +15,11 @@
 //! nothing: the second run finds nothing missing.
 
 use super::gitignore::append_lines;
-use super::TreeAudit;
+use super::{ignore_edits, untrack_commands};
 use crate::error::{Error, Result};
+use crate::facts::project::ProjectIndex;
+use crate::facts::tree::{SeenFile, TreeFacts};
 use crate::sanitize::for_terminal;
-use crate::source::SourceOutput;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
@@ -45,19 +46,19 @@ pub struct FixReport {
     pub notes: Vec<String>,
 }
 
-/// Applies the ignore-line fixes for a tree the source walked.
-pub fn fix(roots: &[PathBuf], output: &SourceOutput) -> Result<FixReport> {
+/// Applies the ignore-line fixes for a tree the source walked (its roots,
+/// the secret-bearing files it saw, its project roots).
+pub fn fix(roots: &[PathBuf], seen: &[SeenFile], projects: &ProjectIndex) -> Result<FixReport> {
     let mut report = FixReport::default();
     let mut done: HashSet<PathBuf> = HashSet::new();
     loop {
-        let audit = TreeAudit::analyze(roots, &output.sensitive_files, &output.projects);
-        let next = audit
-            .ignore_edits()
+        let facts = TreeFacts::gather(roots, seen, projects);
+        let next = ignore_edits(&facts)
             .into_iter()
             .find(|e| !done.contains(&e.fs_path));
         let Some(edit) = next else {
-            report.untrack = audit.untrack_commands();
-            report.notes = audit.notes();
+            report.untrack = untrack_commands(&facts);
+            report.notes = facts.notes();
             break;
         };
         done.insert(edit.fs_path.clone());

@@ -4,7 +4,7 @@
 //! For the repository root and every project root (a folder with a
 //! `package.json` or another manifest) the audit probes the names dotenv
 //! loaders read — [`PROBES`] — against git's real ignore rules (see
-//! [`super::oracle`]) and reports the ones git would not ignore, with the
+//! [`crate::facts::oracle`]) and reports the ones git would not ignore, with the
 //! exact lines to add. Templates (`.env.example`, `.env.sample`, …) are meant
 //! to be committed and are never probed.
 //!
@@ -19,81 +19,13 @@
 //! ([`append_lines`]).
 
 use super::{audit_finding, GITIGNORE_ENV_COVERAGE};
+use crate::facts::tree::{gitignore_path, CoverageGap, PROBES};
 use crate::finding::{Context, Finding, Origin, Severity};
 use ignore::gitignore::GitignoreBuilder;
-
-/// The dotenv files every project root must have ignored.
-pub const PROBES: &[&str] = &[
-    ".env",
-    ".env.local",
-    ".env.development.local",
-    ".env.production",
-    ".env.production.local",
-    ".env.staging",
-];
 
 /// The comment `--fix` writes above the lines it appends.
 pub const FIX_COMMENT: &str =
     "# Added by keyscan --fix: files that hold keys stay out of git (templates such as .env.example stay committable)";
-
-/// The probes a project root is missing, after subtracting what an ancestor
-/// root's lines will cover.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CoverageGap {
-    /// The project root, relative and `/`-separated (`""` for the scan root).
-    pub dir: String,
-    /// Probe names git would not ignore there.
-    pub missing: Vec<&'static str>,
-    /// A non-template dotenv file already exists in the folder.
-    pub dotenv_exists: bool,
-    /// Nested project roots whose gaps these lines cover too.
-    pub covers: Vec<String>,
-}
-
-/// `dir/.gitignore` (or `.gitignore` at the top).
-pub fn gitignore_path(dir: &str) -> String {
-    if dir.is_empty() {
-        ".gitignore".to_string()
-    } else {
-        format!("{dir}/.gitignore")
-    }
-}
-
-/// Removes from each gap the names that a gap of an ancestor root in the same
-/// tree also lacks (the ancestor's bare-name lines will cover them), and drops
-/// gaps left empty. `same_tree(a, b)` says whether two roots share a repository.
-pub fn subtract_ancestors(
-    mut gaps: Vec<CoverageGap>,
-    same_tree: impl Fn(&str, &str) -> bool,
-) -> Vec<CoverageGap> {
-    gaps.sort_by(|a, b| a.dir.cmp(&b.dir));
-    let snapshot = gaps.clone();
-    for gap in gaps.iter_mut() {
-        for anc in &snapshot {
-            let is_ancestor = anc.dir != gap.dir
-                && (anc.dir.is_empty() || gap.dir.starts_with(&format!("{}/", anc.dir)));
-            if is_ancestor && same_tree(&anc.dir, &gap.dir) {
-                gap.missing.retain(|m| !anc.missing.contains(m));
-            }
-        }
-    }
-    let kept: Vec<CoverageGap> = gaps.into_iter().filter(|g| !g.missing.is_empty()).collect();
-    let dirs: Vec<String> = snapshot.iter().map(|g| g.dir.clone()).collect();
-    kept.into_iter()
-        .map(|mut g| {
-            g.covers = dirs
-                .iter()
-                .filter(|d| {
-                    **d != g.dir
-                        && (g.dir.is_empty() || d.starts_with(&format!("{}/", g.dir)))
-                        && same_tree(&g.dir, d)
-                })
-                .cloned()
-                .collect();
-            g
-        })
-        .collect()
-}
 
 /// The `gitignore-env-coverage` finding for a gap.
 pub fn coverage_finding(gap: &CoverageGap) -> Finding {
@@ -330,36 +262,5 @@ mod tests {
         assert!(coverage_dropped(".gitignore", Some(b"dist/\n"), Some(b"")).is_none());
         // Widening is fine.
         assert!(coverage_dropped(".gitignore", Some(narrower), Some(head)).is_none());
-    }
-
-    #[test]
-    fn ancestors_cover_nested_roots() {
-        let gap = |dir: &str, missing: &[&'static str]| CoverageGap {
-            dir: dir.into(),
-            missing: missing.to_vec(),
-            dotenv_exists: false,
-            covers: vec![],
-        };
-        let out = subtract_ancestors(
-            vec![
-                gap("apps/web", &[".env", ".env.local"]),
-                gap("", &[".env"]),
-                gap("apps/api", &[".env"]),
-            ],
-            |_, _| true,
-        );
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].dir, "");
-        assert_eq!(
-            out[0].covers,
-            vec!["apps/api".to_string(), "apps/web".to_string()]
-        );
-        assert_eq!(out[1].dir, "apps/web");
-        assert_eq!(out[1].missing, vec![".env.local"]);
-        // Different repositories: no subtraction.
-        let out = subtract_ancestors(vec![gap("", &[".env"]), gap("sub", &[".env"])], |_, _| {
-            false
-        });
-        assert_eq!(out.len(), 2);
     }
 }

@@ -18,9 +18,10 @@
 //! ([`exposed_assignment`]): bundlers inline `NEXT_PUBLIC_*`, `VITE_*`, … into
 //! public JavaScript.
 
-use super::project::{file_name, ProjectIndex};
 use crate::dotenv;
+use crate::facts::project::ProjectIndex;
 use crate::finding::Context;
+use crate::paths::file_name;
 
 /// A context plus the human reason for it ("source map", "build output
 /// folder `web/dist`").

@@ -17,36 +17,15 @@
 //! that had been in the repository for a week when the checkout was made.
 //! The age printed is that smaller one, in whole days.
 
-use crate::finding::{CommitInfo, Finding, Origin, Severity};
-use std::collections::{HashMap, HashSet};
+use crate::facts::history::KeyAges;
+use crate::finding::{Finding, Origin, Severity};
+use std::collections::HashMap;
 
 /// Rule-like id of the finding, usable in allowlists.
 pub const RULE_ID: &str = "key-rotation-overdue";
 /// Days after which a key still in HEAD is overdue for rotation.
 pub const MAX_AGE_DAYS: i64 = 90;
 const DAY: i64 = 86_400;
-
-/// When a key first entered the scanned history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirstSeen {
-    /// Committer time of that commit, seconds since the epoch.
-    pub time: i64,
-    /// The commit (author, author date), as attribution prints it.
-    pub commit: CommitInfo,
-}
-
-/// What a history scan learned about the age and presence of keys.
-#[derive(Debug, Clone, Default)]
-pub struct KeyAges {
-    /// By raw secret: the oldest scanned commit holding it.
-    pub first_seen: HashMap<String, FirstSeen>,
-    /// Raw secrets present somewhere in HEAD's tree.
-    pub in_head: HashSet<String>,
-    /// `(path, secret)` pairs present in HEAD's tree at that path.
-    pub at_head: HashSet<(String, String)>,
-    /// HEAD's committer time, when HEAD resolves to a commit.
-    pub head_time: Option<i64>,
-}
 
 /// The age in whole days of a key first seen at `first`, or `None` when it
 /// is not overdue. `now` is the scan's clock (seconds since the epoch).
@@ -126,7 +105,8 @@ pub fn rotation_overdue(findings: &[Finding], ages: &KeyAges, now: i64) -> Vec<F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Context, Location};
+    use crate::facts::history::FirstSeen;
+    use crate::finding::{CommitInfo, Context, Location};
 
     fn finding(path: &str, secret: &str, sev: Severity) -> Finding {
         Finding {

@@ -17,9 +17,10 @@
 //! plain log lines that start with `keyscan:` and go through
 //! [`for_terminal`], which makes line breaks visible instead of emitting them.
 
-use super::{human_bytes, RenderOptions, Report, Reporter};
+use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::for_terminal;
+use indicatif::HumanBytes;
 use std::io::{self, Write};
 
 /// Renders workflow commands.
@@ -118,7 +119,7 @@ impl Reporter for GithubReporter {
                 format!(" ({counts})")
             },
             s.files_scanned,
-            human_bytes(s.bytes_scanned),
+            HumanBytes(s.bytes_scanned),
             for_terminal(&s.mode)
         )?;
         for line in s.detail_lines() {

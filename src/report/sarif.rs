@@ -27,9 +27,11 @@
 //! Secrets appear only through [`Finding::secret_display`] and
 //! [`Finding::snippet_display`]: redacted unless `--show-secrets`.
 
+use super::rules::RuleInfo;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
-use crate::rules::{RuleInfo, RuleKind};
+use crate::rules::RuleKind;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -89,16 +91,16 @@ fn pascal_case(id: &str) -> String {
 /// Percent-encodes a `/`-separated path for a URI reference: every byte but
 /// RFC 3986 unreserved characters and `/`.
 pub fn encode_uri_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(path, URI_PATH).to_string()
 }
+
+/// Every byte but RFC 3986's unreserved characters and `/` is escaped.
+const URI_PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
 
 /// The artifact location for a finding's path: relative paths are resolved
 /// against `%SRCROOT%`; an absolute scan root (given on the command line)

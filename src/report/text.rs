@@ -9,9 +9,10 @@
 //! Finally no line may read as a CI runner command (`::error::…`): a file
 //! named like one is printed in a job log that GitHub Actions parses. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
 
-use super::{human_bytes, RenderOptions, Report, Reporter};
+use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::{for_terminal, no_log_commands};
+use indicatif::HumanBytes;
 use owo_colors::{OwoColorize, Style};
 use std::io::{self, Write};
 
@@ -188,7 +189,7 @@ impl TextReporter {
             "{head} · {} {unit}{} ({}) scanned in {} ms [{}]",
             s.files_scanned,
             if s.files_scanned == 1 { "" } else { "s" },
-            human_bytes(s.bytes_scanned),
+            HumanBytes(s.bytes_scanned),
             s.duration_ms,
             for_terminal(&s.mode)
         )?;

@@ -16,16 +16,12 @@ use super::ScanIssue;
 use crate::dotenv;
 use crate::error::{Error, Result};
 use crate::finding::CommitInfo;
-use crate::judge::project::{file_name, is_manifest, parent_dir, ProjectIndex};
 use crate::scan::{BlobScan, Matcher};
 use git2::{Oid, Repository, RepositoryOpenFlags};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-
-/// Manifests and dotenv files larger than this are not read for project facts.
-const FACTS_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Git file modes that are not regular files.
 const MODE_SYMLINK: u32 = 0o120000;
@@ -69,7 +65,8 @@ pub fn open(path: &Path) -> Result<Repository> {
     )
     .map_err(|e| Error::Git {
         path: path.to_path_buf(),
-        message: format!("not inside a git repository: {}", e.message()),
+        message: "not inside a git repository".into(),
+        source: Some(e),
     })
 }
 
@@ -90,7 +87,9 @@ pub fn config_root(path: &Path) -> PathBuf {
 pub fn git_error(path: &Path, what: &str, e: &git2::Error) -> Error {
     Error::Git {
         path: path.to_path_buf(),
-        message: format!("{what}: {}", e.message()),
+        message: what.to_string(),
+        // `git2::Error` is not `Clone`; its three parts are.
+        source: Some(git2::Error::new(e.code(), e.class(), e.message())),
     }
 }
 
@@ -230,8 +229,8 @@ pub fn scan_blobs<'a>(
         let content = blob.content();
         let scan = matcher.scan_bytes(content);
         progress(content.len() as u64);
-        let dotenv =
-            (j.dotenv && !scan.binary && !scan.matches.is_empty()).then(|| parse_dotenv(content));
+        let dotenv = (j.dotenv && !scan.binary && !scan.matches.is_empty())
+            .then(|| dotenv::parse_any(content));
         tally(acc, i, scan, dotenv);
     };
 
@@ -253,18 +252,11 @@ pub fn scan_blobs<'a>(
         return Ok(acc);
     }
     let git_dir = repo.path().to_path_buf();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .build()
-        .map_err(|e| Error::Git {
-            path: git_dir.clone(),
-            message: format!("cannot start worker threads: {e}"),
-        })?;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<std::result::Result<BlobTotals, git2::Error>>> = Mutex::new(Vec::new());
-    pool.scope(|s| {
+    std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|_| {
+            s.spawn(|| {
                 // One handle per worker: `Repository` is not `Sync`.
                 let repo = match Repository::open(&git_dir) {
                     Ok(r) => r,
@@ -449,80 +441,6 @@ pub fn parse_tree(
         data = &rest[nul + 21..];
     }
     Ok(())
-}
-
-/// Dotenv entries of a blob (UTF-16 decoded first, like the tree source).
-pub fn parse_dotenv(content: &[u8]) -> Vec<dotenv::Entry> {
-    match crate::scan::decode_utf16(content) {
-        Some(text) => dotenv::parse(text.as_bytes()),
-        None => dotenv::parse(content),
-    }
-}
-
-/// Whether a git path is interesting for project facts (a manifest or a
-/// dotenv file), so sources keep its blob id while enumerating.
-pub fn is_fact_path(path: &str) -> bool {
-    let name = file_name(path);
-    is_manifest(name) || dotenv::is_dotenv_name(name)
-}
-
-/// Builds the project index from git paths: every manifest path becomes a
-/// project root. Blobs are read only where a finding needs them: a
-/// `package.json` (browser-app dependencies) or dotenv file (project ids)
-/// in a folder that contains one of `matched_paths`.
-pub fn project_index(
-    repo: &Repository,
-    facts: &[(String, Oid)],
-    matched_paths: &[&str],
-    matcher: &Matcher,
-) -> ProjectIndex {
-    let mut needed: HashSet<&str> = HashSet::new();
-    for p in matched_paths {
-        let mut dir = parent_dir(p);
-        loop {
-            if !needed.insert(dir) || dir.is_empty() {
-                break;
-            }
-            dir = parent_dir(dir);
-        }
-    }
-    let read = |id: Oid| -> Option<Vec<u8>> {
-        let blob = repo.find_blob(id).ok()?;
-        (blob.size() <= FACTS_LIMIT).then(|| blob.content().to_vec())
-    };
-    let mut projects = ProjectIndex::new();
-    projects.ensure_root("");
-    for (path, id) in facts {
-        let name = file_name(path);
-        if !is_manifest(name) {
-            continue;
-        }
-        let dir = parent_dir(path);
-        let content = if name == "package.json" && needed.contains(dir) {
-            read(*id)
-        } else {
-            None
-        };
-        projects.add_manifest(path, content.as_deref());
-    }
-    for (path, id) in facts {
-        let dir = parent_dir(path);
-        if !dotenv::is_dotenv_name(file_name(path))
-            || !needed.contains(dir)
-            || projects.get(dir).is_none()
-        {
-            continue;
-        }
-        let Some(bytes) = read(*id) else {
-            continue;
-        };
-        for rule in &matcher.rules().rules {
-            if let Some(id) = rule.find_project_id(&bytes) {
-                projects.add_project_id(dir, rule.id(), &id);
-            }
-        }
-    }
-    projects
 }
 
 #[cfg(test)]

@@ -218,6 +218,7 @@ impl Index {
         let err = |path: &Path, message: String| Error::Git {
             path: path.to_path_buf(),
             message: format!("cannot read the index: {message}"),
+            source: None,
         };
         let main = parse_file(&buf, 0).map_err(|m| err(path, m))?;
         let Some(base) = main.link.as_ref().and_then(|l| l.base) else {
@@ -233,6 +234,7 @@ impl Index {
                         "cannot read the index: it is a split index and its shared index {} is missing",
                         p.display()
                     ),
+                    source: None,
                 }
             }
             other => other,
@@ -297,6 +299,7 @@ fn read_regular(path: &Path, buf: &mut Vec<u8>) -> Result<()> {
         return Err(Error::Git {
             path: path.to_path_buf(),
             message: "cannot read the index: not a regular file (a FIFO, socket or device)".into(),
+            source: None,
         });
     }
     if meta.len() > MAX_INDEX_BYTES {
@@ -306,6 +309,7 @@ fn read_regular(path: &Path, buf: &mut Vec<u8>) -> Result<()> {
                 "cannot read the index: {} bytes is over the limit of {MAX_INDEX_BYTES}",
                 meta.len()
             ),
+            source: None,
         });
     }
     buf.reserve(meta.len() as usize);
@@ -319,6 +323,7 @@ fn read_regular(path: &Path, buf: &mut Vec<u8>) -> Result<()> {
             message: format!(
                 "cannot read the index: it grew over the limit of {MAX_INDEX_BYTES} bytes"
             ),
+            source: None,
         });
     }
     Ok(())

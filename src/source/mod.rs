@@ -1,10 +1,11 @@
 //! Sources: where bytes come from.
 //!
-//! A source enumerates content and hands each blob to the matcher; it never
-//! sees a rule. Every source yields [`ScannedBlob`]s (only those with
-//! matches are kept in memory) plus [`SourceStats`] for the summary, so
-//! everything after the matcher is the same for a working tree, the staged
-//! index and git history.
+//! A source enumerates content and hands each blob's bytes to the matcher;
+//! it never sees a rule, a judgement or a report. Every source yields
+//! [`ScannedBlob`]s (only those with matches are kept in memory),
+//! [`SourceStats`] for the summary and the [`FactInputs`] the facts step
+//! reads, so everything after the matcher is the same for a working tree,
+//! the staged index and git history.
 //!
 //! - [`tree`]: a parallel walk of directories with the `ignore` crate.
 //! - [`staged`]: the blobs git is about to commit (the index, or
@@ -22,19 +23,12 @@ pub mod index;
 pub mod staged;
 pub mod tree;
 
-use crate::judge::project::ProjectIndex;
-use crate::judge::ScannedBlob;
+use crate::blob::ScannedBlob;
+use crate::facts::project::ProjectIndex;
+use crate::facts::tree::SeenFile;
+pub use crate::summary::ScanIssue;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// A problem with one input that did not stop the scan.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ScanIssue {
-    /// The path (or object id) concerned.
-    pub path: String,
-    /// What went wrong.
-    pub message: String,
-}
 
 /// What a source read, skipped and failed on.
 #[derive(Debug, Clone, Default)]
@@ -58,40 +52,42 @@ impl SourceStats {
     pub fn skip(&mut self, reason: &str) {
         *self.files_skipped.entry(reason.to_string()).or_default() += 1;
     }
-
-    /// Adds another source's numbers.
-    pub fn merge(&mut self, other: SourceStats) {
-        self.files_scanned += other.files_scanned;
-        self.bytes_scanned += other.bytes_scanned;
-        for (k, v) in other.files_skipped {
-            *self.files_skipped.entry(k).or_default() += v;
-        }
-        self.errors.extend(other.errors);
-        self.build_dirs_scanned.extend(other.build_dirs_scanned);
-        self.notes.extend(other.notes);
-    }
 }
 
-/// A file whose name says it holds secrets (a dotenv file, `secrets.json`,
-/// `config/keys.js`), seen by a source whether or not it had matches. The
-/// repository audits ask git about each (tracked? ignored?).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeenFile {
-    /// Display path, relative to the scan root, `/`-separated.
-    pub path: String,
-    /// Where it is on disk.
-    pub fs_path: PathBuf,
+/// What a source saw that the facts step needs, apart from the blobs it
+/// scanned: where the project manifests and dotenv files are. Sources list
+/// them; [`crate::facts`] reads and interprets them.
+#[derive(Debug)]
+pub enum FactInputs {
+    /// The tree source: the project roots its walk found (it needs them
+    /// itself, to find build output), the secret-bearing files it saw, and
+    /// the dotenv files in project roots (for provider project ids).
+    Tree {
+        /// Project roots from the manifests the walk saw.
+        projects: ProjectIndex,
+        /// Secret-bearing files seen, whether or not they had matches.
+        seen: Vec<SeenFile>,
+        /// Dotenv files in project roots: (root display path, file on disk).
+        root_dotenv: Vec<(String, PathBuf)>,
+    },
+    /// A git source: manifest and dotenv paths with their blob ids, in the
+    /// repository at `git_dir`.
+    Git {
+        /// The repository's git folder.
+        git_dir: PathBuf,
+        /// `(path, blob id)` of every manifest and dotenv file.
+        files: Vec<(String, git2::Oid)>,
+    },
 }
 
-/// Everything a source produced: blobs with matches, project facts, numbers.
-#[derive(Debug, Default)]
+/// Everything a source produced: blobs with matches, what the facts step
+/// needs, numbers.
+#[derive(Debug)]
 pub struct SourceOutput {
     /// Blobs that had at least one match.
     pub blobs: Vec<ScannedBlob>,
-    /// Project roots seen while enumerating.
-    pub projects: ProjectIndex,
     /// Counts and errors.
     pub stats: SourceStats,
-    /// Secret-bearing files seen (tree source only; empty for other sources).
-    pub sensitive_files: Vec<SeenFile>,
+    /// Inputs for the facts step.
+    pub facts: FactInputs,
 }

@@ -31,12 +31,13 @@
 
 use super::git::{self, BlobJob, EntryKind};
 use super::index::{CacheDir, Index};
-use super::{SourceOutput, SourceStats};
+use super::{FactInputs, SourceOutput, SourceStats};
+use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::error::{Error, Result};
+use crate::facts::project::is_fact_path;
 use crate::finding::Origin;
-use crate::judge::project::file_name;
-use crate::judge::ScannedBlob;
+use crate::paths::file_name;
 use crate::scan::Matcher;
 use git2::{ErrorCode, Oid, Repository};
 use std::ops::Range;
@@ -173,6 +174,7 @@ impl StagedRepo {
                     return Err(Error::Git {
                         path: p,
                         message: "GIT_INDEX_FILE names an index file that does not exist".into(),
+                        source: None,
                     });
                 }
                 p
@@ -355,6 +357,7 @@ impl StagedRepo {
                                 "cannot read the index: sparse directory `{}` has entries below it",
                                 git::path_string(&sub_prefix)
                             ),
+                            source: None,
                         });
                     }
                     if first.stage == 0 {
@@ -478,7 +481,7 @@ impl StagedRepo {
                     path.push(b'/');
                     todo.push((path, e.id));
                 } else if EntryKind::from_mode(e.mode) == EntryKind::File
-                    && git::is_fact_path(&String::from_utf8_lossy(&e.name))
+                    && is_fact_path(&String::from_utf8_lossy(&e.name))
                 {
                     facts.push((git::path_string(&path), e.id));
                 }
@@ -560,19 +563,20 @@ impl StagedRepo {
                 // Judge the file name first: converting all 100,000 paths of
                 // a large index to strings cost more than the rest of a run.
                 let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-                if git::is_fact_path(&String::from_utf8_lossy(name)) {
+                if is_fact_path(&String::from_utf8_lossy(name)) {
                     facts.push((git::path_string(path), entry.id));
                 }
             }
             // Index order, with the files of sparse directories in place.
             facts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        let projects = git::project_index(&self.repo, &facts, &matched, matcher);
         Ok(SourceOutput {
             blobs,
-            projects,
             stats,
-            sensitive_files: Vec::new(),
+            facts: FactInputs::Git {
+                git_dir: self.repo.path().to_path_buf(),
+                files: facts,
+            },
         })
     }
 }

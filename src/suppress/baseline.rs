@@ -29,7 +29,7 @@
 
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::report::Summary;
+use crate::summary::Summary;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};

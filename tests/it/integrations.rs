@@ -4,8 +4,9 @@
 
 use crate::common::*;
 use keyscan::finding::{CommitInfo, Context, Finding, Location, Origin, Severity};
+use keyscan::report::rules::RuleInfo;
 use keyscan::report::{self, Format, RenderOptions, Report, Summary};
-use keyscan::rules::{RuleInfo, RuleSet};
+use keyscan::rules::RuleSet;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;

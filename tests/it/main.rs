@@ -5,6 +5,7 @@
 //! property tests, insta snapshots of CLI output. Run one area with
 //! `cargo test --test it <module>::`, e.g. `cargo test --test it snapshots::`.
 
+mod architecture;
 mod common;
 mod dotenv_audit;
 mod git_history;

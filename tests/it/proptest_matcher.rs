@@ -24,7 +24,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::io::Read;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Cases per property: `KEYSCAN_PROPTEST_CASES` or `default`.
 fn cases(default: u32) -> u32 {
@@ -45,9 +45,9 @@ fn config(default: u32) -> ProptestConfig {
     }
 }
 
-fn rules() -> &'static RuleSet {
-    static RULES: OnceLock<RuleSet> = OnceLock::new();
-    RULES.get_or_init(|| RuleSet::builtin().unwrap())
+fn rules() -> &'static Arc<RuleSet> {
+    static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
+    RULES.get_or_init(|| Arc::new(RuleSet::builtin().unwrap()))
 }
 
 fn rule_index(id: &str) -> usize {
@@ -204,7 +204,7 @@ proptest! {
         if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
             bytes[0] = b' ';
         }
-        let m = Matcher::new(rules());
+        let m = Matcher::new(rules().clone());
         let rule = rule_index(rule_id);
         let want = naive_line_col(&bytes, offset);
         let whole = m.scan_bytes(&bytes);
@@ -229,7 +229,7 @@ proptest! {
         for u in text.encode_utf16() {
             bytes.extend_from_slice(&if big_endian { u.to_be_bytes() } else { u.to_le_bytes() });
         }
-        let m = Matcher::new(rules());
+        let m = Matcher::new(rules().clone());
         let rule = rule_index(rule_id);
         let want = naive_line_col(text.as_bytes(), offset);
         let whole = m.scan_bytes(&bytes);
@@ -255,7 +255,7 @@ proptest! {
         if let Some(bom) = bom {
             bytes.splice(0..0, bom);
         }
-        let m = Matcher::new(rules());
+        let m = Matcher::new(rules().clone());
         let whole = m.scan_bytes(&bytes);
         let stream = streamed(&m, &bytes, MIN_CHUNK + chunk_extra, sizes);
         prop_assert_eq!(match_keys(&whole), match_keys(&stream));

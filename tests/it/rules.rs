@@ -4,9 +4,10 @@
 //! rule's keywords (so the aho-corasick prefilter can never hide a rule).
 //! A failure names the file, the rule and the example.
 
+use keyscan::blob::ScannedBlob;
+use keyscan::facts::Facts;
 use keyscan::finding::Origin;
-use keyscan::judge::project::ProjectIndex;
-use keyscan::judge::{Judge, JudgeSettings, ScannedBlob, Tally};
+use keyscan::judge::{Judge, JudgeSettings, Sightings, Tally};
 use keyscan::rules::{RuleSet, RuleSpec, BUILTIN_RULE_FILES};
 use keyscan::scan::Matcher;
 
@@ -19,13 +20,18 @@ fn findings_for(judge: &Judge, matcher: &Matcher, text: &str) -> Vec<keyscan::fi
         dotenv: None,
         commit: None,
     };
-    judge.judge(&blob, &ProjectIndex::new(), &mut Tally::default())
+    judge.judge(
+        &blob,
+        &Facts::default(),
+        &Sightings::default(),
+        &mut Tally::default(),
+    )
 }
 
 #[test]
 fn every_builtin_rule_has_examples_and_passes_them() {
-    let rules = RuleSet::builtin().unwrap();
-    let matcher = Matcher::new(&rules);
+    let matcher = Matcher::new(RuleSet::builtin().unwrap());
+    let rules = matcher.rules();
     let judge = Judge::new(&matcher, JudgeSettings::default());
     let mut failures = Vec::new();
     for rule in &rules.rules {
@@ -95,8 +101,7 @@ fn builtin_files_are_the_ones_documented() {
 /// unexpected shape is still reported (by the group's fallback).
 #[test]
 fn shared_prefixes_report_exactly_one_vendor() {
-    let rules = RuleSet::builtin().unwrap();
-    let matcher = Matcher::new(&rules);
+    let matcher = Matcher::new(RuleSet::builtin().unwrap());
     let judge = Judge::new(&matcher, JudgeSettings::default());
     // Keys are assembled at run time so this file holds no key-shaped literal.
     let live = |kind: &str, body: &str| format!("{kind}_live_{body}");

@@ -9,7 +9,10 @@
 //! client bundles. Dotenv files in a root may reveal a provider's project id
 //! (`MINIBACK_PROJECT_ID=…`), which rotation guidance names.
 
-use std::collections::BTreeMap;
+use crate::dotenv;
+use crate::paths::{file_name, parent_dir};
+use crate::rules::RuleSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// File names that make a folder a project root.
 pub const MANIFESTS: &[&str] = &[
@@ -83,16 +86,6 @@ pub struct ProjectIndex {
 /// Whether a file name is a project manifest.
 pub fn is_manifest(file_name: &str) -> bool {
     MANIFESTS.contains(&file_name)
-}
-
-/// The folder part of a `/`-separated path (`""` at the top).
-pub fn parent_dir(path: &str) -> &str {
-    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
-}
-
-/// The last component of a `/`-separated path.
-pub fn file_name(path: &str) -> &str {
-    path.rsplit_once('/').map(|(_, f)| f).unwrap_or(path)
 }
 
 impl ProjectIndex {
@@ -180,6 +173,98 @@ impl ProjectIndex {
         }
         None
     }
+}
+
+impl ProjectIndex {
+    /// Records the project ids that the rules' `[rule.project]` patterns find
+    /// in `dotenv_bytes`, a dotenv file of root `dir` (UTF-16 is decoded).
+    pub fn add_project_ids_from(&mut self, dir: &str, dotenv_bytes: &[u8], rules: &RuleSet) {
+        let decoded = crate::scan::decode_utf16(dotenv_bytes);
+        let bytes = decoded.as_deref().map_or(dotenv_bytes, str::as_bytes);
+        for rule in &rules.rules {
+            if let Some(id) = rule.find_project_id(bytes) {
+                self.add_project_id(dir, rule.id(), &id);
+            }
+        }
+    }
+
+    /// The project index of a git tree, from its manifest and dotenv paths
+    /// (`files`: path and a way to read its blob). Every manifest path
+    /// becomes a project root. Blobs are read only where a finding needs
+    /// them: a `package.json` (browser-app dependencies) or dotenv file
+    /// (project ids) in a folder that contains one of `matched_paths`.
+    pub fn from_git_paths<Id: Copy>(
+        files: &[(String, Id)],
+        matched_paths: &[&str],
+        read: impl Fn(Id) -> Option<Vec<u8>>,
+        rules: &RuleSet,
+    ) -> ProjectIndex {
+        let mut needed: HashSet<&str> = HashSet::new();
+        for p in matched_paths {
+            let mut dir = parent_dir(p);
+            loop {
+                if !needed.insert(dir) || dir.is_empty() {
+                    break;
+                }
+                dir = parent_dir(dir);
+            }
+        }
+        let mut projects = ProjectIndex::new();
+        projects.ensure_root("");
+        for (path, id) in files {
+            let name = file_name(path);
+            if !is_manifest(name) {
+                continue;
+            }
+            let dir = parent_dir(path);
+            let content = if name == "package.json" && needed.contains(dir) {
+                read(*id)
+            } else {
+                None
+            };
+            projects.add_manifest(path, content.as_deref());
+        }
+        for (path, id) in files {
+            let dir = parent_dir(path);
+            if !dotenv::is_dotenv_name(file_name(path))
+                || !needed.contains(dir)
+                || projects.get(dir).is_none()
+            {
+                continue;
+            }
+            if let Some(bytes) = read(*id) {
+                projects.add_project_ids_from(dir, &bytes, rules);
+            }
+        }
+        projects
+    }
+}
+
+/// Manifests and dotenv files larger than this are not read for project facts.
+const FACTS_LIMIT: usize = 4 * 1024 * 1024;
+
+/// [`ProjectIndex::from_git_paths`] for the repository at `git_dir`, reading
+/// blobs of at most 4 MiB. A repository that cannot be opened gives the
+/// roots without their manifests' content.
+pub fn from_repo(
+    git_dir: &std::path::Path,
+    files: &[(String, git2::Oid)],
+    matched_paths: &[&str],
+    rules: &RuleSet,
+) -> ProjectIndex {
+    let repo = git2::Repository::open(git_dir).ok();
+    let read = |id: git2::Oid| -> Option<Vec<u8>> {
+        let blob = repo.as_ref()?.find_blob(id).ok()?;
+        (blob.size() <= FACTS_LIMIT).then(|| blob.content().to_vec())
+    };
+    ProjectIndex::from_git_paths(files, matched_paths, read, rules)
+}
+
+/// Whether a path is interesting for project facts (a manifest or a dotenv
+/// file), so git sources keep its blob id while enumerating.
+pub fn is_fact_path(path: &str) -> bool {
+    let name = file_name(path);
+    is_manifest(name) || dotenv::is_dotenv_name(name)
 }
 
 /// The first browser-app tool among a `package.json`'s dependencies.

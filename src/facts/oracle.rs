@@ -198,7 +198,7 @@ impl Oracles {
             return None;
         };
         let g = &self.git[i];
-        let rel = crate::source::tree::slash_path(path.strip_prefix(&g.workdir).ok()?);
+        let rel = crate::paths::slash_path(path.strip_prefix(&g.workdir).ok()?);
         g.tracked.get(&rel).copied()
     }
 
@@ -219,16 +219,13 @@ impl Oracles {
         out
     }
 
-    /// The bytes of a blob in the git tree `tree`.
-    pub fn blob(&self, tree: TreeId, oid: Oid) -> Option<Vec<u8>> {
+    /// The git folder of the git tree `tree`, where its index blobs can be
+    /// read (by the tree source, which reads content; facts do not).
+    pub fn git_dir(&self, tree: TreeId) -> Option<PathBuf> {
         let TreeId::Git(i) = tree else {
             return None;
         };
-        self.git[i]
-            .repo
-            .find_blob(oid)
-            .ok()
-            .map(|b| b.content().to_vec())
+        Some(self.git[i].repo.path().to_path_buf())
     }
 }
 
@@ -257,7 +254,7 @@ impl GitTree {
         if rel.as_os_str().is_empty() {
             return Some(false);
         }
-        let mut rel = crate::source::tree::slash_path(rel);
+        let mut rel = crate::paths::slash_path(rel);
         if is_dir {
             rel.push('/');
         }

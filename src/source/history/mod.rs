@@ -32,28 +32,29 @@
 //!    on. `libgit2`'s object cache and per-object SHA-1 check are off for the
 //!    scan ([`git::tune_for_history`]).
 //! 3. **Attribute**, only for blobs with matches: each path the blob appeared
-//!    at becomes one [`ScannedBlob`] with the introducing commit (author,
+//!    at becomes one [`crate::blob::ScannedBlob`] with the introducing commit (author,
 //!    author date), and each key is looked up in HEAD's tree — present at HEAD
 //!    or only in history — and dated by the oldest commit holding it, for
-//!    `key-rotation-overdue` ([`crate::judge::overdue`]).
+//!    `key-rotation-overdue` (the judge's `overdue` check); see `attribute.rs`.
 //!
 //! Shallow clones are scanned as they are and reported incomplete
 //! ([`HistoryOutput::complete`]); a range or `--since` base that cannot be
 //! resolved is an error, never an empty — and therefore clean — scan.
 
-use super::git::{self, BlobJob, EntryKind};
-use super::{ScanIssue, SourceOutput, SourceStats};
+mod attribute;
+mod enumerate;
+
+use super::git;
+use super::{FactInputs, ScanIssue, SourceOutput, SourceStats};
 use crate::dotenv;
 use crate::error::{Error, Result};
-use crate::finding::{CommitInfo, Origin};
-use crate::judge::overdue::{FirstSeen, KeyAges};
-use crate::judge::project::file_name;
-use crate::judge::ScannedBlob;
-use crate::report::human_bytes;
+use crate::facts::history::KeyAges;
+use crate::paths::file_name;
 use crate::scan::Matcher;
-use foldhash::{HashMap, HashSet};
-use git2::{ObjectType, Odb, Oid, ReferenceType, Repository, Sort};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use enumerate::{Enumeration, NO_COMMIT, SEED};
+use foldhash::HashSet;
+use git2::{ObjectType, Oid, ReferenceType, Repository, Sort};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -86,191 +87,6 @@ pub struct HistoryOutput {
 /// Note for the summary of a shallow clone.
 pub const SHALLOW_NOTE: &str = "history is incomplete: this is a shallow clone, so commits before its boundary were not scanned, and keys are attributed to the oldest commit present. Fetch the full history (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout) and scan again.";
 
-/// Marks appearances that come from a ref pointing straight at a tree or
-/// blob (e.g. a tag of a public key), which have no commit.
-const NO_COMMIT: u32 = u32::MAX;
-/// Marks a tree walked only to learn what the range's base already had.
-const SEED: u32 = u32::MAX - 1;
-
-/// Paths interned to small ids: history repeats the same paths endlessly.
-#[derive(Default)]
-struct Interner {
-    ids: HashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
-}
-
-impl Interner {
-    fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(s.into());
-        self.ids.insert(s.into(), id);
-        id
-    }
-
-    fn get(&self, id: u32) -> &str {
-        &self.names[id as usize]
-    }
-}
-
-/// A path a blob appeared at, and the first commit that had it there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Appearance {
-    path: u32,
-    commit: u32,
-}
-
-struct BlobRec {
-    id: Oid,
-    first: Appearance,
-    more: Vec<Appearance>,
-}
-
-impl BlobRec {
-    fn appearances(&self) -> impl Iterator<Item = Appearance> + '_ {
-        std::iter::once(self.first).chain(self.more.iter().copied())
-    }
-}
-
-/// An object id as a hash key. `git2::Oid`'s equality is a foreign call
-/// into `libgit2`, which showed up at 4 % of a history scan's profile in
-/// the walk's hash lookups; plain bytes compare inline.
-type Key = [u8; 20];
-
-fn key(id: Oid) -> Key {
-    let mut k = [0u8; 20];
-    k.copy_from_slice(&id.as_bytes()[..20]);
-    k
-}
-
-/// Step 1: distinct blobs, their paths and introducing commits.
-#[derive(Default)]
-struct Enumeration {
-    paths: Interner,
-    seen_trees: HashSet<(Key, u32)>,
-    blob_index: HashMap<Key, usize>,
-    blobs: Vec<BlobRec>,
-    symlinks: HashSet<Key>,
-    /// Newest blob of each manifest or dotenv path, for project facts.
-    facts: HashMap<u32, Oid>,
-    commits: Vec<Oid>,
-    /// `(blob, path)` pairs already in a commit just outside the range: not
-    /// new in the range, so not scanned.
-    known: HashSet<(Key, u32)>,
-    /// Out-of-range parents whose trees were seeded into `known`.
-    seeded: HashSet<Oid>,
-    errors: Vec<ScanIssue>,
-    /// Where each new blob goes to be scanned while the walk goes on.
-    tx: Option<std::sync::mpsc::Sender<git::StreamJob>>,
-}
-
-impl Enumeration {
-    fn add_blob(&mut self, id: Oid, path: &str, commit: u32) {
-        let pid = self.paths.intern(path);
-        if git::is_fact_path(path) {
-            self.facts.insert(pid, id);
-        }
-        if commit == SEED {
-            self.known.insert((key(id), pid));
-            return;
-        }
-        if !self.known.is_empty() && self.known.contains(&(key(id), pid)) {
-            return;
-        }
-        match self.blob_index.get(&key(id)) {
-            Some(&i) => {
-                let rec = &mut self.blobs[i];
-                if rec.first.path != pid && !rec.more.iter().any(|a| a.path == pid) {
-                    rec.more.push(Appearance { path: pid, commit });
-                }
-            }
-            None => {
-                if let Some(tx) = &self.tx {
-                    // The receiver lives until the walk is over; a worker
-                    // that failed to start is reported by `scan_stream`.
-                    let _ = tx.send((self.blobs.len(), id));
-                }
-                self.blob_index.insert(key(id), self.blobs.len());
-                self.blobs.push(BlobRec {
-                    id,
-                    first: Appearance { path: pid, commit },
-                    more: Vec::new(),
-                });
-            }
-        }
-    }
-
-    /// Walks `root` (a tree) for `commit`, skipping subtrees already seen at
-    /// the same path.
-    fn visit_tree(&mut self, odb: &Odb<'_>, root: Oid, commit: u32) {
-        let root_path = self.paths.intern("");
-        let mut stack = vec![(root, root_path)];
-        let mut child = String::new();
-        while let Some((tree_id, path_id)) = stack.pop() {
-            if !self.seen_trees.insert((key(tree_id), path_id)) {
-                continue;
-            }
-            // The raw tree, parsed here: `libgit2`'s tree objects cost an
-            // allocation per tree and a foreign call per entry field.
-            let obj = odb.read(tree_id).and_then(|obj| {
-                if obj.kind() == ObjectType::Tree {
-                    Ok(obj)
-                } else {
-                    Err(git2::Error::from_str(&format!(
-                        "expected a tree, found a {}",
-                        obj.kind()
-                    )))
-                }
-            });
-            let problem = match obj {
-                Ok(obj) => {
-                    // One buffer for every child path: interning looks up by
-                    // `&str` and copies only paths it has not seen.
-                    child.clear();
-                    child.push_str(self.paths.get(path_id));
-                    if !child.is_empty() {
-                        child.push('/');
-                    }
-                    let base = child.len();
-                    git::parse_tree(obj.data(), |mode, name, id| {
-                        child.truncate(base);
-                        child.push_str(&String::from_utf8_lossy(name));
-                        if mode & 0o170000 == 0o040000 {
-                            let pid = self.paths.intern(&child);
-                            stack.push((id, pid));
-                            return;
-                        }
-                        match EntryKind::from_mode(mode) {
-                            EntryKind::File => self.add_blob(id, &child, commit),
-                            EntryKind::Symlink => {
-                                self.symlinks.insert(key(id));
-                            }
-                            // Submodule commits belong to another repository.
-                            EntryKind::Submodule => {}
-                        }
-                    })
-                    .err()
-                    .map(str::to_string)
-                }
-                Err(e) => Some(e.message().to_string()),
-            };
-            if let Some(message) = problem {
-                let prefix = self.paths.get(path_id);
-                self.errors.push(ScanIssue {
-                    path: if prefix.is_empty() {
-                        "/".into()
-                    } else {
-                        prefix.to_string()
-                    },
-                    message: format!("tree {tree_id}: {message}"),
-                });
-            }
-        }
-    }
-}
-
 /// Resolves `rev` to a commit, or explains why not (with the shallow-clone
 /// fix when the repository is shallow).
 fn resolve_commit(repo: &Repository, rev: &str, what: &str) -> Result<Oid> {
@@ -285,6 +101,7 @@ fn resolve_commit(repo: &Repository, rev: &str, what: &str) -> Result<Oid> {
         Error::Git {
             path: repo.path().to_path_buf(),
             message,
+            source: None,
         }
     })
 }
@@ -484,7 +301,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
                     idx + 1,
                     en.blobs.len(),
                     blobs_done.load(Ordering::Relaxed),
-                    human_bytes(bytes_seen.load(Ordering::Relaxed))
+                    HumanBytes(bytes_seen.load(Ordering::Relaxed))
                 ));
                 bar.tick();
             }
@@ -524,7 +341,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
             .any(|a| dotenv::is_dotenv_name(file_name(en.paths.get(a.path))))
         {
             if let Ok(blob) = repo.find_blob(rec.id) {
-                r.dotenv = Some(git::parse_dotenv(blob.content()));
+                r.dotenv = Some(dotenv::parse_any(blob.content()));
             }
         }
     }
@@ -538,204 +355,32 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     }
 
     // Step 3: attribution, HEAD presence and ages, for matched blobs only.
-    let mut ages = KeyAges::default();
-    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    ages.head_time = head.as_ref().map(|c| c.time().seconds());
-    let matched = totals.matched;
-    if !matched.is_empty() {
-        if let Some(head) = &head {
-            head_presence(
-                &repo,
-                head,
-                &en,
-                &matched,
-                matcher,
-                opts.threads,
-                &mut ages,
-                &mut stats,
-            );
-        }
-    }
-    let mut commit_cache: HashMap<u32, Option<(CommitInfo, i64)>> = HashMap::default();
-    let mut blobs = Vec::new();
-    for r in &matched {
-        let rec = &en.blobs[r.index];
-        for a in rec.appearances() {
-            let path = en.paths.get(a.path).to_string();
-            let info = if a.commit == NO_COMMIT {
-                None
-            } else {
-                commit_cache
-                    .entry(a.commit)
-                    .or_insert_with(|| {
-                        let c = repo.find_commit(en.commits[a.commit as usize]).ok()?;
-                        Some((git::commit_info(&c), c.time().seconds()))
-                    })
-                    .clone()
-            };
-            if let Some((info, time)) = &info {
-                for m in &r.scan.matches {
-                    let older = ages
-                        .first_seen
-                        .get(&m.secret)
-                        .is_none_or(|f| *time < f.time);
-                    if older {
-                        ages.first_seen.insert(
-                            m.secret.clone(),
-                            FirstSeen {
-                                time: *time,
-                                commit: info.clone(),
-                            },
-                        );
-                    }
-                }
-            }
-            let is_env = dotenv::is_dotenv_name(file_name(&path));
-            blobs.push(ScannedBlob {
-                path,
-                origin: Origin::Commit,
-                // Committed content is in every clone, whatever .gitignore says.
-                ignored: false,
-                scan: r.scan.clone(),
-                dotenv: if is_env { r.dotenv.clone() } else { None },
-                // `in_head` is per key, not per blob: it is settled per finding
-                // after judgement (see `mark_in_head`). Until then, true keeps
-                // the judge from adding the "removed from HEAD" advice.
-                commit: info.map(|(mut c, _)| {
-                    c.in_head = true;
-                    c
-                }),
-            });
-        }
-    }
-    blobs.sort_by(|a, b| a.path.cmp(&b.path));
+    let (blobs, ages) = attribute::attribute(
+        &repo,
+        &en,
+        totals.matched,
+        matcher,
+        opts.threads,
+        &mut stats,
+    );
 
-    let facts: Vec<(String, Oid)> = en
+    let mut files: Vec<(String, Oid)> = en
         .facts
         .iter()
         .map(|(p, id)| (en.paths.get(*p).to_string(), *id))
         .collect();
-    let matched_paths: Vec<&str> = blobs.iter().map(|b| b.path.as_str()).collect();
-    let projects = git::project_index(&repo, &facts, &matched_paths, matcher);
+    files.sort();
     Ok(HistoryOutput {
         source: SourceOutput {
             blobs,
-            projects,
             stats,
-            sensitive_files: Vec::new(),
+            facts: FactInputs::Git {
+                git_dir: repo.path().to_path_buf(),
+                files,
+            },
         },
         commits: en.commits.len() as u64,
         complete: !shallow,
         ages,
     })
-}
-
-/// Fills `ages.in_head` / `ages.at_head`: which matched keys are in HEAD's
-/// tree, and at which paths. Blobs of HEAD that the scan already read are
-/// looked up by id; with `--since`/`--range`, HEAD blobs outside the range
-/// are scanned here, only because a finding needs the answer.
-#[allow(clippy::too_many_arguments)]
-fn head_presence(
-    repo: &Repository,
-    head: &git2::Commit<'_>,
-    en: &Enumeration,
-    matched: &[git::BlobResult],
-    matcher: &Matcher,
-    threads: usize,
-    ages: &mut KeyAges,
-    stats: &mut SourceStats,
-) {
-    let tree = match head.tree() {
-        Ok(t) => t,
-        Err(e) => {
-            stats.errors.push(ScanIssue {
-                path: "HEAD".into(),
-                message: format!("tree of {}: {}", head.id(), e.message()),
-            });
-            return;
-        }
-    };
-    let mut head_files: Vec<(String, Oid)> = Vec::new();
-    let walked = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-        if entry.kind() == Some(ObjectType::Blob)
-            && EntryKind::from_mode(entry.filemode() as u32) == EntryKind::File
-        {
-            head_files.push((
-                format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
-                entry.id(),
-            ));
-        }
-        git2::TreeWalkResult::Ok
-    });
-    if let Err(e) = walked {
-        stats.errors.push(ScanIssue {
-            path: "HEAD".into(),
-            message: format!("reading the tree of {}: {}", head.id(), e.message()),
-        });
-    }
-    let secrets_of: HashMap<Oid, Vec<&str>> = matched
-        .iter()
-        .map(|r| {
-            let id = en.blobs[r.index].id;
-            (
-                id,
-                r.scan.matches.iter().map(|m| m.secret.as_str()).collect(),
-            )
-        })
-        .collect();
-    let wanted: HashSet<&str> = secrets_of.values().flatten().copied().collect();
-    let mut unscanned: Vec<&(String, Oid)> = Vec::new();
-    for file in &head_files {
-        match secrets_of.get(&file.1) {
-            Some(secrets) => {
-                for s in secrets {
-                    ages.in_head.insert(s.to_string());
-                    ages.at_head.insert((file.0.clone(), s.to_string()));
-                }
-            }
-            None if !en.blob_index.contains_key(&key(file.1)) => unscanned.push(file),
-            None => {}
-        }
-    }
-    if unscanned.is_empty() || wanted.iter().all(|s| ages.in_head.contains(*s)) {
-        return;
-    }
-    let job = |i: usize| BlobJob {
-        id: unscanned[i].1,
-        path: &unscanned[i].0,
-        dotenv: false,
-    };
-    // Errors here concern blobs outside the scanned range; the in-range scan
-    // already reported what it could not read.
-    if let Ok(totals) = git::scan_blobs(repo, unscanned.len(), threads, matcher, &job, &|_| {}) {
-        for r in totals.matched {
-            for m in &r.scan.matches {
-                if wanted.contains(m.secret.as_str()) {
-                    ages.in_head.insert(m.secret.clone());
-                    ages.at_head
-                        .insert((unscanned[r.index].0.clone(), m.secret.clone()));
-                }
-            }
-        }
-    }
-}
-
-/// Settles `commit.in_head` per finding (a blob may hold one key that is
-/// still in HEAD and one that is not) and, for keys gone from HEAD, adds the
-/// advice that history still leaks them. Publishable keys get no advice.
-pub fn mark_in_head(
-    findings: &mut [crate::finding::Finding],
-    ages: &KeyAges,
-    rules: &crate::rules::RuleSet,
-) {
-    for f in findings {
-        let (Some(c), Some(secret)) = (f.commit.as_mut(), f.secret.as_deref()) else {
-            continue;
-        };
-        c.in_head = ages.in_head.contains(secret);
-        let publishable = rules.get(&f.rule_id).is_some_and(|r| r.is_publishable());
-        if !c.in_head && !publishable && !f.remediation.contains(crate::judge::REMOVED_FROM_HEAD) {
-            f.remediation = format!("{}\n{}", crate::judge::REMOVED_FROM_HEAD, f.remediation);
-        }
-    }
 }

@@ -9,9 +9,9 @@
 //! config's `[[rule]]` tables alike) and the config's provider settings, so a
 //! `dashboard_url` override shows up in SARIF help and in `--list-rules`.
 
-use super::{Rule, RuleKind, RuleSet, SeverityTable};
 use crate::config::ProviderSettings;
 use crate::judge::rotation::rotation;
+use crate::rules::{Rule, RuleKind, RuleSet, SeverityTable};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};

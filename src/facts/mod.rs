@@ -1,0 +1,86 @@
+//! Facts: everything a judgement needs that is not in the blob itself,
+//! gathered once per scan, before judging, by code whose only job is that.
+//!
+//! - [`project`]: the project model — project roots (folders with a
+//!   manifest), whether a root is a JavaScript package and which browser-app
+//!   tool builds it, build-output folders, provider project ids from dotenv
+//!   files.
+//! - [`tree`]: working-tree git facts — which secret-bearing files git
+//!   tracks or ignores, which project roots would let a dotenv file slip
+//!   into a commit — asked of git itself through [`oracle`].
+//! - [`history`]: history facts — when each key entered history and whether
+//!   it is still in HEAD.
+//!
+//! The pipeline builds one [`Facts`] per scan and hands it, read-only, to
+//! the judge and the audits. Facts never run the matcher and never see a
+//! finding; they may read small files (manifests, dotenv files) and ask git.
+
+pub mod history;
+pub mod oracle;
+pub mod project;
+pub mod tree;
+
+use history::KeyAges;
+use project::ProjectIndex;
+use tree::TreeFacts;
+
+/// The facts of one scan.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Project roots and what they are.
+    pub projects: ProjectIndex,
+    /// Tree mode: what git says about the working tree's secret files.
+    pub tree: Option<TreeFacts>,
+    /// History mode: key ages and presence in HEAD.
+    pub history: Option<KeyAges>,
+}
+
+impl Facts {
+    /// Facts with only a project model (staged mode).
+    pub fn with_projects(projects: ProjectIndex) -> Facts {
+        Facts {
+            projects,
+            ..Facts::default()
+        }
+    }
+
+    /// Whether git ignores the file at `path`. Git's answer wins when the
+    /// tree facts have one, and a tracked file is never ignored; otherwise
+    /// the source's own knowledge (`walk_ignored`: it reached the file past
+    /// an ignore rule) stands.
+    pub fn ignored(&self, path: &str, walk_ignored: bool) -> bool {
+        match self.tree.as_ref().and_then(|t| t.file(path)) {
+            Some(f) if f.tracked => false,
+            Some(f) => f.ignored.unwrap_or(walk_ignored),
+            None => walk_ignored,
+        }
+    }
+
+    /// Whether git tracks the secret-bearing file at `path` (tree mode).
+    pub fn tracked(&self, path: &str) -> bool {
+        self.tree
+            .as_ref()
+            .and_then(|t| t.file(path))
+            .is_some_and(|f| f.tracked)
+    }
+
+    /// History mode: whether `secret` is still in HEAD's tree (`None` in
+    /// other modes).
+    pub fn in_head(&self, secret: &str) -> Option<bool> {
+        self.history.as_ref().map(|h| h.in_head(secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_tree_facts_the_source_decides_what_is_ignored() {
+        let facts = Facts::default();
+        assert!(facts.ignored(".env.local", true));
+        assert!(!facts.ignored(".env", false));
+        assert!(!facts.tracked(".env"));
+        assert_eq!(facts.in_head("mbk_x"), None);
+    }
+}

@@ -1,0 +1,437 @@
+//! Facts about a working tree that only git can tell: which secret-bearing
+//! files are tracked or ignored, and which project roots would let a dotenv
+//! file slip into a commit.
+//!
+//! [`TreeFacts::gather`] runs once per tree scan, after the walk has listed
+//! the tree's secret-bearing files and project roots and before judgement.
+//! It asks git through [`super::oracle`] (or reads `.gitignore` files where
+//! there is no git) and records, per file, *tracked* and *ignored*; per
+//! project root, the dotenv names git would not ignore ([`CoverageGap`]).
+//! The judge reads these facts to word a key's message (a key in a tracked
+//! `.env` is committed; one in an ignored `.env` is correct usage), the
+//! audits turn them into findings, and `--fix` into `.gitignore` lines. It
+//! reads no file content.
+
+use super::oracle::{Oracles, TreeId};
+use super::project::ProjectIndex;
+use crate::dotenv as parser;
+use crate::paths::{file_name, join_display, root_displays, slash_path};
+use git2::Oid;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The dotenv files every project root must have ignored.
+pub const PROBES: &[&str] = &[
+    ".env",
+    ".env.local",
+    ".env.development.local",
+    ".env.production",
+    ".env.production.local",
+    ".env.staging",
+];
+
+/// The probes a project root is missing, after subtracting what an ancestor
+/// root's lines will cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverageGap {
+    /// The project root, relative and `/`-separated (`""` for the scan root).
+    pub dir: String,
+    /// Probe names git would not ignore there.
+    pub missing: Vec<&'static str>,
+    /// A non-template dotenv file already exists in the folder.
+    pub dotenv_exists: bool,
+    /// Nested project roots whose gaps these lines cover too.
+    pub covers: Vec<String>,
+}
+
+/// `dir/.gitignore` (or `.gitignore` at the top).
+pub fn gitignore_path(dir: &str) -> String {
+    if dir.is_empty() {
+        ".gitignore".to_string()
+    } else {
+        format!("{dir}/.gitignore")
+    }
+}
+
+/// Removes from each gap the names that a gap of an ancestor root in the same
+/// tree also lacks (the ancestor's bare-name lines will cover them), and drops
+/// gaps left empty. `same_tree(a, b)` says whether two roots share a repository.
+pub fn subtract_ancestors(
+    mut gaps: Vec<CoverageGap>,
+    same_tree: impl Fn(&str, &str) -> bool,
+) -> Vec<CoverageGap> {
+    gaps.sort_by(|a, b| a.dir.cmp(&b.dir));
+    let snapshot = gaps.clone();
+    for gap in gaps.iter_mut() {
+        for anc in &snapshot {
+            let is_ancestor = anc.dir != gap.dir
+                && (anc.dir.is_empty() || gap.dir.starts_with(&format!("{}/", anc.dir)));
+            if is_ancestor && same_tree(&anc.dir, &gap.dir) {
+                gap.missing.retain(|m| !anc.missing.contains(m));
+            }
+        }
+    }
+    let kept: Vec<CoverageGap> = gaps.into_iter().filter(|g| !g.missing.is_empty()).collect();
+    let dirs: Vec<String> = snapshot.iter().map(|g| g.dir.clone()).collect();
+    kept.into_iter()
+        .map(|mut g| {
+            g.covers = dirs
+                .iter()
+                .filter(|d| {
+                    **d != g.dir
+                        && (g.dir.is_empty() || d.starts_with(&format!("{}/", g.dir)))
+                        && same_tree(&g.dir, d)
+                })
+                .cloned()
+                .collect();
+            g
+        })
+        .collect()
+}
+
+/// What git says about one secret-bearing file of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFacts {
+    /// Display path (relative to the scan root, `/`-separated).
+    pub path: String,
+    /// In git's index.
+    pub tracked: bool,
+    /// Git (or, without git, the `.gitignore` files) ignores it; `None`: unknown.
+    pub ignored: Option<bool>,
+    /// The file exists in the working tree.
+    pub on_disk: bool,
+    /// The `git rm --cached` command that untracks it, as the user would type it.
+    pub untrack: String,
+    /// The `.gitignore` (display path) and the line that would ignore it.
+    pub ignore_with: (String, String),
+}
+
+/// A directory scan root: where it is and how its paths are displayed.
+#[derive(Debug, Clone)]
+struct ScanRoot {
+    /// As given on the command line.
+    given: PathBuf,
+    /// Canonical.
+    canon: PathBuf,
+    /// Display prefix (empty for a single directory root).
+    display: String,
+}
+
+/// A secret-bearing file the walk saw (a dotenv file, `secrets.json`,
+/// `config/keys.js`), whether or not it had matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenFile {
+    /// Display path, relative to the scan root, `/`-separated.
+    pub path: String,
+    /// Where it is on disk.
+    pub fs_path: PathBuf,
+}
+
+/// A tracked secret-bearing file that the walk did not read (it matched an
+/// ignore pattern, or is deleted from the work tree but still in the
+/// index): the tree source reads it from `disk`, else from the index blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadFile {
+    /// Display path.
+    pub path: String,
+    /// The file on disk, when it exists there.
+    pub disk: Option<PathBuf>,
+    /// Else the repository's git folder and the index blob.
+    pub blob: Option<(PathBuf, Oid)>,
+}
+
+/// What git says about a scanned working tree.
+#[derive(Debug)]
+pub struct TreeFacts {
+    roots: Vec<ScanRoot>,
+    /// Secret-bearing files (and templates), by display path, in path order.
+    pub files: Vec<FileFacts>,
+    /// Project roots where git would not ignore some dotenv names.
+    pub gaps: Vec<CoverageGap>,
+    /// Tracked secret-bearing files the walk did not read.
+    pub unread: Vec<UnreadFile>,
+    /// Display paths of `files`, for lookups.
+    by_path: HashMap<String, usize>,
+    /// Folders where git was not available, with the reason (summary notes).
+    no_git: Vec<(PathBuf, String)>,
+}
+
+impl TreeFacts {
+    /// Asks git (or the `.gitignore` files) about the tree a source walked:
+    /// `roots` as given to the source, the secret-bearing files it saw and
+    /// its project roots.
+    pub fn gather(
+        roots: &[PathBuf],
+        seen_files: &[SeenFile],
+        projects: &ProjectIndex,
+    ) -> TreeFacts {
+        let roots: Vec<ScanRoot> = root_displays(roots)
+            .into_iter()
+            .filter(|(given, _)| given.is_dir())
+            .filter_map(|(given, display)| {
+                let canon = given.canonicalize().ok()?;
+                Some(ScanRoot {
+                    given,
+                    canon,
+                    display,
+                })
+            })
+            .collect();
+        let mut oracles = Oracles::new(roots.iter().map(|r| r.canon.clone()).collect());
+        let mut facts = TreeFacts {
+            roots,
+            files: Vec::new(),
+            gaps: Vec::new(),
+            unread: Vec::new(),
+            by_path: HashMap::new(),
+            no_git: Vec::new(),
+        };
+        let seen: std::collections::BTreeSet<&str> =
+            seen_files.iter().map(|f| f.path.as_str()).collect();
+
+        // Candidate files: what the walk saw, plus what git tracks.
+        let mut candidates: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for f in seen_files {
+            let canon = f
+                .fs_path
+                .canonicalize()
+                .unwrap_or_else(|_| f.fs_path.clone());
+            candidates.entry(f.path.clone()).or_insert(canon);
+        }
+        for r in &facts.roots {
+            let tree = oracles.tree_of_dir(&r.canon);
+            for (p, _) in oracles.tracked_under(tree, &r.canon) {
+                if let Some(display) = facts.display_of(&p) {
+                    candidates.entry(display).or_insert(p);
+                }
+            }
+        }
+        for (display, canon) in candidates {
+            let tree = oracles.tree_of(&canon);
+            let tracked_blob = oracles.tracked(tree, &canon);
+            let ignored = oracles.is_ignored(tree, &canon, false);
+            let on_disk = canon.is_file();
+            if let Some(oid) = tracked_blob {
+                if !seen.contains(display.as_str()) {
+                    facts.unread.push(UnreadFile {
+                        path: display.clone(),
+                        disk: on_disk.then(|| canon.clone()),
+                        blob: (!on_disk)
+                            .then(|| oracles.git_dir(tree).map(|d| (d, oid)))
+                            .flatten(),
+                    });
+                }
+            }
+            facts.by_path.insert(display.clone(), facts.files.len());
+            facts.files.push(FileFacts {
+                untrack: facts.untrack_command(&display),
+                ignore_with: ignore_line(&display, projects),
+                on_disk,
+                path: display,
+                tracked: tracked_blob.is_some(),
+                ignored,
+            });
+        }
+
+        // Coverage of every project root.
+        let mut gaps = Vec::new();
+        let mut tree_of_root: HashMap<String, TreeId> = HashMap::new();
+        for (dir, _) in projects.roots() {
+            let Some(fs_dir) = facts.fs_of_dir(dir) else {
+                continue;
+            };
+            if !fs_dir.is_dir() {
+                continue;
+            }
+            let tree = oracles.tree_of_dir(&fs_dir);
+            tree_of_root.insert(dir.to_string(), tree);
+            if oracles.is_ignored(tree, &fs_dir, true) == Some(true) {
+                continue;
+            }
+            let missing: Vec<&'static str> = PROBES
+                .iter()
+                .copied()
+                .filter(|p| oracles.is_ignored(tree, &fs_dir.join(p), false) == Some(false))
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let dotenv_exists = std::fs::read_dir(&fs_dir)
+                .map(|rd| {
+                    rd.flatten().any(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        parser::is_dotenv_name(&n)
+                            && !parser::is_template_name(&n)
+                            && e.file_type().is_ok_and(|t| t.is_file())
+                    })
+                })
+                .unwrap_or(false);
+            gaps.push(CoverageGap {
+                dir: dir.to_string(),
+                missing,
+                dotenv_exists,
+                covers: Vec::new(),
+            });
+        }
+        facts.gaps = subtract_ancestors(gaps, |a, b| {
+            tree_of_root.contains_key(a) && tree_of_root.get(a) == tree_of_root.get(b)
+        });
+        facts.no_git = oracles.no_git.clone();
+        facts
+    }
+
+    /// What git says about the secret-bearing file at display path `path`.
+    pub fn file(&self, path: &str) -> Option<&FileFacts> {
+        self.by_path.get(path).map(|&i| &self.files[i])
+    }
+
+    /// Summary notes: folders where git was not available.
+    pub fn notes(&self) -> Vec<String> {
+        self.no_git
+            .iter()
+            .map(|(root, why)| {
+                let shown = self
+                    .roots
+                    .iter()
+                    .find(|r| r.canon == *root)
+                    .map(|r| slash_path(&r.given))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| root.display().to_string());
+                format!(
+                    "git was not available for `{shown}` ({why}): ignore rules were read from .gitignore files with the ignore crate, and tracked files could not be checked"
+                )
+            })
+            .collect()
+    }
+
+    /// The display path of a canonical path under a directory scan root.
+    fn display_of(&self, canon: &Path) -> Option<String> {
+        let root = self
+            .roots
+            .iter()
+            .filter(|r| canon.starts_with(&r.canon))
+            .max_by_key(|r| r.canon.as_os_str().len())?;
+        let rel = slash_path(canon.strip_prefix(&root.canon).ok()?);
+        Some(join_display(&root.display, &rel))
+    }
+
+    /// The canonical folder of a display folder path.
+    pub fn fs_of_dir(&self, dir: &str) -> Option<PathBuf> {
+        let root = self
+            .roots
+            .iter()
+            .filter(|r| {
+                r.display.is_empty()
+                    || dir == r.display
+                    || dir.starts_with(&format!("{}/", r.display))
+            })
+            .max_by_key(|r| r.display.len())?;
+        let rel = dir[root.display.len()..].trim_start_matches('/');
+        Some(if rel.is_empty() {
+            root.canon.clone()
+        } else {
+            root.canon.join(rel)
+        })
+    }
+
+    /// `git rm --cached` as the user would type it from where keyscan ran.
+    fn untrack_command(&self, display: &str) -> String {
+        // With one directory root, display paths are relative to it; else they
+        // start with the root as given, i.e. are relative to the current folder.
+        let single = self.roots.len() == 1 && self.roots[0].display.is_empty();
+        match self.roots.first() {
+            Some(r) if single && !slash_path(&r.given).is_empty() => format!(
+                "git -C {} rm --cached -- {}",
+                shell_quote(&slash_path(&r.given)),
+                shell_quote(display)
+            ),
+            _ => format!("git rm --cached -- {}", shell_quote(display)),
+        }
+    }
+}
+
+/// Quotes a path for a shell command line when it needs it.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/-+@=:,".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The `.gitignore` (display path) of the nearest project root and the line
+/// that ignores `path` from there: the bare name for dotenv files and
+/// `secrets.json` (matching at any depth), the relative path otherwise.
+fn ignore_line(path: &str, projects: &ProjectIndex) -> (String, String) {
+    let dir = projects.nearest(path).map(|(d, _)| d).unwrap_or("");
+    let name = file_name(path);
+    let line = if parser::is_dotenv_name(name) || name == "secrets.json" {
+        name.to_string()
+    } else if dir.is_empty() {
+        path.to_string()
+    } else {
+        path[dir.len() + 1..].to_string()
+    };
+    (gitignore_path(dir), line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_lines_and_quoting() {
+        let mut idx = ProjectIndex::new();
+        idx.ensure_root("");
+        idx.add_manifest("apps/web/package.json", None);
+        assert_eq!(
+            ignore_line("apps/web/config/.env.test", &idx),
+            ("apps/web/.gitignore".into(), ".env.test".into())
+        );
+        assert_eq!(
+            ignore_line("apps/web/config/keys.js", &idx),
+            ("apps/web/.gitignore".into(), "config/keys.js".into())
+        );
+        assert_eq!(
+            ignore_line("config/keys.js", &idx),
+            (".gitignore".into(), "config/keys.js".into())
+        );
+        assert_eq!(shell_quote("a/.env"), "a/.env");
+        assert_eq!(shell_quote("my app/.env"), "'my app/.env'");
+        assert_eq!(shell_quote("it's/.env"), "'it'\\''s/.env'");
+    }
+
+    #[test]
+    fn ancestors_cover_nested_roots() {
+        let gap = |dir: &str, missing: &[&'static str]| CoverageGap {
+            dir: dir.into(),
+            missing: missing.to_vec(),
+            dotenv_exists: false,
+            covers: vec![],
+        };
+        let out = subtract_ancestors(
+            vec![
+                gap("apps/web", &[".env", ".env.local"]),
+                gap("", &[".env"]),
+                gap("apps/api", &[".env"]),
+            ],
+            |_, _| true,
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].dir, "");
+        assert_eq!(
+            out[0].covers,
+            vec!["apps/api".to_string(), "apps/web".to_string()]
+        );
+        assert_eq!(out[1].dir, "apps/web");
+        assert_eq!(out[1].missing, vec![".env.local"]);
+        // Different repositories: no subtraction.
+        let out = subtract_ancestors(vec![gap("", &[".env"]), gap("sub", &[".env"])], |_, _| {
+            false
+        });
+        assert_eq!(out.len(), 2);
+    }
+}

@@ -1,0 +1,61 @@
+//! Paths as keyscan shows them: `/`-separated, relative to the scan root.
+//!
+//! Every finding, summary entry and fact is keyed by a *display path*: a
+//! relative, `/`-separated string that is the same on every platform and for
+//! every source (a file on disk, an index entry, a blob in history). This
+//! module is the one place that turns filesystem paths into display paths
+//! and takes display paths apart.
+
+use std::path::{Path, PathBuf};
+
+/// The folder part of a `/`-separated path (`""` at the top).
+pub fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// The last component of a `/`-separated path.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map(|(_, f)| f).unwrap_or(path)
+}
+
+/// `prefix/rel`, or whichever of the two is not empty.
+pub fn join_display(prefix: &str, rel: &str) -> String {
+    match (prefix.is_empty(), rel.is_empty()) {
+        (true, _) => rel.to_string(),
+        (false, true) => prefix.to_string(),
+        (false, false) => format!("{prefix}/{rel}"),
+    }
+}
+
+/// Each root with the prefix its display paths get: empty for a single
+/// directory root (paths are relative to it), else the root as given.
+pub fn root_displays(roots: &[PathBuf]) -> Vec<(PathBuf, String)> {
+    let single_dir = roots.len() == 1 && roots[0].is_dir();
+    roots
+        .iter()
+        .map(|r| {
+            let display = if single_dir {
+                String::new()
+            } else {
+                slash_path(r)
+            };
+            (r.clone(), display)
+        })
+        .collect()
+}
+
+/// A path with `/` separators and no leading `./`.
+pub fn slash_path(p: &Path) -> String {
+    let s: Vec<String> = p
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let joined = s.join("/");
+    if p.has_root() {
+        // The root component is "/" itself, so the join starts with "//".
+        joined.replacen("//", "/", 1)
+    } else {
+        joined
+    }
+}

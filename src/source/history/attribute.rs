@@ -1,0 +1,176 @@
+//! Step 3 of a history scan, for blobs with matches only: each path a blob
+//! appeared at becomes one [`ScannedBlob`] with the commit that introduced
+//! it there, and each key is dated by the oldest commit holding it and
+//! looked up in HEAD's tree ([`KeyAges`], a fact the judge reads).
+
+use super::super::git::{self, BlobJob, EntryKind};
+use super::enumerate::{key, Enumeration, NO_COMMIT};
+use super::{ScanIssue, SourceStats};
+use crate::blob::ScannedBlob;
+use crate::dotenv;
+use crate::facts::history::{FirstSeen, KeyAges};
+use crate::finding::{CommitInfo, Origin};
+use crate::paths::file_name;
+use crate::scan::Matcher;
+use foldhash::{HashMap, HashSet};
+use git2::{ObjectType, Oid, Repository};
+
+/// Attribution for the matched blobs: one [`ScannedBlob`] per path each
+/// appeared at, and the keys' ages and presence in HEAD.
+pub(super) fn attribute(
+    repo: &Repository,
+    en: &Enumeration,
+    matched: Vec<git::BlobResult>,
+    matcher: &Matcher,
+    threads: usize,
+    stats: &mut SourceStats,
+) -> (Vec<ScannedBlob>, KeyAges) {
+    let mut ages = KeyAges::default();
+    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    ages.head_time = head.as_ref().map(|c| c.time().seconds());
+    if !matched.is_empty() {
+        if let Some(head) = &head {
+            head_presence(repo, head, en, &matched, matcher, threads, &mut ages, stats);
+        }
+    }
+    let mut commit_cache: HashMap<u32, Option<(CommitInfo, i64)>> = HashMap::default();
+    let mut blobs = Vec::new();
+    for r in &matched {
+        let rec = &en.blobs[r.index];
+        for a in rec.appearances() {
+            let path = en.paths.get(a.path).to_string();
+            let info = if a.commit == NO_COMMIT {
+                None
+            } else {
+                commit_cache
+                    .entry(a.commit)
+                    .or_insert_with(|| {
+                        let c = repo.find_commit(en.commits[a.commit as usize]).ok()?;
+                        Some((git::commit_info(&c), c.time().seconds()))
+                    })
+                    .clone()
+            };
+            if let Some((info, time)) = &info {
+                for m in &r.scan.matches {
+                    let older = ages
+                        .first_seen
+                        .get(&m.secret)
+                        .is_none_or(|f| *time < f.time);
+                    if older {
+                        ages.first_seen.insert(
+                            m.secret.clone(),
+                            FirstSeen {
+                                time: *time,
+                                commit: info.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            let is_env = dotenv::is_dotenv_name(file_name(&path));
+            blobs.push(ScannedBlob {
+                path,
+                origin: Origin::Commit,
+                // Committed content is in every clone, whatever .gitignore says.
+                ignored: false,
+                scan: r.scan.clone(),
+                dotenv: if is_env { r.dotenv.clone() } else { None },
+                // `in_head` is per key, not per blob: the judge settles it
+                // per finding from the facts (`KeyAges::in_head`).
+                commit: info.map(|(c, _)| c),
+            });
+        }
+    }
+    blobs.sort_by(|a, b| a.path.cmp(&b.path));
+    (blobs, ages)
+}
+
+/// Fills `ages.in_head` / `ages.at_head`: which matched keys are in HEAD's
+/// tree, and at which paths. Blobs of HEAD that the scan already read are
+/// looked up by id; with `--since`/`--range`, HEAD blobs outside the range
+/// are scanned here, only because a finding needs the answer.
+#[allow(clippy::too_many_arguments)]
+fn head_presence(
+    repo: &Repository,
+    head: &git2::Commit<'_>,
+    en: &Enumeration,
+    matched: &[git::BlobResult],
+    matcher: &Matcher,
+    threads: usize,
+    ages: &mut KeyAges,
+    stats: &mut SourceStats,
+) {
+    let tree = match head.tree() {
+        Ok(t) => t,
+        Err(e) => {
+            stats.errors.push(ScanIssue {
+                path: "HEAD".into(),
+                message: format!("tree of {}: {}", head.id(), e.message()),
+            });
+            return;
+        }
+    };
+    let mut head_files: Vec<(String, Oid)> = Vec::new();
+    let walked = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(ObjectType::Blob)
+            && EntryKind::from_mode(entry.filemode() as u32) == EntryKind::File
+        {
+            head_files.push((
+                format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+                entry.id(),
+            ));
+        }
+        git2::TreeWalkResult::Ok
+    });
+    if let Err(e) = walked {
+        stats.errors.push(ScanIssue {
+            path: "HEAD".into(),
+            message: format!("reading the tree of {}: {}", head.id(), e.message()),
+        });
+    }
+    let secrets_of: HashMap<Oid, Vec<&str>> = matched
+        .iter()
+        .map(|r| {
+            let id = en.blobs[r.index].id;
+            (
+                id,
+                r.scan.matches.iter().map(|m| m.secret.as_str()).collect(),
+            )
+        })
+        .collect();
+    let wanted: HashSet<&str> = secrets_of.values().flatten().copied().collect();
+    let mut unscanned: Vec<&(String, Oid)> = Vec::new();
+    for file in &head_files {
+        match secrets_of.get(&file.1) {
+            Some(secrets) => {
+                for s in secrets {
+                    ages.in_head.insert(s.to_string());
+                    ages.at_head.insert((file.0.clone(), s.to_string()));
+                }
+            }
+            None if !en.blob_index.contains_key(&key(file.1)) => unscanned.push(file),
+            None => {}
+        }
+    }
+    if unscanned.is_empty() || wanted.iter().all(|s| ages.in_head.contains(*s)) {
+        return;
+    }
+    let job = |i: usize| BlobJob {
+        id: unscanned[i].1,
+        path: &unscanned[i].0,
+        dotenv: false,
+    };
+    // Errors here concern blobs outside the scanned range; the in-range scan
+    // already reported what it could not read.
+    if let Ok(totals) = git::scan_blobs(repo, unscanned.len(), threads, matcher, &job, &|_| {}) {
+        for r in totals.matched {
+            for m in &r.scan.matches {
+                if wanted.contains(m.secret.as_str()) {
+                    ages.in_head.insert(m.secret.clone());
+                    ages.at_head
+                        .insert((unscanned[r.index].0.clone(), m.secret.clone()));
+                }
+            }
+        }
+    }
+}

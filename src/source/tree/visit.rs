@@ -1,0 +1,457 @@
+//! One walk worker's job: open a file the walk lists, stream it through the
+//! matcher, keep what matched — with per-thread state, merged once when the
+//! worker is done — and turn the `ignore` crate's errors into summary notes
+//! and errors.
+
+use super::SMALL_FILE_LIMIT;
+use crate::blob::ScannedBlob;
+use crate::dotenv;
+use crate::facts::project::{is_manifest, BUILD_DIRS};
+use crate::facts::tree::SeenFile;
+use crate::finding::Origin;
+use crate::fs::open_regular;
+use crate::paths::slash_path;
+use crate::scan::{BlobScan, Matcher};
+use crate::source::{ScanIssue, SourceStats};
+use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkState};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One root and how its paths are displayed.
+pub(super) struct Root {
+    pub(super) fs: PathBuf,
+    /// Prefix for display paths: empty for a single directory root.
+    pub(super) display: String,
+}
+
+impl Root {
+    pub(super) fn display_path(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.fs).unwrap_or(path);
+        crate::paths::join_display(&self.display, &slash_path(rel))
+    }
+}
+
+/// A manifest seen by the walk: display path, path on disk, content (package.json only).
+pub(super) type Manifest = (String, PathBuf, Option<Vec<u8>>);
+
+/// What one worker (or the whole walk, once merged) found.
+#[derive(Default)]
+pub(super) struct Found {
+    pub(super) blobs: Vec<ScannedBlob>,
+    pub(super) manifests: Vec<Manifest>,
+    pub(super) sensitive: Vec<SeenFile>,
+    /// Build folders, dotenv files and manifests the walk reached, on disk.
+    pub(super) visited: Vec<PathBuf>,
+    pub(super) stats: SourceStats,
+}
+
+impl Found {
+    pub(super) fn merge(&mut self, other: Found) {
+        self.blobs.extend(other.blobs);
+        self.manifests.extend(other.manifests);
+        self.sensitive.extend(other.sensitive);
+        self.visited.extend(other.visited);
+        let (a, b) = (&mut self.stats, other.stats);
+        a.files_scanned += b.files_scanned;
+        a.bytes_scanned += b.bytes_scanned;
+        for (k, v) in b.files_skipped {
+            *a.files_skipped.entry(k).or_default() += v;
+        }
+        a.errors.extend(b.errors);
+        a.notes.extend(b.notes);
+    }
+}
+
+/// What every worker of one walk shares (read-only, but for the one merge
+/// at the end).
+pub(super) struct Walk<'m> {
+    pub(super) matcher: &'m Matcher,
+    pub(super) chunk: usize,
+    pub(super) roots: &'m [Root],
+    /// Files reached past the ignore rules (build output, ignored dotenv).
+    pub(super) ignored: bool,
+    pub(super) merged: &'m Mutex<Found>,
+}
+
+impl Walk<'_> {
+    fn display(&self, p: &Path) -> String {
+        display_of(self.roots, p)
+    }
+}
+
+/// The display path of `p`, under the deepest root that holds it.
+pub(super) fn display_of(roots: &[Root], p: &Path) -> String {
+    let root = roots
+        .iter()
+        .filter(|r| p.starts_with(&r.fs))
+        .max_by_key(|r| r.fs.as_os_str().len())
+        .unwrap_or(&roots[0]);
+    root.display_path(p)
+}
+
+/// One worker thread's state: nothing here is shared, so nothing is locked
+/// while files are scanned.
+pub(super) struct Visitor<'w, 'm> {
+    walk: &'w Walk<'m>,
+    buf: Vec<u8>,
+    found: Found,
+}
+
+impl<'s, 'm> ParallelVisitorBuilder<'s> for &'s Walk<'m> {
+    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
+        Box::new(Visitor {
+            walk: self,
+            buf: Vec::new(),
+            found: Found::default(),
+        })
+    }
+}
+
+impl Drop for Visitor<'_, '_> {
+    fn drop(&mut self) {
+        let found = std::mem::take(&mut self.found);
+        if let Ok(mut merged) = self.walk.merged.lock() {
+            merged.merge(found);
+        }
+    }
+}
+
+impl ParallelVisitor for Visitor<'_, '_> {
+    fn visit(&mut self, entry: std::result::Result<DirEntry, ignore::Error>) -> WalkState {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                walk_error(&mut self.found.stats, self.walk.matcher, &err, &|p| {
+                    self.walk.display(p)
+                });
+                return WalkState::Continue;
+            }
+        };
+        // Problems with a directory's ignore files ride on its entry.
+        if let Some(err) = entry.error() {
+            walk_error(&mut self.found.stats, self.walk.matcher, err, &|p| {
+                self.walk.display(p)
+            });
+        }
+        let Some(ft) = entry.file_type() else {
+            return WalkState::Continue;
+        };
+        if ft.is_dir() {
+            let name = entry.file_name().to_string_lossy();
+            if BUILD_DIRS.contains(&name.as_ref()) {
+                self.found.visited.push(entry.path().to_path_buf());
+            }
+            return WalkState::Continue;
+        }
+        if ft.is_symlink() {
+            self.found.stats.skip("symlink");
+            return WalkState::Continue;
+        }
+        if !ft.is_file() {
+            self.found.stats.skip("special");
+            return WalkState::Continue;
+        }
+        let display = self.walk.display(entry.path());
+        scan_file(
+            self.walk.matcher,
+            self.walk.chunk,
+            &mut self.found,
+            entry.path(),
+            display,
+            self.walk.ignored,
+            &mut self.buf,
+        );
+        WalkState::Continue
+    }
+}
+
+/// Records an error of the walk itself. The `ignore` crate nests them
+/// (`WithPath`, `WithDepth`, `WithLineNumber`, `Partial`), so each leaf
+/// is reported with the path and line it was tagged with.
+///
+/// A bad line in an ignore file (an invalid glob, bytes that are not
+/// UTF-8) only drops ignore rules — more is scanned, never less — so it
+/// becomes a note naming the file and line. Anything else (a directory
+/// that cannot be listed, a root that vanished) lost part of the scan and
+/// is an error.
+pub(super) fn walk_error(
+    stats: &mut SourceStats,
+    matcher: &Matcher,
+    err: &ignore::Error,
+    display: &dyn Fn(&Path) -> String,
+) {
+    let mut leaves = Vec::new();
+    walk_error_leaves(err, None, None, &mut leaves);
+    for (path, line, leaf) in leaves {
+        let path = path.map(display).unwrap_or_default();
+        let in_ignore_file = line.is_some() || matches!(leaf, ignore::Error::Glob { .. });
+        if in_ignore_file {
+            let at = match line {
+                Some(l) => format!("{path}:{l}"),
+                None => path,
+            };
+            // A note can quote a line of a scanned `.gitignore`.
+            let note = format!("{at}: ignore rule skipped: {leaf}");
+            stats.notes.push(matcher.redact_secrets(&note).into_owned());
+        } else {
+            file_error(stats, matcher, path, leaf.to_string());
+        }
+    }
+}
+
+/// Records a file that could not be read.
+pub(super) fn file_error(
+    stats: &mut SourceStats,
+    matcher: &Matcher,
+    path: String,
+    message: String,
+) {
+    let message = matcher.redact_secrets(&message).into_owned();
+    stats.skip("unreadable");
+    stats.errors.push(ScanIssue { path, message });
+}
+
+/// Scans one regular file into `found`; `ignored` marks files reached past
+/// the ignore rules.
+pub(super) fn scan_file(
+    matcher: &Matcher,
+    chunk: usize,
+    found: &mut Found,
+    fs_path: &Path,
+    display: String,
+    ignored: bool,
+    buf: &mut Vec<u8>,
+) {
+    let name = fs_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let is_env = dotenv::is_dotenv_name(&name);
+    let manifest = is_manifest(&name);
+    if is_env || manifest {
+        found.visited.push(fs_path.to_path_buf());
+    }
+    if is_env || dotenv::is_secret_file_path(&display) {
+        found.sensitive.push(SeenFile {
+            path: display.clone(),
+            fs_path: fs_path.to_path_buf(),
+        });
+    }
+    let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
+        let Some(file) = open_regular(fs_path)? else {
+            return Ok(None);
+        };
+        let small = file
+            .metadata()
+            .map(|m| m.len() <= SMALL_FILE_LIMIT)
+            .unwrap_or(false);
+        if (is_env || manifest) && small {
+            let mut bytes = Vec::new();
+            file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
+            let scan = matcher.scan_bytes(&bytes);
+            Ok(Some((scan, Some(bytes))))
+        } else {
+            Ok(Some((matcher.scan_reader(file, chunk, buf)?, None)))
+        }
+    })();
+    let (scan, bytes) = match result {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            // Replaced by a FIFO, socket or device since it was listed.
+            found.stats.skip("special");
+            return;
+        }
+        Err(e) => {
+            file_error(&mut found.stats, matcher, display, e.to_string());
+            return;
+        }
+    };
+    if manifest {
+        let content = if name == "package.json" {
+            bytes.clone()
+        } else {
+            None
+        };
+        found
+            .manifests
+            .push((display.clone(), fs_path.to_path_buf(), content));
+    }
+    let dotenv_bytes = if is_env { bytes } else { None };
+    add_scanned(found, display, Origin::File, ignored, scan, dotenv_bytes);
+}
+
+/// Counts a scanned blob and keeps it when it has matches (with its dotenv
+/// entries when `dotenv_bytes` is given).
+pub(super) fn add_scanned(
+    found: &mut Found,
+    path: String,
+    origin: Origin,
+    ignored: bool,
+    scan: BlobScan,
+    dotenv_bytes: Option<Vec<u8>>,
+) {
+    if scan.binary {
+        found.stats.skip("binary");
+        return;
+    }
+    if scan.too_large_utf16 {
+        found.stats.skip("utf16_too_large");
+        return;
+    }
+    found.stats.files_scanned += 1;
+    found.stats.bytes_scanned += scan.bytes;
+    if scan.matches.is_empty() {
+        return;
+    }
+    let dotenv = dotenv_bytes.map(|b| dotenv::parse_any(&b));
+    found.blobs.push(ScannedBlob {
+        path,
+        origin,
+        ignored,
+        scan,
+        dotenv,
+        commit: None,
+    });
+}
+
+/// The leaves of an `ignore` error tree, each with the innermost path and
+/// line number it was tagged with.
+fn walk_error_leaves<'e>(
+    err: &'e ignore::Error,
+    path: Option<&'e Path>,
+    line: Option<u64>,
+    out: &mut Vec<(Option<&'e Path>, Option<u64>, &'e ignore::Error)>,
+) {
+    match err {
+        ignore::Error::Partial(errs) => {
+            for e in errs {
+                walk_error_leaves(e, path, line, out);
+            }
+        }
+        ignore::Error::WithPath { path, err } => walk_error_leaves(err, Some(path), line, out),
+        ignore::Error::WithLineNumber { line, err } => {
+            walk_error_leaves(err, path, Some(*line), out)
+        }
+        ignore::Error::WithDepth { err, .. } => walk_error_leaves(err, path, line, out),
+        leaf => out.push((path, line, leaf)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::scan::MIN_CHUNK;
+
+    /// Scans one file the way a walk worker does; returns what it found.
+    fn scan_one(matcher: &Matcher, path: &Path, display: &str) -> Found {
+        let mut found = Found::default();
+        scan_file(
+            matcher,
+            MIN_CHUNK,
+            &mut found,
+            path,
+            display.into(),
+            false,
+            &mut Vec::new(),
+        );
+        found
+    }
+
+    #[test]
+    fn a_file_that_vanished_after_listing_is_an_error_naming_it() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(rules);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.js");
+        std::fs::write(&path, "listed, then deleted").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let st = scan_one(&matcher, &path, "src/gone.js").stats;
+        assert_eq!(st.errors.len(), 1);
+        assert_eq!(st.errors[0].path, "src/gone.js");
+        assert!(
+            st.errors[0].message.contains("No such file"),
+            "{:?}",
+            st.errors
+        );
+        assert_eq!(st.files_skipped.get("unreadable"), Some(&1));
+        assert_eq!(st.files_scanned, 0);
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_fifo_is_skipped_without_blocking() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(rules);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo is installed");
+        assert!(made.success());
+        // Opening a FIFO without a writer would block here forever.
+        let st = scan_one(&matcher, &path, ".env").stats;
+        assert!(st.errors.is_empty(), "{:?}", st.errors);
+        assert_eq!(st.files_skipped.get("special"), Some(&1));
+    }
+
+    #[test]
+    fn ignore_file_problems_are_notes_and_walk_failures_errors() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(rules);
+        let mut st = SourceStats::default();
+        let bad_glob = ignore::Error::Partial(vec![
+            ignore::Error::WithLineNumber {
+                line: 3,
+                err: Box::new(ignore::Error::Glob {
+                    glob: Some("[z-a]".into()),
+                    err: "invalid range".into(),
+                }),
+            }
+            .with_path_for_test("/r/web/.gitignore"),
+            ignore::Error::WithLineNumber {
+                line: 7,
+                err: Box::new(ignore::Error::Glob {
+                    glob: Some("{a".into()),
+                    err: "unclosed alternate group".into(),
+                }),
+            }
+            .with_path_for_test("/r/web/.gitignore"),
+        ]);
+        let unlistable = ignore::Error::WithDepth {
+            depth: 2,
+            err: Box::new(
+                ignore::Error::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+                    .with_path_for_test("/r/web/private"),
+            ),
+        };
+        let display = |p: &Path| slash_path(p.strip_prefix("/r").unwrap_or(p));
+        walk_error(&mut st, &matcher, &bad_glob, &display);
+        walk_error(&mut st, &matcher, &unlistable, &display);
+        assert_eq!(st.notes.len(), 2, "{:?}", st.notes);
+        assert!(
+            st.notes[0].starts_with("web/.gitignore:3: ignore rule skipped:")
+                && st.notes[0].contains("[z-a]"),
+            "{:?}",
+            st.notes
+        );
+        assert!(st.notes[1].starts_with("web/.gitignore:7:"));
+        assert_eq!(st.errors.len(), 1);
+        assert_eq!(st.errors[0].path, "web/private");
+        assert_eq!(st.files_skipped.get("unreadable"), Some(&1));
+    }
+
+    trait WithPathForTest {
+        fn with_path_for_test(self, p: &str) -> ignore::Error;
+    }
+
+    impl WithPathForTest for ignore::Error {
+        fn with_path_for_test(self, p: &str) -> ignore::Error {
+            ignore::Error::WithPath {
+                path: PathBuf::from(p),
+                err: Box::new(self),
+            }
+        }
+    }
+}
