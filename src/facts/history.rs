@@ -28,6 +28,10 @@ pub struct KeyAges {
     pub at_head: HashSet<(String, String)>,
     /// HEAD's committer time, when HEAD resolves to a commit.
     pub head_time: Option<i64>,
+    /// Paths whose content came from a GitHub Pages branch (`gh-pages`, or
+    /// a remote's) and not from HEAD's line of history, with that branch:
+    /// a published site, so a key there is public (client).
+    pub published: HashMap<String, String>,
 }
 
 impl KeyAges {

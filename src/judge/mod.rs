@@ -176,6 +176,21 @@ impl<'a> Judge<'a> {
                     reason: "an annotated tag's message, which every clone has".into(),
                 }
             }
+            crate::finding::Origin::Commit => {
+                if let Some(branch) = facts
+                    .history
+                    .as_ref()
+                    .and_then(|h| h.published.get(&blob.path))
+                {
+                    return Classified {
+                        context: Context::Client,
+                        reason: format!(
+                            "published as a web site by GitHub Pages from `{}`",
+                            branch.rsplit('/').next().unwrap_or(branch)
+                        ),
+                    };
+                }
+            }
             _ => {}
         }
         let content = ContentFacts {

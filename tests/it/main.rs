@@ -9,6 +9,7 @@ mod architecture;
 mod common;
 mod dotenv_audit;
 mod git_history;
+mod git_history_cases;
 mod git_index;
 mod git_staged;
 mod hardening;

@@ -59,6 +59,41 @@ pub(super) fn attribute(
             c == h || repo.graph_descendant_of(h, c).unwrap_or(false)
         })
     };
+    // GitHub Pages branches: what they hold is a public web site.
+    let pages: Vec<(Oid, String)> = repo
+        .references()
+        .map(|refs| {
+            refs.flatten()
+                .filter_map(|r| {
+                    let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                    let short = name.rsplit('/').next().unwrap_or("");
+                    let branch =
+                        name.starts_with("refs/heads/") || name.starts_with("refs/remotes/");
+                    (branch && short == "gh-pages")
+                        .then(|| r.peel_to_commit().ok().map(|c| (c.id(), name)))
+                        .flatten()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut pages_cache: HashMap<u32, Option<String>> = HashMap::default();
+    let mut published_by = |idx: u32| -> Option<String> {
+        if idx == NO_COMMIT || pages.is_empty() {
+            return None;
+        }
+        pages_cache
+            .entry(idx)
+            .or_insert_with(|| {
+                let c = en.commits[idx as usize];
+                pages
+                    .iter()
+                    .find(|(tip, _)| {
+                        *tip == c || repo.graph_descendant_of(*tip, c).unwrap_or(false)
+                    })
+                    .map(|(_, name)| name.clone())
+            })
+            .clone()
+    };
     let mut blobs = Vec::new();
     for r in &matched {
         let rec = &en.blobs[r.index];
@@ -82,6 +117,11 @@ pub(super) fn attribute(
                 .any(|m| ages.at_head.contains(&(path.clone(), m.secret.clone())));
             if all_live && !here && on_head_line(a.commit) {
                 continue;
+            }
+            if !on_head_line(a.commit) {
+                if let Some(branch) = published_by(a.commit) {
+                    ages.published.insert(path.clone(), branch);
+                }
             }
             let is_env = dotenv::is_dotenv_name(file_name(&path));
             blobs.push(ScannedBlob {
