@@ -18,7 +18,7 @@ fn rev(dir: &Path, spec: &str) -> String {
     git_in(dir, &["rev-parse", spec]).trim().to_string()
 }
 
-fn keys_of<'a>(v: &'a Value) -> Vec<&'a Value> {
+fn keys_of(v: &Value) -> Vec<&Value> {
     findings(v)
         .iter()
         .filter(|f| f["rule_id"] == "miniback-api-key")

@@ -153,7 +153,7 @@ fn a_split_index_is_read_with_its_shared_index() {
         3,
         "{entries:?}"
     );
-    assert_eq!(assert_matches_git(t.path()).0, true);
+    assert!(assert_matches_git(t.path()).0);
     assert_eq!(staged_keys(t.path()).0, vec![("a/after.js".to_string(), 1)]);
 }
 
@@ -336,7 +336,7 @@ fn a_linked_worktree_reads_its_own_index_split_or_not() {
         .file_name()
         .to_string_lossy()
         .starts_with("sharedindex.")));
-    assert_eq!(assert_matches_git(&wt).0, true);
+    assert!(assert_matches_git(&wt).0);
     assert_eq!(staged_keys(&wt).0, vec![("b/wt-only.js".to_string(), 1)]);
 }
 
