@@ -200,9 +200,16 @@ impl Scanner {
         let output = repo.scan(&paths, &self.matcher, threads)?;
         let facts = Facts {
             staged: Some(crate::facts::staged::StagedFacts::gather(
-                &repo,
-                &paths,
                 &output.blobs,
+                |path| {
+                    repo.repository()
+                        .is_path_ignored(Path::new(path))
+                        .unwrap_or(false)
+                },
+                |path| {
+                    let p = paths.iter().find(|p| p.path == path)?;
+                    repo.blob(p.head_id?).ok()
+                },
             )),
             ..Facts::with_projects(self.git_projects(&output))
         };

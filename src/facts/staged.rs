@@ -16,7 +16,6 @@
 use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::paths::file_name;
-use crate::source::staged::{StagedPath, StagedRepo};
 use std::collections::BTreeSet;
 
 /// Facts about the staged files with matches.
@@ -29,27 +28,20 @@ pub struct StagedFacts {
 }
 
 impl StagedFacts {
-    /// Gathers the facts for `blobs` (the staged blobs with matches) from
-    /// the repository and the staged path list.
-    pub fn gather(repo: &StagedRepo, paths: &[StagedPath], blobs: &[ScannedBlob]) -> StagedFacts {
+    /// Gathers the facts for `blobs` (the staged blobs with matches):
+    /// `is_ignored` asks git's ignore rules about a path, `head_blob` gives
+    /// HEAD's content at a path (if HEAD has a file there).
+    pub fn gather(
+        blobs: &[ScannedBlob],
+        is_ignored: impl Fn(&str) -> bool,
+        head_blob: impl Fn(&str) -> Option<Vec<u8>>,
+    ) -> StagedFacts {
         let mut out = StagedFacts::default();
         for b in blobs {
-            if dotenv::is_dotenv_name(file_name(&b.path))
-                && repo
-                    .repository()
-                    .is_path_ignored(std::path::Path::new(&b.path))
-                    .unwrap_or(false)
-            {
+            if dotenv::is_dotenv_name(file_name(&b.path)) && is_ignored(&b.path) {
                 out.ignored.insert(b.path.clone());
             }
-            let Some(head_id) = paths
-                .iter()
-                .find(|p| p.path == b.path)
-                .and_then(|p| p.head_id)
-            else {
-                continue;
-            };
-            let Ok(head) = repo.blob(head_id) else {
+            let Some(head) = head_blob(&b.path) else {
                 continue;
             };
             for m in &b.scan.matches {
