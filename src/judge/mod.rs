@@ -418,6 +418,14 @@ impl<'a> Judge<'a> {
             } else if commit.as_ref().is_some_and(|c| !c.in_head) {
                 remediation.push(REMOVED_FROM_HEAD.to_string());
             }
+            if let (Some(c), Some(h)) = (&commit, &facts.history) {
+                if let Some(up) = h.upstream.as_deref().filter(|_| h.unpushed.contains(&c.id)) {
+                    remediation.push(format!(
+                        "Not pushed yet: `{up}` does not have commit {}. Rewrite the commit that added the key (`git commit --amend`, or `git rebase -i`) before pushing; rotate the key anyway if it is real.",
+                        c.id.get(..12).unwrap_or(&c.id)
+                    ));
+                }
+            }
             if staged {
                 remediation.push(if already_committed {
                     STAGED_ALREADY_COMMITTED.to_string()

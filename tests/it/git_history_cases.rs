@@ -446,3 +446,26 @@ fn messages_fit_the_file_state_in_history_and_staged_modes() {
     assert!(rem.contains("HEAD already has this key"), "{rem}");
     assert!(!rem.contains("Nothing has been committed yet"), "{rem}");
 }
+
+#[test]
+fn a_key_in_a_commit_not_yet_pushed_says_it_can_still_be_rewritten() {
+    let mut rng = Rng::new(208);
+    let (k_pushed, k_local) = (miniback_key(&mut rng), miniback_key(&mut rng));
+    let remote = TempTree::new();
+    git_in(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let t = repo();
+    t.write("a.js", format!("k = \"{k_pushed}\";\n"));
+    t.commit_all("pushed");
+    t.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    t.git(&["push", "-q", "-u", "origin", "main"]);
+    t.write("b.js", format!("k = \"{k_local}\";\n"));
+    t.commit_all("local only");
+    let (v, _) = json_in(t.path(), &["--history"]);
+    let local = one(&v, "b.js")["remediation"].as_str().unwrap().to_string();
+    assert!(
+        local.contains("Not pushed yet") && local.contains("origin/main"),
+        "{local}"
+    );
+    let pushed = one(&v, "a.js")["remediation"].as_str().unwrap().to_string();
+    assert!(!pushed.contains("Not pushed yet"), "{pushed}");
+}

@@ -138,6 +138,22 @@ pub(super) fn attribute(
             });
         }
     }
+    // Pushed or not: introducing commits that HEAD's upstream lacks.
+    if let Some((up_name, up)) = upstream(repo) {
+        let firsts: HashSet<String> = ages
+            .first_seen
+            .values()
+            .map(|f| f.commit.id.clone())
+            .collect();
+        for id in firsts {
+            if let Ok(c) = Oid::from_str(&id) {
+                if c != up && !repo.graph_descendant_of(up, c).unwrap_or(false) {
+                    ages.unpushed.insert(id);
+                }
+            }
+        }
+        ages.upstream = Some(up_name);
+    }
     // Commit and tag messages: never in HEAD's tree, but in every clone.
     for m in &en.messages {
         let (origin, name, info) = match &m.of {
@@ -166,6 +182,20 @@ pub(super) fn attribute(
     }
     blobs.sort_by(|a, b| a.path.cmp(&b.path));
     (blobs, ages)
+}
+
+/// HEAD's upstream branch (`@{upstream}`) and its commit, if any.
+fn upstream(repo: &Repository) -> Option<(String, Oid)> {
+    let head = repo.head().ok()?;
+    if !head.is_branch() {
+        return None;
+    }
+    let name = head.shorthand()?.to_string();
+    let branch = repo.find_branch(&name, git2::BranchType::Local).ok()?;
+    let up = branch.upstream().ok()?;
+    let up_name = up.name().ok().flatten()?.to_string();
+    let id = up.get().peel_to_commit().ok()?.id();
+    Some((up_name, id))
 }
 
 /// Records `info` as the first sighting of each key of `scan` if it is
