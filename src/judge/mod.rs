@@ -28,6 +28,7 @@ pub mod context;
 pub mod message;
 pub mod overdue;
 pub mod placeholder;
+pub mod printable;
 pub mod redact;
 pub mod rotation;
 pub mod vendor;

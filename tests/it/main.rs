@@ -6,6 +6,7 @@
 //! `cargo test --test it <module>::`, e.g. `cargo test --test it snapshots::`.
 
 mod architecture;
+mod bounds;
 mod common;
 mod dotenv_audit;
 mod git_history;
@@ -14,6 +15,7 @@ mod git_index;
 mod git_staged;
 mod hardening;
 mod integrations;
+mod links;
 mod pre_commit;
 mod proptest_git;
 mod proptest_matcher;
