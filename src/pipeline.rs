@@ -176,6 +176,7 @@ impl Scanner {
             projects,
             tree: Some(tree),
             history: None,
+            staged: None,
         };
         let audits = |keys: &[Finding], sightings: &crate::judge::Sightings| {
             let with_key: std::collections::BTreeSet<&str> = sightings
@@ -206,7 +207,21 @@ impl Scanner {
         let repo = source::staged::StagedRepo::open(repo_path)?;
         let paths = repo.staged_paths()?;
         let output = repo.scan(&paths, &self.matcher, threads)?;
-        let facts = Facts::with_projects(self.git_projects(&output));
+        let facts = Facts {
+            staged: Some(crate::facts::staged::StagedFacts::gather(
+                &output.blobs,
+                |path| {
+                    repo.repository()
+                        .is_path_ignored(Path::new(path))
+                        .unwrap_or(false)
+                },
+                |path| {
+                    let p = paths.iter().find(|p| p.path == path)?;
+                    repo.blob(p.head_id?).ok()
+                },
+            )),
+            ..Facts::with_projects(self.git_projects(&output))
+        };
         // The dotenv habit, checked on what is about to be committed: a staged
         // dotenv or secrets file (even without a key in it), and a staged
         // `.gitignore` change that stops ignoring dotenv files HEAD ignored.
@@ -257,6 +272,7 @@ impl Scanner {
             projects: self.git_projects(&history.source),
             tree: None,
             history: Some(history.ages),
+            staged: None,
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

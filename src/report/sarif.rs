@@ -206,11 +206,9 @@ impl SarifReporter {
             let short = &c.id[..c.id.len().min(12)];
             text.push_str(&format!(
                 " Introduced in commit {short}{}.",
-                if c.in_head {
-                    ""
-                } else {
-                    "; removed from HEAD but still in history"
-                }
+                f.history_note()
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default()
             ));
         }
         if let Some(url) = &f.rotation_url {

@@ -78,11 +78,9 @@ impl TextReporter {
                 for_terminal(c.id.get(..12).unwrap_or(&c.id)),
                 for_terminal(&c.author),
                 for_terminal(&c.date),
-                if c.in_head {
-                    ""
-                } else {
-                    " (removed from HEAD but still in history — rotate)"
-                }
+                f.history_note()
+                    .map(|n| format!(" ({n} — rotate)"))
+                    .unwrap_or_default()
             )?;
         }
         if let Some(secret) = f.secret_display(self.opts.show_secrets) {
@@ -212,14 +210,6 @@ impl TextReporter {
                 0,
             ) {
                 writeln!(out, "{}", self.paint(&line, Style::new().dimmed()))?;
-            }
-            if s.mode == "staged" {
-                for line in self.wrap(
-                    "Nothing has been committed yet: take the key out of the file, `git add` it again and commit. If the key is real, rotate it as shown above — it may already be in other places.",
-                    0,
-                ) {
-                    writeln!(out, "{}", self.paint(&line, Style::new().dimmed()))?;
-                }
             }
         }
         let total = report.findings.len();
