@@ -89,6 +89,7 @@ pub(crate) fn audit_finding(
             path: path.to_string(),
             line: 0,
             column: 0,
+            column_utf16: None,
         },
         secret: None,
         secret_redacted: None,

@@ -16,18 +16,53 @@ use crate::paths::{file_name, parent_dir};
 use crate::rules::Rule;
 use std::collections::BTreeMap;
 
+/// Where the content is, in git's terms: what a message may say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileState {
+    /// A working-tree file (`tracked`: git's index has it).
+    Tree {
+        /// In git's index.
+        tracked: bool,
+    },
+    /// Staged for the next commit (`force_added`: git's ignore rules cover
+    /// it, so it was added with `git add -f`).
+    Staged {
+        /// Ignored, yet staged.
+        force_added: bool,
+    },
+    /// A blob in a commit: in every clone, whatever the file's state now.
+    Committed,
+    /// A commit's message.
+    CommitMessage,
+    /// An annotated tag's message.
+    TagMessage,
+}
+
 /// The message of a key finding, from the key's context and the facts about
-/// its file: `ignored` (git ignores it), `committed` (a dotenv file that git
-/// tracks, in tree mode), `exposed_var` (a bundler-exposed variable holds it).
+/// its file: `ignored` (git ignores it), its [`FileState`], `exposed_var` (a
+/// bundler-exposed variable holds it).
 pub(crate) fn message(
     rule: &Rule,
     cls: &Classified,
     path: &str,
     ignored: bool,
-    committed: bool,
+    state: FileState,
     exposed_var: Option<&str>,
 ) -> String {
     let name = &rule.spec.name;
+    match state {
+        FileState::CommitMessage | FileState::TagMessage if !rule.is_publishable() => {
+            let what = if state == FileState::CommitMessage {
+                "a commit message"
+            } else {
+                "an annotated tag's message"
+            };
+            return format!(
+                "{name} in {what} (`{path}`): every clone has it and `git log` shows it, and a pushed message cannot be edited. Rotate it."
+            );
+        }
+        _ => {}
+    }
     if rule.is_publishable() {
         return format!(
             "{name} in {} ({}). Publishable keys are meant for browsers; listed for inventory.",
@@ -41,10 +76,30 @@ pub(crate) fn message(
     };
     let in_dotenv = dotenv::is_dotenv_name(file_name(path));
     let template = dotenv::is_template_name(file_name(path));
-    if cls.context == Context::Dotenv && committed && !template {
-        return format!(
-            "{name} in dotenv file `{path}`, which git tracks: it is in the repository's history, where every clone has it. Rotate it."
-        );
+    if cls.context == Context::Dotenv && !template {
+        match state {
+            FileState::Tree { tracked: true } => {
+                return format!(
+                    "{name} in dotenv file `{path}`, which git tracks: it is in the repository's history, where every clone has it. Rotate it."
+                )
+            }
+            FileState::Committed => {
+                return format!(
+                    "{name} in dotenv file `{path}`, which was committed: it is in the repository's history, where every clone has it, whether or not the file is still tracked or ignored today. Rotate it."
+                )
+            }
+            FileState::Staged { force_added } if exposed_var.is_none() => {
+                let how = if force_added {
+                    " Git ignores this file, so it was added with `git add -f`."
+                } else {
+                    ""
+                };
+                return format!(
+                    "{name} in dotenv file `{path}`, which is staged: committing it puts the key in the repository's history, where every clone has it.{how} Unstage it with `git restore --staged {path}`."
+                );
+            }
+            _ => {}
+        }
     }
     let base = match cls.context {
         Context::Client if in_dotenv && exposed_var.is_some() => {

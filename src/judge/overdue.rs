@@ -122,6 +122,7 @@ mod tests {
                 path: path.into(),
                 line: 1,
                 column: 1,
+                column_utf16: Some(1),
             },
             secret: Some(secret.into()),
             secret_redacted: Some("mbk_…".into()),

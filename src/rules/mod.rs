@@ -10,6 +10,7 @@
 //! for bytes with ASCII semantics: the matcher runs it *anchored* at keyword
 //! hits inside a bounded window, never over a whole file.
 
+pub mod audits;
 mod spec;
 
 pub use spec::{
@@ -40,9 +41,14 @@ pub const BUILTIN_PLACEHOLDERS: (&str, &str) = (
     include_str!("../../rules/placeholders.toml"),
 );
 
-/// Largest compiled size we accept for one rule's regex. A user rule such as
-/// `(a{1000}){1000}` fails with a clear error instead of eating memory.
+/// Largest compiled size we accept for a built-in rule's regex.
 const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Largest compiled size we accept for a rule from a config file: four times
+/// the largest built-in rule (about 110 KiB). The time a regex takes per byte
+/// grows with its compiled size, so this also bounds the work per keyword hit;
+/// a rule such as `(a{1000}){1000}` fails with a clear error instead.
+pub const CONFIG_REGEX_SIZE_LIMIT: usize = 512 * 1024;
 
 /// Most bytes a match may start before its keyword (`lookbehind`).
 pub const MAX_LOOKBEHIND: usize = 256;
@@ -52,6 +58,9 @@ pub const MAX_LOOKBEHIND: usize = 256;
 pub struct Rule {
     /// Where it came from (`rules/miniback.toml`, `.keyscan.toml`).
     pub source_file: String,
+    /// A built-in rule (embedded, vetted); false for rules from a config,
+    /// whose regexes the matcher runs on a time budget.
+    pub builtin: bool,
     /// The validated spec.
     pub spec: RuleSpec,
     /// The compiled pattern (bytes, ASCII semantics, anchored use).
@@ -117,12 +126,12 @@ impl RuleSet {
             let parsed: RuleFile = toml::from_str(text)
                 .map_err(|e| Error::rule(*file, None, "rule", e.to_string()))?;
             for spec in parsed.rule {
-                rules.push(compile_rule(file, spec)?);
+                rules.push(compile_rule(file, spec, true)?);
             }
         }
         for (file, specs) in extra {
             for spec in specs {
-                rules.push(compile_rule(file, spec.clone())?);
+                rules.push(compile_rule(file, spec.clone(), false)?);
             }
         }
         check_unique_ids(&rules)?;
@@ -139,7 +148,12 @@ impl RuleSet {
     }
 }
 
-fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
+fn compile_rule(file: &str, spec: RuleSpec, builtin: bool) -> Result<Rule> {
+    let size_limit = if builtin {
+        REGEX_SIZE_LIMIT
+    } else {
+        CONFIG_REGEX_SIZE_LIMIT
+    };
     let id = spec.id.clone();
     let err = |field: &'static str, msg: String| Error::rule(file, Some(&id), field, msg);
 
@@ -177,7 +191,8 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
     if spec.rotation.url.is_empty() {
         return Err(err("rotation.url", "must not be empty".into()));
     }
-    let regex = compile_matcher_regex(&spec.pattern).map_err(|m| err("pattern", m))?;
+    let regex =
+        compile_matcher_regex_limited(&spec.pattern, size_limit).map_err(|m| err("pattern", m))?;
     if regex.captures_len() != 2 {
         return Err(err(
             "pattern",
@@ -190,7 +205,7 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
     let vendor_shape = match spec.vendor.as_ref().and_then(|v| v.shape.as_ref()) {
         Some(s) => Some(
             regex::RegexBuilder::new(s)
-                .size_limit(REGEX_SIZE_LIMIT)
+                .size_limit(size_limit)
                 .build()
                 .map_err(|e| err("vendor.shape", e.to_string()))?,
         ),
@@ -199,7 +214,7 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
     let mut project_patterns = Vec::new();
     for p in spec.project.iter().flat_map(|p| p.patterns.iter()) {
         let re = regex::bytes::RegexBuilder::new(p)
-            .size_limit(REGEX_SIZE_LIMIT)
+            .size_limit(size_limit)
             .build()
             .map_err(|e| err("project.patterns", e.to_string()))?;
         if re.captures_len() != 2 {
@@ -212,6 +227,7 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
     }
     Ok(Rule {
         source_file: file.to_string(),
+        builtin,
         spec,
         regex,
         vendor_shape,
@@ -220,16 +236,24 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
 }
 
 /// Compile a rule pattern the way the matcher uses it: on bytes, ASCII
-/// semantics (so `\b` is fast and invalid UTF-8 never stops a match), with a
-/// size limit.
+/// semantics (so `\b` is fast and invalid UTF-8 never stops a match), with the
+/// built-in rules' size limit.
 pub fn compile_matcher_regex(pattern: &str) -> std::result::Result<meta::Regex, String> {
+    compile_matcher_regex_limited(pattern, REGEX_SIZE_LIMIT)
+}
+
+/// [`compile_matcher_regex`] with an explicit compiled-size limit (bytes).
+pub fn compile_matcher_regex_limited(
+    pattern: &str,
+    size_limit: usize,
+) -> std::result::Result<meta::Regex, String> {
     meta::Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .configure(
             meta::Config::new()
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .onepass_size_limit(Some(REGEX_SIZE_LIMIT))
-                .dfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+                .nfa_size_limit(Some(size_limit))
+                .onepass_size_limit(Some(size_limit))
+                .dfa_size_limit(Some(size_limit)),
         )
         .build(pattern)
         .map_err(|e| {

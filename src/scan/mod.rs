@@ -1,32 +1,55 @@
-//! The matcher: one aho-corasick pass over a blob's bytes, regexes only around
+//! The matcher: one literal pass over a blob's bytes, regexes only around
 //! keyword hits.
 //!
 //! [`Matcher`] owns a single automaton built from every rule's keywords plus a
 //! few *context words* (vendor hints such as `stripe`, and `<script`). One
-//! pass over the bytes yields keyword hits; for each hit the rules that own
-//! the keyword run their regex **anchored** at the hit (or up to the rule's
-//! `lookbehind` bytes earlier) inside a bounded window of [`WINDOW_AFTER`]
-//! bytes. A regex therefore never scans a whole file, and a file made of
-//! nothing but keyword prefixes costs a constant amount of work per hit.
+//! pass over the bytes yields keyword hits (`literal`); for each hit the
+//! rules that own the keyword run their regex **anchored** at the hit (or up
+//! to the rule's `lookbehind` bytes earlier) inside a bounded window of
+//! [`WINDOW_AFTER`] bytes (`buffer`). A regex therefore never scans a whole
+//! file.
 //!
-//! Large files are streamed through a fixed-size buffer ([`Matcher::scan_reader`]):
-//! each refill keeps the last [`WINDOW_BEFORE`] bytes, and a hit is only
-//! accepted once [`WINDOW_AFTER`] bytes past it are in the buffer (or the file
-//! has ended), so a key straddling a refill is found exactly once with the
-//! same line and column as in a single buffer.
+//! Large files are streamed through a fixed-size buffer
+//! ([`Matcher::scan_reader`], `stream`); UTF-16 files are decoded while
+//! streaming ([`encoding`]). The matcher knows nothing of paths, git or
+//! severities: it returns [`RawMatch`]es and a few facts about the bytes
+//! ([`BlobScan`]); the judge turns those into findings.
 //!
-//! The matcher knows nothing of paths, git or severities: it returns
-//! [`RawMatch`]es and a few facts about the bytes ([`BlobScan`]); the judge
-//! turns those into findings.
+//! # Bounds
+//!
+//! Everything the matcher does per blob is bounded, and whatever a bound cuts
+//! is counted in [`BlobScan::shortfall`] for the summary (and `--strict`):
+//!
+//! - **Memory**: at most [`Limits::max_matches`] matches are kept per blob;
+//!   more are counted, not kept. A file of a million keyword hits that match
+//!   nothing keeps nothing.
+//! - **Overlapping attempts**: a run of hits whose anchored attempts fail
+//!   (`-sk_live_-sk_live_…`, where each attempt reads up to the rule's
+//!   maximum length before failing) is covered by one unanchored lazy-DFA
+//!   search instead of one attempt per hit, so floods cost linear time.
+//! - **Rules from a config**: their regexes are compiled with a smaller size
+//!   limit than the built-in ones, and each has a time budget per blob
+//!   ([`Limits::config_rule_time_per_blob`]) and per scan; past it the rule is
+//!   not run on the rest of the blob (or scan) and its unchecked hits are
+//!   counted. Built-in rules are vetted and never cut.
 
+mod buffer;
+pub mod encoding;
 pub mod lines;
+mod literal;
+mod redact;
+mod sniff;
+mod stream;
+
+pub use encoding::{decode_utf16, is_binary, BINARY_SNIFF};
+pub use sniff::starts_with_use_client;
 
 use crate::rules::RuleSet;
-use aho_corasick::{packed, AhoCorasick, MatchKind};
-use lines::LineCounter;
-use regex_automata::{Anchored, Input};
-use std::io::{self, Read};
+use buffer::ScanState;
+use literal::{Keywords, LiteralSearcher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Most bytes a match may extend past the start of its keyword.
 pub const WINDOW_AFTER: usize = 1024;
@@ -37,20 +60,10 @@ pub const WINDOW_BEFORE: usize = 256;
 pub const DEFAULT_CHUNK: usize = 4 * 1024 * 1024;
 /// Smallest buffer the streaming reader accepts.
 pub const MIN_CHUNK: usize = 2 * (WINDOW_AFTER + WINDOW_BEFORE);
-/// Bytes examined for a NUL to call a blob binary (as git does).
-pub const BINARY_SNIFF: usize = 8000;
 /// Bytes of context kept on each side of a secret for snippets.
 pub const SNIPPET_CONTEXT: usize = 40;
-/// Bytes of a file's head examined for a `"use client"` directive.
-const USE_CLIENT_REACH: usize = 4096;
-/// The first streaming read is at least this long.
-const HEAD_BYTES: usize = if BINARY_SNIFF > USE_CLIENT_REACH {
-    BINARY_SNIFF
-} else {
-    USE_CLIENT_REACH
-};
-/// UTF-16 files larger than this are not decoded (they are counted as skipped).
-pub const MAX_UTF16_BYTES: u64 = 256 * 1024 * 1024;
+/// Default most matches kept per blob ([`Limits::max_matches`]).
+pub const MAX_MATCHES_PER_BLOB: usize = 50_000;
 
 /// How the scanned bytes were encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,7 +71,7 @@ pub enum Encoding {
     /// UTF-8 or any ASCII-compatible bytes (scanned as they are).
     #[default]
     Bytes,
-    /// UTF-16 with a byte-order mark; decoded to UTF-8 before matching, so
+    /// UTF-16 with a byte-order mark; decoded to UTF-8 while streaming, so
     /// lines and columns refer to the decoded text.
     Utf16,
 }
@@ -78,6 +91,10 @@ pub struct RawMatch {
     pub line: u64,
     /// 1-based byte column of the secret's first byte.
     pub column: u64,
+    /// 1-based column in UTF-16 code units (SARIF's default), when the line
+    /// start was in the buffer (`None` only within a line longer than the
+    /// streaming buffer).
+    pub column_utf16: Option<u64>,
     /// Bytes of the same line before the secret (at most [`WINDOW_BEFORE`]).
     pub line_before: Vec<u8>,
     /// Up to [`SNIPPET_CONTEXT`] bytes after the secret, stopping at a line end.
@@ -88,17 +105,51 @@ pub struct RawMatch {
 
 /// A line containing this text (in any comment syntax) is not reported.
 pub const ALLOW_MARKER: &str = "keyscan:allow";
-/// How far along a line, on each side of a secret, the allow marker is looked for.
-const ALLOW_REACH: usize = 4096;
+
+/// Why a config rule stopped running on a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutReason {
+    /// It used up its time on this blob.
+    BlobBudget,
+    /// It used up its time for the whole scan.
+    ScanBudget,
+}
+
+/// A config rule that was not run on every keyword hit of a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleCut {
+    /// Index into [`RuleSet::rules`].
+    pub rule: usize,
+    /// Why.
+    pub reason: CutReason,
+    /// Keyword hits the rule was not run on.
+    pub hits_skipped: u64,
+}
+
+/// What the matcher's bounds cut from one blob (empty for almost every blob).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shortfall {
+    /// Matches found beyond [`Limits::max_matches`]: counted, not kept.
+    pub matches_dropped: u64,
+    /// Config rules that ran out of time.
+    pub rules_cut: Vec<RuleCut>,
+}
+
+impl Shortfall {
+    /// Nothing was cut.
+    pub fn is_empty(&self) -> bool {
+        self.matches_dropped == 0 && self.rules_cut.is_empty()
+    }
+}
 
 /// What the matcher learned about one blob.
 #[derive(Debug, Clone, Default)]
 pub struct BlobScan {
-    /// Matches in order of offset.
+    /// Matches in order of offset (at most [`Limits::max_matches`]).
     pub matches: Vec<RawMatch>,
     /// Which context words occur anywhere in the blob (index = context word id).
     pub context_words: Vec<bool>,
-    /// Bytes scanned.
+    /// Bytes scanned (for UTF-16, bytes of the decoded UTF-8 text).
     pub bytes: u64,
     /// A NUL byte in the first [`BINARY_SNIFF`] bytes: not scanned.
     pub binary: bool,
@@ -108,8 +159,29 @@ pub struct BlobScan {
     pub project_ids: Vec<(usize, String)>,
     /// Encoding the bytes were read as.
     pub encoding: Encoding,
-    /// A UTF-16 file too large to decode.
-    pub too_large_utf16: bool,
+    /// What the matcher's bounds cut.
+    pub shortfall: Shortfall,
+}
+
+/// The matcher's bounds (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most matches kept per blob.
+    pub max_matches: usize,
+    /// Time one config rule may spend on one blob.
+    pub config_rule_time_per_blob: Duration,
+    /// Time one config rule may spend in the whole scan.
+    pub config_rule_time_per_scan: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_matches: MAX_MATCHES_PER_BLOB,
+            config_rule_time_per_blob: Duration::from_secs(1),
+            config_rule_time_per_scan: Duration::from_secs(20),
+        }
+    }
 }
 
 /// Context word that marks an HTML file with scripts.
@@ -118,68 +190,39 @@ pub const SCRIPT_WORD: &str = "<script";
 /// The compiled prefilter plus the rules it serves.
 pub struct Matcher {
     rules: Arc<RuleSet>,
-    /// Every distinct rule keyword, searched leftmost-longest.
-    keywords: LiteralSearcher,
-    /// Per keyword pattern: the rules that own it.
-    owners: Vec<Vec<usize>>,
-    /// Per keyword pattern: the other keywords that are its prefixes. A
-    /// leftmost-longest search reports only the longest keyword starting at a
-    /// position, so the shorter ones starting there are implied.
-    prefixes: Vec<Vec<usize>>,
+    keywords: Keywords,
     /// Vendor hints and `<script`, searched only in buffers that matter.
     context: LiteralSearcher,
     context_words: Vec<String>,
+    /// Per rule: the lazy DFA that covers runs of failing hits.
+    skip: Vec<Option<regex_automata::hybrid::regex::Regex>>,
+    limits: Limits,
+    /// Per rule: nanoseconds spent in the whole scan (config rules only).
+    spent: Vec<AtomicU64>,
 }
 
 impl std::fmt::Debug for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Matcher")
-            .field("keywords", &self.owners.len())
+            .field("keywords", &self.keywords.owners.len())
             .field("context_words", &self.context_words)
+            .field("limits", &self.limits)
             .finish()
     }
 }
 
-/// Mutable state of one blob's scan.
-struct ScanState {
-    lines: LineCounter,
-    /// Per rule: absolute end of its last accepted match, so hits inside a
-    /// match already reported are skipped.
-    last_end: Vec<u64>,
-    out: BlobScan,
-    caps: Vec<regex_automata::util::captures::Captures>,
-}
-
 impl Matcher {
-    /// Builds the automata for every keyword and context word of `rules`.
-    /// The matcher owns (a share of) its rules, so one matcher can serve every
-    /// worker thread and outlive the code that loaded them.
+    /// Builds the automata for every keyword and context word of `rules`,
+    /// with the default [`Limits`]. The matcher owns (a share of) its rules,
+    /// so one matcher can serve every worker thread and outlive the code that
+    /// loaded them.
     pub fn new(rules: impl Into<Arc<RuleSet>>) -> Matcher {
-        let rules: Arc<RuleSet> = rules.into();
-        let mut patterns: Vec<String> = Vec::new();
-        let mut owners: Vec<Vec<usize>> = Vec::new();
-        for (ri, rule) in rules.rules.iter().enumerate() {
-            for kw in &rule.spec.keywords {
-                match patterns.iter().position(|p| p == kw) {
-                    Some(pi) if !owners[pi].contains(&ri) => owners[pi].push(ri),
-                    Some(_) => {}
-                    None => {
-                        patterns.push(kw.clone());
-                        owners.push(vec![ri]);
-                    }
-                }
-            }
-        }
-        let prefixes = patterns
-            .iter()
-            .map(|p| {
-                (0..patterns.len())
-                    .filter(|&q| patterns[q] != *p && p.starts_with(patterns[q].as_str()))
-                    .collect()
-            })
-            .collect();
-        let keywords = LiteralSearcher::new(&patterns);
+        Matcher::with_limits(rules, Limits::default())
+    }
 
+    /// Like [`Matcher::new`], with explicit bounds.
+    pub fn with_limits(rules: impl Into<Arc<RuleSet>>, limits: Limits) -> Matcher {
+        let rules: Arc<RuleSet> = rules.into();
         let mut context_words: Vec<String> = vec![SCRIPT_WORD.to_string()];
         for rule in &rules.rules {
             for w in rule.spec.vendor.iter().flat_map(|v| v.context.iter()) {
@@ -188,20 +231,25 @@ impl Matcher {
                 }
             }
         }
-        let context = LiteralSearcher::new(&context_words);
         Matcher {
-            rules,
-            keywords,
-            owners,
-            prefixes,
-            context,
+            keywords: Keywords::new(&rules),
+            context: LiteralSearcher::new(&context_words),
             context_words,
+            skip: rules.rules.iter().map(buffer::skip_regex).collect(),
+            spent: rules.rules.iter().map(|_| AtomicU64::new(0)).collect(),
+            limits,
+            rules,
         }
     }
 
     /// The rules this matcher serves.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// The matcher's bounds.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Id of a context word, if the matcher tracks it.
@@ -216,31 +264,16 @@ impl Matcher {
             .unwrap_or(false)
     }
 
-    fn new_state(&self) -> ScanState {
-        ScanState {
-            lines: LineCounter::new(),
-            last_end: vec![0; self.rules.rules.len()],
-            out: BlobScan {
-                context_words: vec![false; self.context_words.len()],
-                ..BlobScan::default()
-            },
-            caps: self
-                .rules
-                .rules
-                .iter()
-                .map(|r| r.regex.create_captures())
-                .collect(),
-        }
-    }
-
-    /// Scans a blob held in memory (git blobs, small files).
+    /// Scans a blob held in memory (git blobs, small files). Gives exactly
+    /// what [`Matcher::scan_reader`] gives for the same bytes.
     pub fn scan_bytes(&self, bytes: &[u8]) -> BlobScan {
-        if let Some(decoded) = decode_utf16(bytes) {
-            let mut scan = self.scan_bytes(decoded.as_bytes());
-            scan.encoding = Encoding::Utf16;
-            return scan;
+        if encoding::utf16_encoding(bytes).is_some() {
+            // Decoded while streaming, like a file, in one buffer's memory.
+            return self
+                .scan_reader(bytes, DEFAULT_CHUNK, &mut Vec::new())
+                .expect("reading a byte slice cannot fail");
         }
-        let mut st = self.new_state();
+        let mut st = ScanState::new(self, self.limits.max_matches);
         if is_binary(bytes) {
             st.out.binary = true;
             return st.out;
@@ -248,359 +281,72 @@ impl Matcher {
         st.out.use_client = starts_with_use_client(bytes);
         self.scan_buffer(bytes, 0, 0, bytes.len(), false, &mut st);
         st.out.bytes = bytes.len() as u64;
-        st.out
+        st.finish(self)
     }
 
-    /// `text` with every secret the rules find replaced by its prefix and
-    /// `…`. For text keyscan prints that is not a finding but may quote
-    /// scanned or configured content — an error quoting a config value, a
-    /// note quoting an invalid `.gitignore` line — so that no output path
-    /// can carry a raw key.
-    pub fn redact_secrets<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        let bytes = text.as_bytes();
-        // Straight to the buffer scan: a message with a NUL is not "binary".
-        let mut st = self.new_state();
-        self.scan_buffer(bytes, 0, 0, bytes.len(), false, &mut st);
-        if st.out.matches.is_empty() {
-            return std::borrow::Cow::Borrowed(text);
+    /// What a blob's [`Shortfall`] means, one sentence per cut, for the
+    /// summary (empty when nothing was cut).
+    pub fn describe_shortfall(&self, s: &Shortfall) -> Vec<String> {
+        let mut out = Vec::new();
+        if s.matches_dropped > 0 {
+            out.push(format!(
+                "more than {} candidate keys: the first {} were judged, {} more were counted and not judged",
+                self.limits.max_matches, self.limits.max_matches, s.matches_dropped
+            ));
         }
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut at = 0usize;
-        for m in &st.out.matches {
-            let start = m.offset as usize;
-            if start < at {
-                continue; // the same key seen by a second rule
-            }
-            let (prefix, _) = self.rules.rules[m.rule].split_secret(&m.secret);
-            out.extend_from_slice(&bytes[at..start]);
-            out.extend_from_slice(prefix.as_bytes());
-            out.extend_from_slice("…".as_bytes());
-            at = start + m.len;
-        }
-        out.extend_from_slice(&bytes[at..]);
-        std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-    }
-
-    /// Scans a stream through a buffer of `chunk` bytes (at least
-    /// [`MIN_CHUNK`]). `buf` is reused between calls to avoid allocation.
-    pub fn scan_reader<R: Read>(
-        &self,
-        mut reader: R,
-        chunk: usize,
-        buf: &mut Vec<u8>,
-    ) -> io::Result<BlobScan> {
-        let chunk = chunk.max(MIN_CHUNK);
-        buf.clear();
-        // The first read covers everything `scan_bytes` looks at in a file's
-        // head (the binary sniff, the "use client" directive), whatever the
-        // chunk size, so both decide alike.
-        let mut eof = fill(&mut reader, buf, chunk.max(HEAD_BYTES))?;
-        if has_utf16_bom(buf) {
-            let mut all = std::mem::take(buf);
-            let room = MAX_UTF16_BYTES.saturating_sub(all.len() as u64);
-            (&mut reader).take(room).read_to_end(&mut all)?;
-            let mut probe = [0u8; 1];
-            if reader.read(&mut probe)? > 0 {
-                *buf = all;
-                return Ok(BlobScan {
-                    too_large_utf16: true,
-                    ..BlobScan::default()
-                });
-            }
-            let scan = self.scan_bytes(&all);
-            *buf = all;
-            return Ok(scan);
-        }
-        let mut st = self.new_state();
-        if is_binary(buf) {
-            st.out.binary = true;
-            return Ok(st.out);
-        }
-        st.out.use_client = starts_with_use_client(buf);
-        let mut buf_abs: u64 = 0;
-        let mut accept_from = 0usize;
-        loop {
-            let accept_end = if eof {
-                buf.len()
-            } else {
-                buf.len() - WINDOW_AFTER
+        for cut in &s.rules_cut {
+            let rule = &self.rules.rules[cut.rule];
+            let (budget, scope) = match cut.reason {
+                CutReason::BlobBudget => (self.limits.config_rule_time_per_blob, "this file"),
+                CutReason::ScanBudget => (self.limits.config_rule_time_per_scan, "the scan"),
             };
-            self.scan_buffer(buf, buf_abs, accept_from, accept_end, !eof, &mut st);
-            if eof {
-                st.out.bytes = buf_abs + buf.len() as u64;
-                break;
-            }
-            let keep_from = accept_end - WINDOW_BEFORE;
-            st.lines.advance(buf, buf_abs, buf_abs + keep_from as u64);
-            buf.drain(..keep_from);
-            buf_abs += keep_from as u64;
-            accept_from = accept_end - keep_from;
-            eof = fill(&mut reader, buf, chunk)?;
+            out.push(format!(
+                "rule `{}` from {} used up its time budget ({} s for {scope}); its regex was not run at {} keyword hit(s) here: simplify its pattern",
+                rule.id(),
+                rule.source_file,
+                budget.as_secs_f64(),
+                cut.hits_skipped
+            ));
         }
-        // Each buffer's matches are sorted, but a `lookbehind` rule may report
-        // a secret starting before the previous buffer's last match: keep the
-        // promise of offset order across buffers too.
-        st.out.matches.sort_by_key(|m| (m.offset, m.rule));
-        Ok(st.out)
+        out
     }
 
-    /// Finds keyword hits starting in `[accept_from, accept_end)` of `buf`
-    /// (whose first byte is at absolute offset `buf_abs`) and runs their rules.
-    fn scan_buffer(
-        &self,
-        buf: &[u8],
-        buf_abs: u64,
-        accept_from: usize,
-        accept_end: usize,
-        more_follows: bool,
-        st: &mut ScanState,
-    ) {
-        let first_new = st.out.matches.len();
-        let search_end = (accept_end + WINDOW_AFTER).min(buf.len());
-        let hay = &buf[..search_end];
-        let mut pos = accept_from;
-        while pos < accept_end {
-            let Some(hit) = self.keywords.find(hay, pos) else {
-                break;
-            };
-            let start = hit.start();
-            if start >= accept_end {
-                break;
-            }
-            let pid = hit.pattern().as_usize();
-            for &p in std::iter::once(&pid).chain(&self.prefixes[pid]) {
-                for &ri in &self.owners[p] {
-                    self.try_rule(ri, buf, buf_abs, start, st);
-                }
-            }
-            // Resume one byte on, not after the hit: keywords may overlap.
-            pos = start + 1;
-        }
-        // Context words matter only for blobs with matches (vendor hints,
-        // HTML with scripts), and a file's imports sit at its top: search the
-        // buffers that produced matches and the first buffer of a file.
-        if st.out.matches.len() > first_new || (buf_abs == 0 && more_follows) {
-            let hay = &buf[..accept_end];
-            let mut pos = accept_from;
-            while let Some(hit) = self.context.find(hay, pos) {
-                st.out.context_words[hit.pattern().as_usize()] = true;
-                pos = hit.start() + 1;
-            }
-        }
-        if st.out.matches.len() == first_new {
-            return;
-        }
-        // Locate new matches in offset order, then record snippets and
-        // project ids while their bytes are still in the buffer.
-        st.out.matches[first_new..].sort_by_key(|m| (m.offset, m.rule));
-        for i in first_new..st.out.matches.len() {
-            let offset = st.out.matches[i].offset;
-            let (line, column) = st.lines.locate(buf, buf_abs, offset);
-            let rel = (offset - buf_abs) as usize;
-            let line_start_rel = rel.saturating_sub((column - 1) as usize);
-            let before_from = line_start_rel.max(rel.saturating_sub(WINDOW_BEFORE));
-            let m = &mut st.out.matches[i];
-            m.line = line;
-            m.column = column;
-            m.line_before = buf[before_from..rel].to_vec();
-            let end = rel + m.len;
-            let after_end = (end + SNIPPET_CONTEXT).min(buf.len());
-            let after = &buf[end.min(after_end)..after_end];
-            let cut = memchr::memchr2(b'\n', b'\r', after).unwrap_or(after.len());
-            m.after = after[..cut].to_vec();
-            let reach_end = (end + ALLOW_REACH).min(buf.len());
-            let line_end = end.min(reach_end)
-                + memchr::memchr2(b'\n', b'\r', &buf[end.min(reach_end)..reach_end])
-                    .unwrap_or(reach_end - end.min(reach_end));
-            let line_from = line_start_rel.max(rel.saturating_sub(ALLOW_REACH));
-            m.inline_allow =
-                memchr::memmem::find(&buf[line_from..line_end], ALLOW_MARKER.as_bytes()).is_some();
-        }
-        // Each rule's project patterns run over the buffer at most once: a
-        // buffer with thousands of keys and no project id must not be
-        // searched thousands of times.
-        let mut new_rules: Vec<usize> =
-            st.out.matches[first_new..].iter().map(|m| m.rule).collect();
-        new_rules.sort_unstable();
-        new_rules.dedup();
-        for ri in new_rules {
-            if st.out.project_ids.iter().any(|(r, _)| *r == ri) {
-                continue;
-            }
-            if let Some(id) = self.rules.rules[ri].find_project_id(buf) {
-                st.out.project_ids.push((ri, id));
-            }
-        }
-    }
-
-    /// Runs rule `ri` anchored at keyword hit `hit` (relative to `buf`).
-    fn try_rule(&self, ri: usize, buf: &[u8], buf_abs: u64, hit: usize, st: &mut ScanState) {
-        if buf_abs + (hit as u64) < st.last_end[ri] {
-            return;
-        }
-        let rule = &self.rules.rules[ri];
-        let window_end = (hit + WINDOW_AFTER).min(buf.len());
-        let first = hit.saturating_sub(rule.spec.lookbehind);
-        let caps = &mut st.caps[ri];
-        for at in first..=hit {
-            let input = Input::new(buf).span(at..window_end).anchored(Anchored::Yes);
-            rule.regex.search_captures(&input, caps);
-            let Some(whole) = caps.get_match() else {
-                continue;
-            };
-            if whole.end() <= hit {
-                // Matched entirely before the keyword: not this hit's match.
-                continue;
-            }
-            let Some(secret) = caps.get_group(1) else {
-                continue;
-            };
-            st.last_end[ri] = buf_abs + whole.end() as u64;
-            st.out.matches.push(RawMatch {
-                rule: ri,
-                secret: String::from_utf8_lossy(&buf[secret.start..secret.end]).into_owned(),
-                offset: buf_abs + secret.start as u64,
-                len: secret.end - secret.start,
-                line: 0,
-                column: 0,
-                line_before: Vec::new(),
-                after: Vec::new(),
-                inline_allow: false,
-            });
-            return;
-        }
-    }
-}
-
-/// A leftmost-longest multi-literal search that uses the SIMD "Teddy"
-/// searcher when the CPU has it, and an aho-corasick automaton otherwise.
-///
-/// The automaton's own prefilter picks a "rare byte" to skip ahead with; for
-/// keywords like `mbk_`/`sk_live_` that byte is `_`, which source code is full
-/// of, so it verified a candidate every few bytes. Teddy looks at the first
-/// bytes of every literal at once and is what makes ripgrep fast on the same
-/// search.
-enum LiteralSearcher {
-    Packed(packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
-impl LiteralSearcher {
-    fn new(literals: &[String]) -> Self {
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(literals)
-            .build();
-        match packed {
-            Some(searcher) => LiteralSearcher::Packed(searcher),
-            None => LiteralSearcher::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(literals)
-                    .expect("literals are validated non-empty"),
-            ),
-        }
-    }
-
-    /// The leftmost-longest literal starting at or after `from`.
-    fn find(&self, hay: &[u8], from: usize) -> Option<aho_corasick::Match> {
-        if from >= hay.len() {
-            return None;
-        }
-        match self {
-            LiteralSearcher::Packed(s) => s.find_in(hay, aho_corasick::Span::from(from..hay.len())),
-            LiteralSearcher::Automaton(ac) => {
-                ac.find(aho_corasick::Input::new(hay).span(from..hay.len()))
-            }
-        }
-    }
-}
-
-/// Reads until `buf` holds `chunk` bytes or the reader ends; returns true at EOF.
-/// Uses `read_to_end` on a `Take`, which grows the buffer as data arrives
-/// instead of zeroing a whole chunk for every small file.
-fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, chunk: usize) -> io::Result<bool> {
-    let want = chunk.saturating_sub(buf.len());
-    if want == 0 {
-        return Ok(false);
-    }
-    let got = reader.take(want as u64).read_to_end(buf)?;
-    Ok(got < want)
-}
-
-/// A NUL in the first [`BINARY_SNIFF`] bytes, as git decides it.
-pub fn is_binary(bytes: &[u8]) -> bool {
-    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
-}
-
-fn has_utf16_bom(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])
-}
-
-/// Decodes UTF-16 with a byte-order mark (Windows tools write `.env` files that
-/// way). Returns `None` for anything else.
-pub fn decode_utf16(bytes: &[u8]) -> Option<String> {
-    let le = if bytes.starts_with(&[0xFF, 0xFE]) {
-        true
-    } else if bytes.starts_with(&[0xFE, 0xFF]) {
-        false
-    } else {
-        return None;
-    };
-    let units = bytes[2..].chunks_exact(2).map(|p| {
-        if le {
-            u16::from_le_bytes([p[0], p[1]])
-        } else {
-            u16::from_be_bytes([p[0], p[1]])
-        }
-    });
-    Some(
-        char::decode_utf16(units)
-            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect(),
-    )
-}
-
-/// Whether JavaScript/TypeScript source starts with a `"use client"` directive
-/// (after a BOM, whitespace and comments), which makes it client code in
-/// React Server Components frameworks.
-pub fn starts_with_use_client(bytes: &[u8]) -> bool {
-    let mut s = &bytes[..bytes.len().min(USE_CLIENT_REACH)];
-    if s.starts_with(b"\xEF\xBB\xBF") {
-        s = &s[3..];
-    }
-    loop {
-        let trimmed = s.trim_ascii_start();
-        if let Some(rest) = trimmed.strip_prefix(b"//") {
-            match memchr::memchr(b'\n', rest) {
-                Some(i) => s = &rest[i + 1..],
-                None => return false,
-            }
-        } else if let Some(rest) = trimmed.strip_prefix(b"/*") {
-            match memchr::memmem::find(rest, b"*/") {
-                Some(i) => s = &rest[i + 2..],
-                None => return false,
-            }
-        } else {
-            return trimmed.starts_with(b"\"use client\"") || trimmed.starts_with(b"'use client'");
-        }
+    /// Nanoseconds rule `ri` has spent in this scan so far.
+    fn scan_spent(&self, ri: usize) -> u64 {
+        self.spent[ri].load(Ordering::Relaxed)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::RuleSet;
+    use crate::rules::{RuleSet, RuleSpec};
+    use regex_automata::{Anchored, Input};
+    use std::sync::Arc;
 
     fn key20() -> String {
         "mbk_".to_string() + "q8w1e7r2t6y3u5i4o0pz"
     }
 
+    fn utf16le(text: &str) -> Vec<u8> {
+        let mut out = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        out
+    }
+
+    fn positions(scan: &BlobScan) -> Vec<(usize, u64, u64, u64, String)> {
+        scan.matches
+            .iter()
+            .map(|x| (x.rule, x.offset, x.line, x.column, x.secret.clone()))
+            .collect()
+    }
+
     #[test]
     fn finds_a_key_with_line_and_column() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let text = format!("line one\nconst k = \"{}\";\n", key20());
         let scan = m.scan_bytes(text.as_bytes());
         assert_eq!(scan.matches.len(), 1);
@@ -609,20 +355,21 @@ mod tests {
         assert_eq!((hit.line, hit.column), (2, 12));
         assert_eq!(hit.line_before, b"const k = \"");
         assert_eq!(hit.after, b"\";");
+        assert!(scan.shortfall.is_empty());
     }
 
     #[test]
     fn word_boundary_keeps_prefixed_identifiers_out() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let text = format!("x{} my_{}", key20(), key20());
         assert!(m.scan_bytes(text.as_bytes()).matches.is_empty());
     }
 
     #[test]
     fn streaming_matches_single_buffer_at_every_chunk_size() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let mut text = Vec::new();
         for i in 0..400 {
             text.extend_from_slice(format!("filler line {i} with words\r\n").as_bytes());
@@ -635,17 +382,7 @@ mod tests {
         for chunk in [MIN_CHUNK, MIN_CHUNK + 1, 3001, 4096, 7919] {
             let mut buf = Vec::new();
             let streamed = m.scan_reader(&text[..], chunk, &mut buf).unwrap();
-            let a: Vec<_> = whole
-                .matches
-                .iter()
-                .map(|x| (x.offset, x.line, x.column))
-                .collect();
-            let b: Vec<_> = streamed
-                .matches
-                .iter()
-                .map(|x| (x.offset, x.line, x.column))
-                .collect();
-            assert_eq!(a, b, "chunk {chunk}");
+            assert_eq!(positions(&whole), positions(&streamed), "chunk {chunk}");
             assert_eq!(streamed.bytes, text.len() as u64);
         }
     }
@@ -655,8 +392,8 @@ mod tests {
         // At small chunk sizes the first streaming buffer used to be shorter
         // than the binary sniff and the "use client" reach, so a NUL at byte
         // 5000 made a file binary in memory but not when streamed.
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let mut text = vec![b'x'; 6000];
         text[5000] = 0;
         text.extend_from_slice(format!("\nk={}\n", key20()).as_bytes());
@@ -682,8 +419,14 @@ mod tests {
     fn many_keys_in_one_buffer_search_project_ids_once_per_rule() {
         // Project-id patterns used to run over the whole buffer once per
         // match: 100,000 keys in 2.5 MiB meant 250 GB of searching.
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::with_limits(
+            rules.clone(),
+            Limits {
+                max_matches: usize::MAX,
+                ..Limits::default()
+            },
+        );
         let mut text = String::new();
         for i in 0..100_000u32 {
             text.push_str(&format!("k=mbk_{i:08}q8w1e7r2t6y3\n"));
@@ -691,8 +434,7 @@ mod tests {
         text.push_str("url=/api/projects/acme-prod/keys\n");
         let scan = m.scan_bytes(text.as_bytes());
         assert_eq!(scan.matches.len(), 100_000);
-        let ri = m
-            .rules()
+        let ri = rules
             .rules
             .iter()
             .position(|r| r.id() == "miniback-api-key")
@@ -701,28 +443,103 @@ mod tests {
     }
 
     #[test]
-    fn messages_are_redacted() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
-        let msg = format!(
-            "unknown severity `{}` (expected …)\0 and {}",
-            key20(),
-            key20()
+    fn matches_beyond_the_cap_are_counted_not_kept() {
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::with_limits(
+            rules.clone(),
+            Limits {
+                max_matches: 100,
+                ..Limits::default()
+            },
         );
-        assert_eq!(
-            m.redact_secrets(&msg),
-            "unknown severity `mbk_…` (expected …)\0 and mbk_…"
-        );
-        assert!(matches!(
-            m.redact_secrets("nothing here"),
-            std::borrow::Cow::Borrowed(_)
-        ));
+        let text = "k=mbk_aaaaaaaaaaaaaaaaaaaa\n".repeat(30_000);
+        for scan in [
+            m.scan_bytes(text.as_bytes()),
+            m.scan_reader(text.as_bytes(), MIN_CHUNK, &mut Vec::new())
+                .unwrap(),
+        ] {
+            assert_eq!(scan.matches.len(), 100);
+            assert_eq!(scan.shortfall.matches_dropped, 29_900);
+            assert_eq!(scan.matches[99].line, 100);
+        }
+        assert_eq!(Limits::default().max_matches, MAX_MATCHES_PER_BLOB);
+    }
+
+    /// One anchored attempt per keyword hit and rule, as the matcher worked
+    /// before runs of failing hits were settled by a skip-ahead search.
+    fn one_attempt_per_hit(rules: &RuleSet, text: &[u8]) -> Vec<(usize, u64, String)> {
+        let mut out = Vec::new();
+        for (ri, rule) in rules.rules.iter().enumerate() {
+            let mut caps = rule.regex.create_captures();
+            let mut last_end = 0;
+            let mut hits: Vec<usize> = rule
+                .spec
+                .keywords
+                .iter()
+                .flat_map(|k| memchr::memmem::find_iter(text, k.as_bytes()))
+                .collect();
+            hits.sort_unstable();
+            hits.dedup();
+            for h in hits {
+                if h < last_end {
+                    continue;
+                }
+                let end = (h + WINDOW_AFTER).min(text.len());
+                let input = Input::new(text).span(h..end).anchored(Anchored::Yes);
+                rule.regex.search_captures(&input, &mut caps);
+                if let (Some(w), Some(s)) = (caps.get_match(), caps.get_group(1)) {
+                    last_end = w.end();
+                    let secret = String::from_utf8_lossy(&text[s.start..s.end]).into_owned();
+                    out.push((ri, s.start as u64, secret));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn floods_of_failing_hits_give_exactly_the_matches_of_one_attempt_per_hit() {
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
+        let body = "q8w1e7r2t6y3u5i4o0pzA1b2C3d4E5f6G7h8I9j0KLm";
+        let mut cases: Vec<String> = Vec::new();
+        for unit in ["-sk_live_", "-mbk_", "-pk_live_", " sk_live_", "mbk_"] {
+            cases.push(unit.repeat(5_000));
+            // Real keys inside and right after the flood, and a flood that
+            // ends in a run short enough to match.
+            let mut s = unit.repeat(700);
+            s.push_str(&format!(" sk_live_{body} "));
+            s.push_str(&unit.repeat(300));
+            s.push_str(&format!("\nmbk_{} ", &body[..20]));
+            s.push_str(&unit.repeat(20));
+            cases.push(s);
+        }
+        for (i, text) in cases.iter().enumerate() {
+            let want = one_attempt_per_hit(&rules, text.as_bytes());
+            let key = |s: &BlobScan| {
+                let mut v: Vec<_> = s
+                    .matches
+                    .iter()
+                    .map(|x| (x.rule, x.offset, x.secret.clone()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(key(&m.scan_bytes(text.as_bytes())), want, "case {i}");
+            for chunk in [MIN_CHUNK, 5000, 12_345] {
+                let streamed = m
+                    .scan_reader(text.as_bytes(), chunk, &mut Vec::new())
+                    .unwrap();
+                assert_eq!(key(&streamed), want, "case {i}, chunk {chunk}");
+            }
+        }
     }
 
     #[test]
     fn keyword_floods_stay_linear_and_find_nothing() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         let text = "mbk_".repeat(250_000);
         let scan = m.scan_bytes(text.as_bytes());
         // One candidate at the start (body = `mbk_mbk_…` up to 128 chars then
@@ -732,14 +549,10 @@ mod tests {
 
     #[test]
     fn binary_and_utf16_are_detected() {
-        let rules = RuleSet::builtin().unwrap();
-        let m = Matcher::new(rules);
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
         assert!(m.scan_bytes(b"PNG\0\0data").binary);
-        let text = format!("KEY={}\r\n", key20());
-        let mut utf16 = vec![0xFF, 0xFE];
-        for u in text.encode_utf16() {
-            utf16.extend_from_slice(&u.to_le_bytes());
-        }
+        let utf16 = utf16le(&format!("KEY={}\r\n", key20()));
         let scan = m.scan_bytes(&utf16);
         assert_eq!(scan.encoding, Encoding::Utf16);
         assert_eq!(scan.matches.len(), 1);
@@ -747,11 +560,126 @@ mod tests {
     }
 
     #[test]
-    fn use_client_directive_after_comments() {
-        assert!(starts_with_use_client(
-            b"// header\n/* x */\n'use client';\n"
-        ));
-        assert!(starts_with_use_client(b"\"use client\"\nexport default 1"));
-        assert!(!starts_with_use_client(b"import x from 'y';\n'use client'"));
+    fn a_byte_order_mark_before_ascii_is_scanned_as_bytes() {
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
+        for bom in [&b"\xFF\xFE"[..], b"\xFE\xFF"] {
+            let mut text = bom.to_vec();
+            text.extend_from_slice(format!("KEY={}\n", key20()).as_bytes());
+            let scan = m.scan_bytes(&text);
+            assert_eq!(scan.encoding, Encoding::Bytes);
+            assert_eq!(scan.matches.len(), 1);
+            assert_eq!(scan.matches[0].secret, key20());
+            let streamed = m
+                .scan_reader(&text[..], MIN_CHUNK, &mut Vec::new())
+                .unwrap();
+            assert_eq!(positions(&scan), positions(&streamed));
+        }
+    }
+
+    #[test]
+    fn a_utf16_file_is_streamed_whatever_its_size() {
+        // Bigger than one streaming buffer: decoded as it is read, its last
+        // key found at its decoded position.
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let m = Matcher::new(rules.clone());
+        let filler = "filler text line\r\n".repeat(2_000);
+        let text = format!("{filler}KEY={}\r\n", key20());
+        let bytes = utf16le(&text);
+        let scan = m
+            .scan_reader(&bytes[..], MIN_CHUNK, &mut Vec::new())
+            .unwrap();
+        assert_eq!(scan.encoding, Encoding::Utf16);
+        assert_eq!(scan.bytes, text.len() as u64);
+        assert_eq!(scan.matches.len(), 1);
+        assert_eq!((scan.matches[0].line, scan.matches[0].column), (2_001, 5));
+        assert_eq!(positions(&scan), positions(&m.scan_bytes(&bytes)));
+    }
+
+    /// A config rule whose regex costs a lot per keyword hit.
+    const SLOW: &str = r"(acme_(?:\w{1,20}\s*){1,50}b)";
+
+    fn config_rule(pattern: &str) -> RuleSpec {
+        let toml = format!(
+            "[[rule]]\nid = \"acme-slow\"\nprovider = \"Acme\"\nname = \"Acme key\"\n\
+             keywords = [\"acme_\"]\npattern = '''{pattern}'''\n\
+             description = \"d\"\n[rule.rotation]\nurl = \"https://acme.test\"\nsteps = []\n"
+        );
+        let file: crate::rules::RuleFile = toml::from_str(&toml).unwrap();
+        file.rule.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_slow_config_rule_is_cut_at_its_budget_and_counted() {
+        // About half a millisecond per hit: a PikeVM over the whole window.
+        let spec = config_rule(SLOW);
+        let rules = Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![spec])]).unwrap());
+        let ri = rules
+            .rules
+            .iter()
+            .position(|r| r.id() == "acme-slow")
+            .unwrap();
+        assert!(!rules.rules[ri].builtin);
+        let m = Matcher::with_limits(
+            rules.clone(),
+            Limits {
+                config_rule_time_per_blob: Duration::from_millis(5),
+                ..Limits::default()
+            },
+        );
+        let text = format!("acme_{}\n", "ab".repeat(750)).repeat(400);
+        let scan = m.scan_bytes(text.as_bytes());
+        let cut = &scan.shortfall.rules_cut;
+        assert_eq!(cut.len(), 1, "{cut:?}");
+        assert_eq!((cut[0].rule, cut[0].reason), (ri, CutReason::BlobBudget));
+        assert!(cut[0].hits_skipped > 0 && cut[0].hits_skipped < 400);
+        // Built-in rules are never cut, and a fast config rule is not either.
+        let fast = Arc::new(
+            RuleSet::load(&[(
+                ".keyscan.toml".into(),
+                vec![config_rule(r"\b(acme_[a-z0-9]{20})\b")],
+            )])
+            .unwrap(),
+        );
+        let m = Matcher::with_limits(
+            fast.clone(),
+            Limits {
+                config_rule_time_per_blob: Duration::from_secs(60),
+                ..Limits::default()
+            },
+        );
+        let scan = m.scan_bytes(text.as_bytes());
+        assert!(scan.shortfall.is_empty(), "{:?}", scan.shortfall);
+    }
+
+    #[test]
+    fn a_config_rule_out_of_scan_time_is_cut_on_later_blobs() {
+        let rules =
+            Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![config_rule(SLOW)])]).unwrap());
+        let m = Matcher::with_limits(
+            rules.clone(),
+            Limits {
+                config_rule_time_per_scan: Duration::from_millis(5),
+                ..Limits::default()
+            },
+        );
+        let text = format!("acme_{}\n", "ab".repeat(750)).repeat(100);
+        let mut reasons = Vec::new();
+        for _ in 0..3 {
+            let scan = m.scan_bytes(text.as_bytes());
+            reasons.extend(scan.shortfall.rules_cut.iter().map(|c| c.reason));
+        }
+        assert!(reasons.contains(&CutReason::ScanBudget), "{reasons:?}");
+    }
+
+    #[test]
+    fn a_lookbehind_rule_takes_the_leftmost_match_that_reaches_its_keyword() {
+        let mut spec = config_rule(r"\b([a-z]{2,8}acme_[0-9]{4})\b");
+        spec.lookbehind = 8;
+        let rules = Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![spec])]).unwrap());
+        let m = Matcher::new(rules.clone());
+        let scan = m.scan_bytes(b"x = zzacme_1234; yy qqqacme_99 wwacme_5678");
+        let found: Vec<&str> = scan.matches.iter().map(|x| x.secret.as_str()).collect();
+        assert_eq!(found, ["zzacme_1234", "wwacme_5678"]);
     }
 }

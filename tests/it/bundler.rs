@@ -26,11 +26,14 @@
 //! that list in either direction, so a fix or a regression cannot go
 //! unnoticed.
 //!
-//! Node.js and npm are needed. `npm ci` runs once per lockfile into a cache
-//! under the target folder (`CARGO_TARGET_TMPDIR/bundler-apps`); each app copy
-//! is made inside that cache so that Node finds `node_modules` by walking up,
-//! with no symlink in the scanned tree. Without Node the tests fail under CI
-//! (`CI` set) and otherwise print a visible SKIPPED banner on the terminal.
+//! Node.js and npm are needed, so the tests are `#[ignore]`d for a plain
+//! `cargo test` (listed as ignored, with that reason) and run with
+//! `--include-ignored`, as `.ci/run` does. `npm ci` runs once per lockfile into
+//! a cache under the target folder (`CARGO_TARGET_TMPDIR/bundler-apps`); each
+//! app copy is made inside that cache so that Node finds `node_modules` by
+//! walking up, with no symlink in the scanned tree. Run without Node, the tests
+//! fail under CI (`CI` set) and otherwise print a visible SKIPPED banner on the
+//! terminal.
 
 use crate::common::{self, Rng};
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,6 +116,7 @@ const VUE_VITE: App = App {
 /// `npm ci` from the committed lockfile gives every build tool the apps use.
 /// `.ci/run` runs this first, so that an install problem fails early and alone.
 #[test]
+#[ignore = "needs Node.js >= 20.19 and npm and builds the apps of tests/apps (about two minutes); .ci/run runs it"]
 fn npm_ci_installs_the_build_tools() {
     let Some(cache) = node_cache() else {
         return;
@@ -129,26 +133,31 @@ fn npm_ci_installs_the_build_tools() {
 }
 
 #[test]
+#[ignore = "needs Node.js >= 20.19 and npm and builds the apps of tests/apps (about two minutes); .ci/run runs it"]
 fn vite_react_oracle() {
     check_app(&VITE_REACT);
 }
 
 #[test]
+#[ignore = "needs Node.js >= 20.19 and npm and builds the apps of tests/apps (about two minutes); .ci/run runs it"]
 fn next_app_router_oracle() {
     check_app(&NEXT_APP);
 }
 
 #[test]
+#[ignore = "needs Node.js >= 20.19 and npm and builds the apps of tests/apps (about two minutes); .ci/run runs it"]
 fn sveltekit_oracle() {
     check_app(&SVELTEKIT);
 }
 
 #[test]
+#[ignore = "needs Node.js >= 20.19 and npm and builds the apps of tests/apps (about two minutes); .ci/run runs it"]
 fn astro_oracle() {
     check_app(&ASTRO);
 }
 
 #[test]
+#[ignore = "needs Node.js >= 20.19 and npm and builds the apps of tests/apps (about two minutes); .ci/run runs it"]
 fn vue_vite_oracle() {
     check_app(&VUE_VITE);
 }
