@@ -63,16 +63,23 @@ impl TextReporter {
         } else {
             f.location.path.clone()
         };
-        let context = match &f.context_reason {
-            Some(reason) => format!("{}: {}", f.context, for_terminal(reason)),
-            None => f.context.to_string(),
-        };
         writeln!(
             out,
-            "  {} {}  ({context})",
+            "  {} {}  ({})",
             self.paint("at", Style::new().dimmed()),
             self.paint(&for_terminal(&loc), Style::new().cyan()),
+            f.context
         )?;
+        // Why the key has that context, wrapped like the message.
+        if let Some(reason) = &f.context_reason {
+            for (i, part) in self.wrap(&for_terminal(reason), 6).iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "  {} {part}", self.paint("why", Style::new().dimmed()))?;
+                } else {
+                    writeln!(out, "      {part}")?;
+                }
+            }
+        }
         if let Some(c) = &f.commit {
             writeln!(
                 out,

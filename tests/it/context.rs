@@ -126,7 +126,7 @@ fn nextjs_shared_module_is_client_when_a_client_component_imports_it() {
     let out = run_in(t.path(), &["--color", "never", "."]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("(client: reachable from `components/Buy.tsx`"),
+        text.contains("(client)\n  why reachable from `components/Buy.tsx`"),
         "{text}"
     );
 }
