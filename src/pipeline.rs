@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::facts::project::{self, ProjectIndex};
 use crate::facts::repo_paths::RepoPaths;
 use crate::facts::tree::TreeFacts;
+use crate::facts::web::WebFacts;
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::judge::{Judge, JudgeSettings, Tally};
@@ -126,6 +127,9 @@ impl Scanner {
     /// Loads the rules (built-in plus the config's), compiles the matcher and
     /// the allowlist. Config problems are errors here, before any scanning.
     pub fn new(config: &Config, no_allowlist: bool) -> Result<Scanner> {
+        crate::facts::frameworks::load().map_err(|message| {
+            crate::error::Error::Usage(format!("invalid framework conventions: {message}"))
+        })?;
         let matcher = Matcher::new(load_rules(config)?);
         let allowlist = Allowlist::from_config(config, &|s| match matcher.redact_secrets(s) {
             std::borrow::Cow::Owned(redacted) => Some(redacted),
@@ -172,10 +176,14 @@ impl Scanner {
         // pattern, or are gone from disk but still in the index).
         source::tree::scan_listed(&tree.unread, &self.matcher, &mut output);
         output.stats.notes.extend(tree.notes());
+        let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+        let web = WebFacts::gather(&req.options.roots, &projects, &matched);
         let facts = Facts {
             projects,
             tree: Some(tree),
             history: None,
+            web,
+            staged: None,
         };
         let audits = |keys: &[Finding], sightings: &crate::judge::Sightings| {
             let with_key: std::collections::BTreeSet<&str> = sightings
@@ -206,7 +214,27 @@ impl Scanner {
         let repo = source::staged::StagedRepo::open(repo_path)?;
         let paths = repo.staged_paths()?;
         let output = repo.scan(&paths, &self.matcher, threads)?;
-        let facts = Facts::with_projects(self.git_projects(&output));
+        let mut facts = Facts {
+            staged: Some(crate::facts::staged::StagedFacts::gather(
+                &output.blobs,
+                |path| {
+                    repo.repository()
+                        .is_path_ignored(Path::new(path))
+                        .unwrap_or(false)
+                },
+                |path| {
+                    let p = paths.iter().find(|p| p.path == path)?;
+                    repo.blob(p.head_id?).ok()
+                },
+            )),
+            ..Facts::with_projects(self.git_projects(&output))
+        };
+        // The work tree stands in for the index when reading the project's
+        // other files (framework, config, imports).
+        if let Some(workdir) = repo.workdir() {
+            let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+            facts.web = WebFacts::gather(&[workdir.to_path_buf()], &facts.projects, &matched);
+        }
         // The dotenv habit, checked on what is about to be committed: a staged
         // dotenv or secrets file (even without a key in it), and a staged
         // `.gitignore` change that stops ignoring dotenv files HEAD ignored.
@@ -257,6 +285,8 @@ impl Scanner {
             projects: self.git_projects(&history.source),
             tree: None,
             history: Some(history.ages),
+            web: WebFacts::default(),
+            staged: None,
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -83,6 +83,7 @@ pub(crate) fn audit_finding(
         title: title.to_string(),
         severity,
         context,
+        context_reason: None,
         origin,
         location: Location {
             path: path.to_string(),

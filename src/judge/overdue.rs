@@ -81,6 +81,7 @@ pub fn rotation_overdue(findings: &[Finding], ages: &KeyAges, now: i64) -> Vec<F
             title: format!("{} not rotated for over {MAX_AGE_DAYS} days", f.title),
             severity: Severity::Medium,
             context: f.context,
+            context_reason: None,
             origin: Origin::Commit,
             location: f.location.clone(),
             secret: f.secret.clone(),
@@ -115,6 +116,7 @@ mod tests {
             title: "Miniback API key".into(),
             severity: sev,
             context: Context::Server,
+            context_reason: None,
             origin: Origin::Commit,
             location: Location {
                 path: path.into(),

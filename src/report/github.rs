@@ -102,11 +102,9 @@ impl GithubReporter {
             msg.push_str(&format!(
                 "\nIntroduced in commit {}{}",
                 &c.id[..c.id.len().min(12)],
-                if c.in_head {
-                    ""
-                } else {
-                    " (removed from HEAD, still in history)"
-                }
+                f.history_note()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
             ));
         }
         if let Some(url) = &f.rotation_url {

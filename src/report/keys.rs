@@ -252,6 +252,7 @@ mod tests {
             title: "Miniback API key".into(),
             severity: sev,
             context: Context::Server,
+            context_reason: None,
             origin: if secret.is_some() {
                 Origin::File
             } else {

@@ -282,11 +282,9 @@ impl SarifReporter {
             let short = &c.id[..c.id.len().min(12)];
             text.push_str(&format!(
                 " Introduced in commit {short}{}.",
-                if c.in_head {
-                    ""
-                } else {
-                    "; removed from HEAD but still in history"
-                }
+                f.history_note()
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default()
             ));
         }
         let mut text = escape_brackets(&text);
@@ -358,6 +356,9 @@ impl SarifReporter {
         }
         if let Some(src) = &f.source {
             props["source"] = json!(src);
+        }
+        if let Some(reason) = &f.context_reason {
+            props["contextReason"] = json!(reason);
         }
         if key.is_some() {
             props["keyPlaces"] = json!(others.len() + 1);

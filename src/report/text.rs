@@ -98,6 +98,16 @@ impl TextReporter {
             self.paint(&Self::location(f), Style::new().cyan()),
             f.context
         )?;
+        // Why the key has that context, wrapped like the message.
+        if let Some(reason) = &f.context_reason {
+            for (i, part) in self.wrap(&for_terminal(reason), 6).iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "  {} {part}", self.paint("why", Style::new().dimmed()))?;
+                } else {
+                    writeln!(out, "      {part}")?;
+                }
+            }
+        }
         if let Some(c) = &f.commit {
             writeln!(
                 out,
@@ -106,11 +116,9 @@ impl TextReporter {
                 for_terminal(c.id.get(..12).unwrap_or(&c.id)),
                 for_terminal(&c.author),
                 for_terminal(&c.date),
-                if c.in_head {
-                    ""
-                } else {
-                    " (removed from HEAD but still in history — rotate)"
-                }
+                f.history_note()
+                    .map(|n| format!(" ({n} — rotate)"))
+                    .unwrap_or_default()
             )?;
         }
         if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
@@ -221,11 +229,9 @@ impl TextReporter {
                 line.push_str(&format!(
                     " in commit {}{}",
                     for_terminal(c.id.get(..12).unwrap_or(&c.id)),
-                    if c.in_head {
-                        ""
-                    } else {
-                        " (removed from HEAD)"
-                    }
+                    f.history_note()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
                 ));
             }
             writeln!(out, "{line}")?;
@@ -333,14 +339,6 @@ impl TextReporter {
             ) {
                 writeln!(out, "{}", self.paint(&line, Style::new().dimmed()))?;
             }
-            if s.mode == "staged" {
-                for line in self.wrap(
-                    "Nothing has been committed yet: take the key out of the file, `git add` it again and commit. If the key is real, rotate it as shown above — it may already be in other places.",
-                    0,
-                ) {
-                    writeln!(out, "{}", self.paint(&line, Style::new().dimmed()))?;
-                }
-            }
         }
         let total = report.findings.len();
         let (head, rest) = if total == 0 {
@@ -413,6 +411,7 @@ mod tests {
             title: s("title"),
             severity: Severity::High,
             context: Context::Server,
+            context_reason: None,
             origin: Origin::Commit,
             location: Location {
                 path: s("path"),

@@ -191,6 +191,7 @@ mod tests {
             title: "t".into(),
             severity: Severity::High,
             context: Context::Server,
+            context_reason: None,
             origin: Origin::File,
             location: Location {
                 path: path.into(),

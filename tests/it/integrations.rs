@@ -195,7 +195,8 @@ fn sarif_from_a_real_scan_validates_and_names_each_rule_once() {
         .iter()
         .find(|r| r["properties"]["context"] == "docs")
         .unwrap();
-    assert_eq!(docs["level"], "warning");
+    // A secret key in docs is high (committed is committed): an error.
+    assert_eq!(docs["level"], "error");
 
     // Opting in shows the key: proof that the check above can fail.
     let shown = run_in(t.path(), &["--format", "sarif", "--show-secrets", "."]);
@@ -217,6 +218,7 @@ fn synthetic(
         title: "Miniback API key".into(),
         severity: Severity::High,
         context: Context::Server,
+        context_reason: Some("server-side code or configuration".into()),
         origin,
         location: Location {
             path: path.into(),
@@ -401,8 +403,10 @@ fn github_annotations_cannot_be_forged_by_names_or_content() {
         let keys: Vec<&str> = props.keys().map(String::as_str).collect();
         assert_eq!(keys, ["col", "file", "line", "title"], "{stdout}");
         assert!(data.contains("miniback-api-key") && data.contains("Rotate: https://"));
+        // Docs are high since issue #16 (committed is committed), so every
+        // annotation here is an error.
         if props["file"] == "docs/guide.md" {
-            assert_eq!(name, "warning");
+            assert_eq!(name, "error");
         } else {
             assert_eq!(name, "error");
             assert_eq!(props["line"], "1");
@@ -758,7 +762,7 @@ steps = ["Revoke the token and create a new one."]
     );
     assert!(text.contains("9 key rules, 7 repository checks"), "{text}");
     assert!(text
-        .contains("severity: client critical, server high, dotenv high, docs medium, test medium"));
+        .contains("severity: client critical, server high, dotenv high, docs high, test medium"));
     assert!(text.contains("rotate: https://acme.example/settings/tokens"));
 
     let out = run_in(t.path(), &["--list-rules", "--format", "sarif"]);

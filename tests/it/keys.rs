@@ -31,8 +31,8 @@ fn keys(v: &Value) -> &Vec<Value> {
     v["keys"].as_array().expect("keys array")
 }
 
-/// A tree with `k` in a server file, a second server file and a document,
-/// and `other` in one more file.
+/// A tree with `k` in a server file, a second server file and a test
+/// fixture, and `other` in one more file.
 fn three_places(k: &str, other: &str) -> TempTree {
     let t = TempTree::new();
     t.write("api/a.js", format!("const key = \"{k}\";\n"));
@@ -41,8 +41,8 @@ fn three_places(k: &str, other: &str) -> TempTree {
         format!("module.exports = {{ key: \"{k}\" }};\n"),
     );
     t.write(
-        "docs/setup.md",
-        format!("    export MINIBACK_API_KEY={k}\n"),
+        "tests/fixtures.js",
+        format!("const fixtureKey = \"{k}\";\n"),
     );
     t.write("jobs/sync.js", format!("const other = \"{other}\";\n"));
     t
@@ -75,7 +75,7 @@ fn a_key_in_three_files_is_one_group_with_three_places_in_every_format() {
         "{text}"
     );
     assert!(
-        text.contains("          docs/setup.md:1:29  (docs, medium)"),
+        text.contains("          tests/fixtures.js:1:21  (test, medium)"),
         "{text}"
     );
     assert_eq!(
@@ -99,7 +99,7 @@ fn a_key_in_three_files_is_one_group_with_three_places_in_every_format() {
     assert_eq!(group["secret_redacted"], red.as_str());
     let places = group["places"].as_array().unwrap();
     let paths: Vec<&str> = places.iter().map(|p| p["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["api/a.js", "api/b.js", "docs/setup.md"]);
+    assert_eq!(paths, ["api/a.js", "api/b.js", "tests/fixtures.js"]);
     assert_eq!(places[2]["severity"], "medium");
     for p in places {
         let f = &findings(&v)[p["finding"].as_u64().unwrap() as usize];
@@ -141,7 +141,7 @@ fn a_key_in_three_files_is_one_group_with_three_places_in_every_format() {
             })
             .collect();
         others.sort();
-        let mut expected: Vec<&str> = ["api/a.js", "api/b.js", "docs/setup.md"]
+        let mut expected: Vec<&str> = ["api/a.js", "api/b.js", "tests/fixtures.js"]
             .into_iter()
             .filter(|p| *p != path)
             .collect();
@@ -235,13 +235,14 @@ fn history_groups_one_key_across_commits_and_paths() {
     assert_eq!(group["count"], 3, "{group:#}");
     let places = group["places"].as_array().unwrap();
     assert!(places.iter().all(|p| p["commit"].is_string()), "{group:#}");
-    let config_commits: Vec<&Value> = places
+    // Two versions of the file hold the key on different lines: two places.
+    let config_lines: Vec<&Value> = places
         .iter()
         .filter(|p| p["path"] == "server/config.js")
-        .map(|p| &p["commit"])
+        .map(|p| &p["line"])
         .collect();
-    assert_eq!(config_commits.len(), 2);
-    assert_ne!(config_commits[0], config_commits[1]);
+    assert_eq!(config_lines.len(), 2, "{group:#}");
+    assert_ne!(config_lines[0], config_lines[1]);
 
     let (text, _) = text_in(t.path(), &["--color", "never", "--history"], None);
     assert!(text.contains("2 keys in 4 places"), "{text}");

@@ -7,7 +7,7 @@
 //! pre-commit needs a git repository with the hook manifest *at a commit*, and
 //! the code under test is the working tree, which may have uncommitted edits.
 //! So the test copies what `cargo install --path .` needs (`Cargo.toml`,
-//! `Cargo.lock`, `src/`, `rules/`, the manifest) into a snapshot
+//! `Cargo.lock`, `src/`, `rules/`, `frameworks/`, the manifest) into a snapshot
 //! repository at a fixed place under `target/` and commits it with a fixed
 //! author and date: the same sources give the same commit id, so pre-commit's
 //! cache (`PRE_COMMIT_HOME`, also under `target/`) skips the rebuild when
@@ -96,7 +96,7 @@ fn snapshot(work: &Path) -> (PathBuf, String) {
         std::fs::copy(root.join(file), snap.join(file))
             .unwrap_or_else(|e| panic!("copy {file}: {e}"));
     }
-    for dir in ["src", "rules"] {
+    for dir in ["src", "rules", "frameworks"] {
         copy_tree(&root.join(dir), &snap.join(dir));
     }
     let rev = commit_all(&snap, work);

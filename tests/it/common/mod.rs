@@ -6,6 +6,8 @@
 //! allowlists) and keyscan scanning itself stays clean.
 #![allow(dead_code)]
 
+pub mod index;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -322,4 +324,44 @@ pub fn require(program: &str, how: &str) {
         have(program),
         "`{program}` is not installed or not on PATH; this test needs it ({how})"
     );
+}
+
+/// keyscan's `staged_paths` as `git diff --cached --name-status --no-renames`
+/// prints it (A/M/T/D, a tab and the path), for comparing with git itself.
+pub fn staged_listing(dir: &Path) -> Vec<String> {
+    use keyscan::source::staged::{StagedRepo, StagedStatus};
+    let repo = StagedRepo::open_with_index(dir, None).unwrap();
+    repo.staged_paths()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = match p.status {
+                StagedStatus::Added => "A",
+                StagedStatus::Modified => "M",
+                StagedStatus::TypeChange => "T",
+                StagedStatus::Deleted => "D",
+            };
+            format!("{s}\t{}", p.path)
+        })
+        .collect()
+}
+
+/// What git itself lists as staged (`git diff --cached --name-status
+/// --no-renames --ignore-submodules`), sorted by path like [`staged_listing`].
+pub fn git_staged_listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = git_in(
+        dir,
+        &[
+            "diff",
+            "--cached",
+            "--name-status",
+            "--no-renames",
+            "--ignore-submodules",
+        ],
+    )
+    .lines()
+    .map(str::to_string)
+    .collect();
+    v.sort_by(|a, b| a[2..].cmp(&b[2..]));
+    v
 }
