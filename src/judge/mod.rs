@@ -25,6 +25,7 @@
 //! judges too. Judgement needs no I/O.
 
 pub mod context;
+pub mod identifier;
 pub mod message;
 pub mod overdue;
 pub mod placeholder;
@@ -173,8 +174,10 @@ impl<'a> Judge<'a> {
             .iter()
             .map(|m| {
                 let rule = &rules.rules[m.rule];
-                let placeholder =
-                    placeholder::placeholder_reason(rule, &m.secret, &rules.placeholders).is_some();
+                let placeholder = placeholder::placeholder_reason(rule, &m.secret, rules)
+                    .is_some()
+                    || identifier::code_position(&m.line_before, &m.after, &rules.identifiers)
+                        .is_some();
                 if placeholder {
                     tally.placeholders += 1;
                 }

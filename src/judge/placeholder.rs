@@ -4,19 +4,22 @@
 //! key's prefix: `mbk_your_key`, `sk_live_xxxxxxxx`, the docs' own example
 //! `mbk_1a2b3c4d5e6f7g8h9i0j`. [`placeholder_reason`] rejects them with general,
 //! data-driven checks on the *random part* (the secret without its prefix):
-//! known documentation examples, stopwords, identifier-like bodies, low
-//! entropy, hand-typed runs and too few character classes. Every check is
-//! chosen so that a generated key of the same shape passes it with
-//! overwhelming probability; the tests prove both sides.
+//! known documentation examples, stopwords, identifier-like bodies (names
+//! built from words, [`super::identifier`]), low entropy and hand-typed runs.
+//! Every check is chosen so that a generated key of the same shape passes it
+//! with overwhelming probability; the tests prove both sides.
+//!
+//! There is no character-class test: Miniback documents its keys as "a random
+//! string", and about 0.2% of random 20-character lowercase bodies have no
+//! digit. Randomness is judged by entropy and by whether the body reads as
+//! words, not by which classes of characters it happens to use.
 
-use crate::rules::{PlaceholderSpec, Rule};
+use super::identifier::word_shaped;
+use crate::rules::{Rule, RuleSet};
 
 /// Why a candidate is a placeholder, or `None` when it looks like a real key.
-pub fn placeholder_reason(
-    rule: &Rule,
-    secret: &str,
-    spec: &PlaceholderSpec,
-) -> Option<&'static str> {
+pub fn placeholder_reason(rule: &Rule, secret: &str, rules: &RuleSet) -> Option<&'static str> {
+    let spec = &rules.placeholders;
     if rule.spec.known_examples.iter().any(|e| e == secret) {
         return Some("a known documentation example");
     }
@@ -27,7 +30,7 @@ pub fn placeholder_reason(
     if has_stopword(body, &spec.stopwords) {
         return Some("contains a placeholder word");
     }
-    if looks_like_identifier(body) {
+    if looks_like_identifier(body) || word_shaped(body, &rules.identifiers) {
         return Some("an identifier, not a random string");
     }
     let min_entropy = rule.spec.min_entropy.unwrap_or(spec.min_entropy);
@@ -36,9 +39,6 @@ pub fn placeholder_reason(
     }
     if longest_sequence_run(body) >= spec.max_sequence_run {
         return Some("a hand-typed sequence");
-    }
-    if char_classes(body) < spec.min_char_classes {
-        return Some("too few character classes");
     }
     None
 }
@@ -126,14 +126,6 @@ fn longest_sequence_run(s: &str) -> usize {
     best
 }
 
-/// How many of lower, upper and digit the string uses.
-fn char_classes(s: &str) -> usize {
-    let lower = s.bytes().any(|b| b.is_ascii_lowercase());
-    let upper = s.bytes().any(|b| b.is_ascii_uppercase());
-    let digit = s.bytes().any(|b| b.is_ascii_digit());
-    lower as usize + upper as usize + digit as usize
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +134,7 @@ mod tests {
     fn reason(rule: &str, secret: &str) -> Option<&'static str> {
         static SET: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
         let set = SET.get_or_init(|| RuleSet::builtin().unwrap());
-        placeholder_reason(set.get(rule).unwrap(), secret, &set.placeholders)
+        placeholder_reason(set.get(rule).unwrap(), secret, set)
     }
 
     #[test]

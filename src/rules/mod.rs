@@ -11,9 +11,12 @@
 //! hits inside a bounded window, never over a whole file.
 
 mod spec;
+mod words;
+
+pub use words::IdentifierWords;
 
 pub use spec::{
-    PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec, SeverityTable,
+    IdentifierSpec, PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec, SeverityTable,
     VendorSpec,
 };
 
@@ -38,6 +41,12 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
 pub const BUILTIN_PLACEHOLDERS: (&str, &str) = (
     "rules/placeholders.toml",
     include_str!("../../rules/placeholders.toml"),
+);
+
+/// The built-in identifier word list.
+pub const BUILTIN_IDENTIFIERS: (&str, &str) = (
+    "rules/identifiers.toml",
+    include_str!("../../rules/identifiers.toml"),
 );
 
 /// Largest compiled size we accept for a built-in rule's regex.
@@ -106,6 +115,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Shared placeholder heuristics.
     pub placeholders: PlaceholderSpec,
+    /// The words that tell a name in code from a random key.
+    pub identifiers: IdentifierWords,
 }
 
 impl RuleSet {
@@ -119,6 +130,10 @@ impl RuleSet {
         let (pfile, ptext) = BUILTIN_PLACEHOLDERS;
         let placeholders: PlaceholderSpec = toml::from_str(ptext)
             .map_err(|e| Error::rule(pfile, None, "placeholders", e.to_string()))?;
+        let (ifile, itext) = BUILTIN_IDENTIFIERS;
+        let ispec: IdentifierSpec = toml::from_str(itext)
+            .map_err(|e| Error::rule(ifile, None, "identifiers", e.to_string()))?;
+        let identifiers = IdentifierWords::new(ifile, &ispec)?;
 
         let mut rules = Vec::new();
         for (file, text) in BUILTIN_RULE_FILES {
@@ -138,6 +153,7 @@ impl RuleSet {
         Ok(RuleSet {
             rules,
             placeholders,
+            identifiers,
         })
     }
 

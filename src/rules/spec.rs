@@ -189,6 +189,17 @@ pub struct PlaceholderSpec {
     pub min_entropy: f64,
     /// Length of an ascending/descending run that marks a hand-typed value.
     pub max_sequence_run: usize,
-    /// How many of lower/upper/digit classes a random part must use.
-    pub min_char_classes: usize,
+}
+
+/// The words that tell a name in code from a random key
+/// (`rules/identifiers.toml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierSpec {
+    /// Dictionary and programming words, lowercase, 3 letters or more.
+    pub words: Vec<String>,
+    /// Short words and code abbreviations, lowercase, 2 letters or more.
+    pub abbreviations: Vec<String>,
+    /// Words after which a candidate is the name being declared.
+    pub declarators: Vec<String>,
 }
