@@ -117,6 +117,8 @@ struct Candidate<'b> {
     inline_allowed: bool,
     /// In an ignored dotenv file without an exposed prefix: correct usage.
     set_aside: bool,
+    /// A rule that refines this one matched the same key here (`?api_key=`).
+    refined_by: Option<&'b Rule>,
 }
 
 /// Turns raw matches and facts into findings.
@@ -198,13 +200,36 @@ impl<'a> Judge<'a> {
             *k = it.next().unwrap_or(true);
         }
 
+        // One key, one finding: a refining rule's match (`?api_key=mbk_…`)
+        // folds into the refined rule's match of the same key.
+        let mut refined_by: Vec<Option<&'b Rule>> = vec![None; matches.len()];
+        for i in 0..matches.len() {
+            let Some(target) = rules.rules[matches[i].rule].spec.refines.as_deref() else {
+                continue;
+            };
+            if !keep[i] {
+                continue;
+            }
+            let twin = (0..matches.len()).find(|&j| {
+                keep[j]
+                    && matches[j].offset == matches[i].offset
+                    && matches[j].secret == matches[i].secret
+                    && rules.rules[matches[j].rule].id() == target
+            });
+            if let Some(j) = twin {
+                keep[i] = false;
+                refined_by[j] = Some(&rules.rules[matches[i].rule]);
+            }
+        }
+
         let file_ctx = self.classify_blob(blob, facts);
         let ignored = facts.ignored(&blob.path, blob.ignored);
         matches
             .iter()
             .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(m, _)| {
+            .zip(refined_by)
+            .filter(|((_, k), _)| **k)
+            .map(|((m, _), refined_by)| {
                 let rule = &rules.rules[m.rule];
                 let var = match &blob.dotenv {
                     Some(entries) => {
@@ -226,6 +251,7 @@ impl<'a> Judge<'a> {
                 Candidate {
                     m,
                     rule,
+                    refined_by,
                     set_aside: cls.context == Context::Dotenv && ignored,
                     inline_allowed: m.inline_allow && !self.settings.ignore_inline_allow,
                     var,
@@ -310,7 +336,9 @@ impl<'a> Judge<'a> {
             .settings
             .providers
             .get(&rule.spec.provider.to_ascii_lowercase());
-        let rot = rotation::rotation(rule, project_id.as_deref(), provider);
+        // A refined key takes the refining rule's rotation steps (they say
+        // what else to fix) and its description.
+        let rot = rotation::rotation(c.refined_by.unwrap_or(rule), project_id.as_deref(), provider);
         let mut message = message::message(
             rule,
             cls,
@@ -319,6 +347,10 @@ impl<'a> Judge<'a> {
             facts.tracked(&blob.path) && blob.origin == crate::finding::Origin::File,
             exposed_var,
         );
+        if let Some(r) = c.refined_by {
+            message.push(' ');
+            message.push_str(&r.spec.description);
+        }
         let source = message::provenance(
             &blob.path,
             &m.secret,

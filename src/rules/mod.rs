@@ -150,6 +150,7 @@ impl RuleSet {
         }
         check_unique_ids(&rules)?;
         check_vendor_groups(&rules)?;
+        check_refinements(&rules)?;
         Ok(RuleSet {
             rules,
             placeholders,
@@ -299,6 +300,29 @@ fn check_unique_ids(rules: &[Rule]) -> Result<()> {
     Ok(())
 }
 
+fn check_refinements(rules: &[Rule]) -> Result<()> {
+    for r in rules {
+        let Some(target) = &r.spec.refines else {
+            continue;
+        };
+        let err = |msg: String| Error::rule(r.source_file.clone(), Some(r.id()), "refines", msg);
+        let Some(t) = rules.iter().find(|t| t.id() == target) else {
+            return Err(err(format!("no rule `{target}` to refine")));
+        };
+        if t.id() == r.id() || t.spec.refines.is_some() {
+            return Err(err(format!(
+                "`{target}` must be another rule that refines nothing itself"
+            )));
+        }
+        if t.spec.secret_prefix != r.spec.secret_prefix {
+            return Err(err(format!(
+                "`{target}` has another secret prefix: a refinement must describe the same keys"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn check_vendor_groups(rules: &[Rule]) -> Result<()> {
     let mut fallbacks: std::collections::HashMap<&str, &str> = Default::default();
     for r in rules {
@@ -362,6 +386,7 @@ mod tests {
             },
             project: None,
             vendor: None,
+            refines: None,
         }
     }
 
@@ -403,5 +428,18 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("field `id`"), "{e}");
+
+        let mut s = spec("acme", "(acme_[a-z]+)");
+        s.refines = Some("nope".into());
+        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![s])])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("field `refines`") && e.contains("no rule `nope`"), "{e}");
+        let mut s = spec("acme", "(acme_[a-z]+)");
+        s.refines = Some("miniback-api-key".into());
+        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![s])])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("another secret prefix"), "{e}");
     }
 }

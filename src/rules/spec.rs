@@ -76,6 +76,13 @@ pub struct RuleSpec {
     /// Vendor disambiguation for prefixes shared between providers.
     #[serde(default)]
     pub vendor: Option<VendorSpec>,
+    /// The id of a rule this one refines: where both match the same key at
+    /// the same place, one finding is reported, under the refined rule's id
+    /// (so fingerprints, baselines and allowlists of the key still apply),
+    /// with this rule's description in its message and this rule's rotation
+    /// steps.
+    #[serde(default)]
+    pub refines: Option<String>,
 }
 
 fn default_kind() -> RuleKind {

@@ -50,18 +50,37 @@ fn every_builtin_rule_has_examples_and_passes_them() {
                     spec.keywords
                 ));
             }
-            let n = findings_for(&judge, &matcher, ex)
-                .iter()
-                .filter(|f| f.rule_id == spec.id)
-                .count();
-            if n != 1 {
-                failures.push(format!("{at}: example gave {n} findings, expected 1: {ex}"));
+            let found = findings_for(&judge, &matcher, ex);
+            let n = found.iter().filter(|f| f.rule_id == spec.id).count();
+            match &spec.refines {
+                // A refinement reports under the refined rule's id: exactly
+                // one finding for the key, worded with this rule's words.
+                Some(target) => {
+                    let merged = found
+                        .iter()
+                        .filter(|f| &f.rule_id == target && f.message.contains(&spec.description))
+                        .count();
+                    if n != 0 || found.len() != 1 || merged != 1 {
+                        failures.push(format!(
+                            "{at}: example gave {} findings ({n} under its own id, {merged} merged into `{target}`), expected one merged: {ex}",
+                            found.len()
+                        ));
+                    }
+                }
+                None if n != 1 => {
+                    failures.push(format!("{at}: example gave {n} findings, expected 1: {ex}"));
+                }
+                None => {}
             }
         }
         for ex in &spec.negative_examples {
             let n = findings_for(&judge, &matcher, ex)
                 .iter()
-                .filter(|f| f.rule_id == spec.id)
+                .filter(|f| {
+                    f.rule_id == spec.id
+                        || (spec.refines.as_ref() == Some(&f.rule_id)
+                            && f.message.contains(&spec.description))
+                })
                 .count();
             if n != 0 {
                 failures.push(format!("{at}: negative example gave {n} findings: {ex}"));
