@@ -35,6 +35,10 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../rules/urbackend.toml"),
     ),
     ("rules/stripe.toml", include_str!("../../rules/stripe.toml")),
+    (
+        "rules/unrecognised.toml",
+        include_str!("../../rules/unrecognised.toml"),
+    ),
 ];
 
 /// The built-in placeholder heuristics.
@@ -358,6 +362,7 @@ mod tests {
             "stripe-secret-key",
             "stripe-restricted-key",
             "stripe-publishable-key",
+            "unrecognised-live-secret-key",
         ] {
             assert!(set.get(id).is_some(), "missing rule {id}");
         }

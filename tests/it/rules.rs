@@ -102,7 +102,8 @@ fn builtin_files_are_the_ones_documented() {
         [
             "rules/miniback.toml",
             "rules/urbackend.toml",
-            "rules/stripe.toml"
+            "rules/stripe.toml",
+            "rules/unrecognised.toml"
         ]
     );
     let readme =
@@ -117,7 +118,8 @@ fn builtin_files_are_the_ones_documented() {
 }
 
 /// A key never gets reported under two vendors, and a live key of an
-/// unexpected shape is still reported (by the group's fallback).
+/// unexpected shape is still reported (by the group's fallback, the
+/// unrecognised-vendor rule for secret keys).
 #[test]
 fn shared_prefixes_report_exactly_one_vendor() {
     let matcher = Matcher::new(RuleSet::builtin().unwrap());
@@ -139,8 +141,13 @@ fn shared_prefixes_report_exactly_one_vendor() {
             format!("const urbackendKey = '{}'", live("sk", &b43[..32])),
             "urbackend-secret-key",
         ),
+        // Neither vendor's shape, no vendor word: not Stripe by default (#14).
         (
             format!("k = '{}'", live("sk", &b43[..32])),
+            "unrecognised-live-secret-key",
+        ),
+        (
+            format!("STRIPE_KEY = '{}'", live("sk", &b43[..32])),
             "stripe-secret-key",
         ),
         (
