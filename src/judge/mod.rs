@@ -186,6 +186,17 @@ impl<'a> Judge<'a> {
                 !placeholder
             })
             .collect();
+        // A key glued inside another match (`…REDACTED_xxx` + key) stands
+        // only when the match around it is not a key itself.
+        for i in 0..matches.len() {
+            if let Some(outer) = matches[i].inside {
+                let outer_kept = at_offset(matches, outer)
+                    .any(|j| keep[j] && matches[j].inside.is_none());
+                if outer_kept && keep[i] {
+                    keep[i] = false;
+                }
+            }
+        }
         let survivors: Vec<RawMatch> = matches
             .iter()
             .zip(&keep)
@@ -210,9 +221,8 @@ impl<'a> Judge<'a> {
             if !keep[i] {
                 continue;
             }
-            let twin = (0..matches.len()).find(|&j| {
+            let twin = at_offset(matches, matches[i].offset).find(|&j| {
                 keep[j]
-                    && matches[j].offset == matches[i].offset
                     && matches[j].secret == matches[i].secret
                     && rules.rules[matches[j].rule].id() == target
             });
@@ -441,6 +451,13 @@ impl<'a> Judge<'a> {
             .get(&rule.spec.provider.to_ascii_lowercase())
             .and_then(|p| p.project_id.clone())
     }
+}
+
+/// Indices of the matches at absolute offset `offset` (matches are sorted
+/// by offset): a binary search, so files with many keys stay linear.
+fn at_offset(matches: &[RawMatch], offset: u64) -> impl Iterator<Item = usize> + '_ {
+    let from = matches.partition_point(|m| m.offset < offset);
+    (from..matches.len()).take_while(move |&j| matches[j].offset == offset)
 }
 
 #[cfg(test)]

@@ -108,6 +108,11 @@ impl ScanState {
         }
     }
 
+    /// Most matches kept for this blob.
+    pub(crate) fn max_matches(&self) -> usize {
+        self.max_matches
+    }
+
     /// The blob's result; charges config rules' time to the scan.
     pub(crate) fn finish(mut self, m: &Matcher) -> BlobScan {
         for (ri, spent) in self.spent.iter().enumerate() {
@@ -377,7 +382,9 @@ impl Matcher {
             line_before: Vec::new(),
             after: Vec::new(),
             inline_allow: false,
+            inside: None,
         });
+        self.glued_match(ri, buf, buf_abs, (secret.start, secret.end), st);
         true
     }
 }

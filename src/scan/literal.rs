@@ -121,7 +121,14 @@ mod tests {
             .rules_of(hit.pattern().as_usize())
             .map(|r| rules.rules[r].id())
             .collect();
-        assert_eq!(ids, ["urbackend-secret-key", "stripe-secret-key"]);
+        assert_eq!(
+            ids,
+            [
+                "urbackend-secret-key",
+                "stripe-secret-key",
+                "unrecognised-live-secret-key"
+            ]
+        );
         assert!(kw.searcher.find(hay, 5).is_none());
     }
 }

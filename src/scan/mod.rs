@@ -37,6 +37,7 @@ mod buffer;
 pub mod encoding;
 pub mod lines;
 mod literal;
+mod nested;
 mod redact;
 mod sniff;
 mod stream;
@@ -77,7 +78,7 @@ pub enum Encoding {
 }
 
 /// One regex match at a keyword hit, before judgement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawMatch {
     /// Index into [`RuleSet::rules`].
     pub rule: usize,
@@ -97,6 +98,9 @@ pub struct RawMatch {
     pub after: Vec<u8>,
     /// The secret's line carries the inline allow marker [`ALLOW_MARKER`].
     pub inline_allow: bool,
+    /// Found glued inside the match at this absolute offset (a key pasted
+    /// right after a redaction marker, [`nested`]).
+    pub inside: Option<u64>,
 }
 
 /// A line containing this text (in any comment syntax) is not reported.
@@ -489,10 +493,13 @@ mod tests {
         }
         for (i, text) in cases.iter().enumerate() {
             let want = one_attempt_per_hit(&rules, text.as_bytes());
+            // Keys glued inside a match (scan::nested) are a layer on top,
+            // tested on their own.
             let key = |s: &BlobScan| {
                 let mut v: Vec<_> = s
                     .matches
                     .iter()
+                    .filter(|x| x.inside.is_none())
                     .map(|x| (x.rule, x.offset, x.secret.clone()))
                     .collect();
                 v.sort();
