@@ -382,6 +382,7 @@ mod tests {
             on_disk: true,
             untrack: format!("git rm --cached -- {path}"),
             ignore_with: (".gitignore".into(), file_name(path).into()),
+            git: true,
         };
         let files = vec![
             facts(".env", true, true),

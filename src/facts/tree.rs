@@ -104,6 +104,8 @@ pub struct FileFacts {
     pub untrack: String,
     /// The `.gitignore` (display path) and the line that would ignore it.
     pub ignore_with: (String, String),
+    /// Git answered for it (false: a plain folder, `.gitignore` files only).
+    pub git: bool,
 }
 
 /// A directory scan root: where it is and how its paths are displayed.
@@ -230,6 +232,7 @@ impl TreeFacts {
                 path: display,
                 tracked: tracked_blob.is_some(),
                 ignored,
+                git: oracles.is_git(tree),
             });
         }
 

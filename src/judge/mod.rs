@@ -50,6 +50,9 @@ use std::collections::BTreeMap;
 pub const REMOVED_FROM_HEAD: &str =
     "It was removed from HEAD but is still in git history, where every clone has it: rotate it.";
 
+/// Why a key in an ignored dotenv file outside git is reported anyway.
+pub const OUTSIDE_GIT: &str = " This folder is not a git work tree, so keyscan cannot tell whether the file is tracked: a `.gitignore` names it, but a release tarball or an export of a repository that tracks it carries the key. Reported so that you check; in a git work tree an ignored dotenv file is where keys belong.";
+
 /// A key seen in a dotenv file, whether or not it was reported.
 ///
 /// Kept in memory only (it holds the raw secret) for checks that look across
@@ -89,6 +92,8 @@ pub struct Tally {
     pub placeholders: u64,
     /// Keys in git-ignored dotenv files without an exposed prefix.
     pub expected_dotenv: u64,
+    /// The files those keys are in.
+    pub set_aside_paths: std::collections::BTreeSet<String>,
     /// Findings suppressed by an inline `keyscan:allow`.
     pub inline_allowed: u64,
 }
@@ -234,6 +239,7 @@ impl<'a> Judge<'a> {
 
         let file_ctx = self.classify_blob(blob, facts);
         let ignored = facts.ignored(&blob.path, blob.ignored);
+        let outside_git = facts.outside_git(&blob.path);
         matches
             .iter()
             .zip(&keep)
@@ -262,7 +268,9 @@ impl<'a> Judge<'a> {
                     m,
                     rule,
                     refined_by,
-                    set_aside: cls.context == Context::Dotenv && ignored,
+                    // Outside git, an ignore rule does not prove the file
+                    // stays out of a repository: report it, with a note.
+                    set_aside: cls.context == Context::Dotenv && ignored && !outside_git,
                     inline_allowed: m.inline_allow && !self.settings.ignore_inline_allow,
                     var,
                     exposed,
@@ -319,6 +327,7 @@ impl<'a> Judge<'a> {
         for c in &candidates {
             if c.set_aside {
                 tally.expected_dotenv += 1;
+                tally.set_aside_paths.insert(blob.path.clone());
                 continue;
             }
             if c.inline_allowed {
@@ -357,6 +366,12 @@ impl<'a> Judge<'a> {
             facts.tracked(&blob.path) && blob.origin == crate::finding::Origin::File,
             exposed_var,
         );
+        if cls.context == Context::Dotenv
+            && facts.outside_git(&blob.path)
+            && facts.ignored(&blob.path, blob.ignored)
+        {
+            message.push_str(OUTSIDE_GIT);
+        }
         if let Some(r) = c.refined_by {
             message.push(' ');
             message.push_str(&r.spec.description);
