@@ -99,6 +99,7 @@ pub(crate) fn audit_finding(
         snippet_raw: None,
         commit: None,
         source: None,
+        encoding: None,
     }
 }
 

@@ -372,6 +372,12 @@ impl<'a> Judge<'a> {
         {
             message.push_str(OUTSIDE_GIT);
         }
+        if let Some(e) = m.encoded {
+            message.push_str(&format!(
+                " It is {} here; keyscan decoded it. Encoding hides a key from a reader, not from anyone who decodes it.",
+                e.describe()
+            ));
+        }
         if let Some(r) = c.refined_by {
             message.push(' ');
             message.push_str(&r.spec.description);
@@ -438,6 +444,7 @@ impl<'a> Judge<'a> {
             snippet_raw: Some(snippet_raw),
             commit,
             source,
+            encoding: m.encoded.map(|e| e.as_str().to_string()),
         }
     }
 

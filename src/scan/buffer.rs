@@ -79,6 +79,8 @@ pub(crate) struct ScanState {
     spent: Vec<Duration>,
     /// Per rule: the rule was cut on this blob.
     cut: Vec<Option<RuleCut>>,
+    /// Encoded keywords: what was decoded already.
+    pub(crate) decode: super::decode::DecodeState,
 }
 
 impl ScanState {
@@ -105,6 +107,7 @@ impl ScanState {
             skip_gave_up: vec![false; n],
             spent: vec![Duration::ZERO; n],
             cut: vec![None; n],
+            decode: Default::default(),
         }
     }
 
@@ -161,6 +164,9 @@ impl Matcher {
             }
             for ri in self.keywords.rules_of(hit.pattern().as_usize()) {
                 self.try_rule(ri, buf, buf_abs, start, more_follows, st);
+            }
+            if let Some(enc) = self.keywords.encoding[hit.pattern().as_usize()] {
+                self.decode_hit(enc, buf, buf_abs, start, st);
             }
             // Resume one byte on, not after the hit: keywords may overlap.
             pos = start + 1;
@@ -383,6 +389,7 @@ impl Matcher {
             after: Vec::new(),
             inline_allow: false,
             inside: None,
+            encoded: None,
         });
         self.glued_match(ri, buf, buf_abs, (secret.start, secret.end), st);
         true

@@ -34,6 +34,7 @@
 //!   counted. Built-in rules are vetted and never cut.
 
 mod buffer;
+pub mod decode;
 pub mod encoding;
 pub mod lines;
 mod literal;
@@ -42,6 +43,7 @@ mod redact;
 mod sniff;
 mod stream;
 
+pub use decode::Encoded;
 pub use encoding::{decode_utf16, is_binary, BINARY_SNIFF};
 pub use sniff::starts_with_use_client;
 
@@ -101,6 +103,9 @@ pub struct RawMatch {
     /// Found glued inside the match at this absolute offset (a key pasted
     /// right after a redaction marker, [`nested`]).
     pub inside: Option<u64>,
+    /// Found decoded from this encoding ([`decode`]); `offset` and `len`
+    /// then span the encoded text.
+    pub encoded: Option<Encoded>,
 }
 
 /// A line containing this text (in any comment syntax) is not reported.

@@ -196,6 +196,7 @@ mod tests {
             snippet_raw: None,
             commit: None,
             source: None,
+            encoding: None,
         }
     }
 
