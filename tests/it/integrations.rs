@@ -234,6 +234,7 @@ fn synthetic(
         snippet_raw: Some("k = \"mbk_RAWSECRETRAWSECRET42\"".into()),
         commit,
         source: None,
+        encoding: None,
     }
 }
 

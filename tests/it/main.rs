@@ -12,6 +12,7 @@ mod git_history;
 mod git_staged;
 mod hardening;
 mod integrations;
+mod noise;
 mod pre_commit;
 mod proptest_matcher;
 mod rules;
