@@ -100,7 +100,11 @@ pub fn code_position(before: &[u8], after: &[u8], words: &IdentifierWords) -> Op
         }
     }
     // A declarator or a type, then spaces, `*` or `&`: the declared name.
-    let gap = before.len() - trim_end_with(before, |c| c.is_ascii_whitespace() || c == b'*' || c == b'&').len();
+    let gap = before.len()
+        - trim_end_with(before, |c| {
+            c.is_ascii_whitespace() || c == b'*' || c == b'&'
+        })
+        .len();
     if gap == 0 {
         return None;
     }
@@ -117,7 +121,8 @@ pub fn code_position(before: &[u8], after: &[u8], words: &IdentifierWords) -> Op
         return Some("the name a declaration declares");
     }
     let rest = trim_end(&head[..word_start]);
-    let starts_statement = rest.is_empty() || matches!(rest.last(), Some(b'(' | b',' | b'{' | b';'));
+    let starts_statement =
+        rest.is_empty() || matches!(rest.last(), Some(b'(' | b',' | b'{' | b';'));
     if word.ends_with("_t") || (starts_statement && is_camel_type(word)) {
         return Some("a name after a type");
     }
@@ -165,7 +170,10 @@ mod tests {
         );
         assert_eq!(segments("CreateLUMatrix"), ["Create", "LU", "Matrix"]);
         assert_eq!(segments("feedback_widget-0"), ["feedback", "widget", "0"]);
-        assert_eq!(segments("toolongprefix0_payload"), ["toolongprefix", "0", "payload"]);
+        assert_eq!(
+            segments("toolongprefix0_payload"),
+            ["toolongprefix", "0", "payload"]
+        );
     }
 
     #[test]

@@ -181,8 +181,7 @@ impl<'a> Judge<'a> {
             .iter()
             .map(|m| {
                 let rule = &rules.rules[m.rule];
-                let placeholder = placeholder::placeholder_reason(rule, &m.secret, rules)
-                    .is_some()
+                let placeholder = placeholder::placeholder_reason(rule, &m.secret, rules).is_some()
                     || identifier::code_position(&m.line_before, &m.after, &rules.identifiers)
                         .is_some();
                 if placeholder {
@@ -195,8 +194,8 @@ impl<'a> Judge<'a> {
         // only when the match around it is not a key itself.
         for i in 0..matches.len() {
             if let Some(outer) = matches[i].inside {
-                let outer_kept = at_offset(matches, outer)
-                    .any(|j| keep[j] && matches[j].inside.is_none());
+                let outer_kept =
+                    at_offset(matches, outer).any(|j| keep[j] && matches[j].inside.is_none());
                 if outer_kept && keep[i] {
                     keep[i] = false;
                 }
@@ -357,7 +356,11 @@ impl<'a> Judge<'a> {
             .get(&rule.spec.provider.to_ascii_lowercase());
         // A refined key takes the refining rule's rotation steps (they say
         // what else to fix) and its description.
-        let rot = rotation::rotation(c.refined_by.unwrap_or(rule), project_id.as_deref(), provider);
+        let rot = rotation::rotation(
+            c.refined_by.unwrap_or(rule),
+            project_id.as_deref(),
+            provider,
+        );
         let mut message = message::message(
             rule,
             cls,

@@ -16,8 +16,8 @@ mod words;
 pub use words::IdentifierWords;
 
 pub use spec::{
-    IdentifierSpec, PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec, SeverityTable,
-    VendorSpec,
+    IdentifierSpec, PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec,
+    SeverityTable, VendorSpec,
 };
 
 use crate::error::{Error, Result};
@@ -439,7 +439,10 @@ mod tests {
         let e = RuleSet::load(&[(".keyscan.toml".into(), vec![s])])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("field `refines`") && e.contains("no rule `nope`"), "{e}");
+        assert!(
+            e.contains("field `refines`") && e.contains("no rule `nope`"),
+            "{e}"
+        );
         let mut s = spec("acme", "(acme_[a-z]+)");
         s.refines = Some("miniback-api-key".into());
         let e = RuleSet::load(&[(".keyscan.toml".into(), vec![s])])

@@ -106,20 +106,28 @@ mod tests {
         let e = IdentifierWords::new("rules/identifiers.toml", &spec(&["Hash"], &[]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("rules/identifiers.toml") && e.contains("`Hash`"), "{e}");
+        assert!(
+            e.contains("rules/identifiers.toml") && e.contains("`Hash`"),
+            "{e}"
+        );
         let e = IdentifierWords::new("f", &spec(&["hash", "hash"], &[]))
             .unwrap_err()
             .to_string();
         assert!(e.contains("listed twice"), "{e}");
-        let e = IdentifierWords::new("f", &spec(&["ab"], &[])).unwrap_err().to_string();
+        let e = IdentifierWords::new("f", &spec(&["ab"], &[]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("3 or more"), "{e}");
         assert!(IdentifierWords::new("f", &spec(&["hash"], &["id"])).is_ok());
     }
 
     #[test]
     fn word_break() {
-        let w = IdentifierWords::new("f", &spec(&["too", "long", "prefix", "get"], &["lo", "fig"]))
-            .unwrap();
+        let w = IdentifierWords::new(
+            "f",
+            &spec(&["too", "long", "prefix", "get"], &["lo", "fig"]),
+        )
+        .unwrap();
         assert!(w.breaks_into_words("toolongprefix"));
         assert!(w.breaks_into_words("getlofig"));
         assert!(!w.breaks_into_words("toolongprefixq"));

@@ -409,9 +409,18 @@ mod tests {
         let uesc: String = k.bytes().map(|b| format!("\\u{b:04x}")).collect();
         let xesc: String = k.bytes().map(|b| format!("\\x{b:02x}")).collect();
         for (text, enc) in [
-            (format!("data:\n  KEY: {}\n", b64(k.as_bytes())), Encoded::Base64),
-            (format!("atob(\"{}\")", b64(format!("x={k}").as_bytes())), Encoded::Base64),
-            (format!("curl 'https://x.test/?token={pct}'"), Encoded::Percent),
+            (
+                format!("data:\n  KEY: {}\n", b64(k.as_bytes())),
+                Encoded::Base64,
+            ),
+            (
+                format!("atob(\"{}\")", b64(format!("x={k}").as_bytes())),
+                Encoded::Base64,
+            ),
+            (
+                format!("curl 'https://x.test/?token={pct}'"),
+                Encoded::Percent,
+            ),
             (format!("const k = \"{uesc}\";"), Encoded::UnicodeEscape),
             (format!("const k = '{xesc}';"), Encoded::HexEscape),
         ] {
@@ -441,10 +450,19 @@ mod tests {
         // them placeholders), but each region is decoded once: at most a
         // couple of matches per region, and none is a random key.
         let scan = m.scan_bytes(flood.as_bytes());
-        assert!(scan.matches.len() < flood.len() / 50, "{}", scan.matches.len());
-        assert!(scan.matches.iter().all(|x| x.secret.starts_with("mbk_mbk_")));
+        assert!(
+            scan.matches.len() < flood.len() / 50,
+            "{}",
+            scan.matches.len()
+        );
+        assert!(scan
+            .matches
+            .iter()
+            .all(|x| x.secret.starts_with("mbk_mbk_")));
         // Random base64 (a source map, an image) finds nothing.
-        let noise = b64(&(0..30_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>());
+        let noise = b64(&(0..30_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>());
         assert!(m.scan_bytes(noise.as_bytes()).matches.is_empty());
     }
 }

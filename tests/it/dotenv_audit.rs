@@ -99,18 +99,33 @@ fn a_pattern_for_env_only_leaves_the_other_names_uncovered() {
     let (v, _) = scan(t.path(), &["."]);
     let f = &find(&v, "gitignore-env-coverage", ".gitignore")[0];
     assert_eq!(f["severity"], "medium");
-    assert!(f["message"].as_str().unwrap().contains("holds no secret key today"));
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds no secret key today"));
     // An ignored `.env` with a key does not make it high either.
     let mut rng = Rng::new(14);
-    t.write(".env", format!("MINIBACK_API_KEY={}\n", miniback_key(&mut rng)));
+    t.write(
+        ".env",
+        format!("MINIBACK_API_KEY={}\n", miniback_key(&mut rng)),
+    );
     let (v, _) = scan(t.path(), &["."]);
-    assert_eq!(find(&v, "gitignore-env-coverage", ".gitignore")[0]["severity"], "medium");
+    assert_eq!(
+        find(&v, "gitignore-env-coverage", ".gitignore")[0]["severity"],
+        "medium"
+    );
     // An unignored dotenv file there holding a secret key makes it high.
-    t.write(".env.local", format!("MINIBACK_API_KEY={}\n", miniback_key(&mut rng)));
+    t.write(
+        ".env.local",
+        format!("MINIBACK_API_KEY={}\n", miniback_key(&mut rng)),
+    );
     let (v, _) = scan(t.path(), &["."]);
     let f = &find(&v, "gitignore-env-coverage", ".gitignore")[0];
     assert_eq!(f["severity"], "high");
-    assert!(f["message"].as_str().unwrap().contains("`.env.local` is already there"));
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains("`.env.local` is already there"));
 }
 
 #[test]
@@ -282,9 +297,15 @@ fn untracked_unignored_env_production_is_one_git_add_away() {
     assert!(find(&v, "dotenv-not-ignored", ".env.local").is_empty());
     // With a secret key in it: high.
     let mut rng = Rng::new(41);
-    t.write(".env.production", format!("MINIBACK_API_KEY={}\n", miniback_key(&mut rng)));
+    t.write(
+        ".env.production",
+        format!("MINIBACK_API_KEY={}\n", miniback_key(&mut rng)),
+    );
     let (v, _) = scan(t.path(), &["."]);
-    assert_eq!(find(&v, "dotenv-not-ignored", ".env.production")[0]["severity"], "high");
+    assert_eq!(
+        find(&v, "dotenv-not-ignored", ".env.production")[0]["severity"],
+        "high"
+    );
 }
 
 #[test]

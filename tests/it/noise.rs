@@ -42,22 +42,94 @@ fn judge_text(matcher: &Matcher, path: &str, text: &str) -> (Vec<Finding>, Tally
 }
 
 /// (shape, prefix, alphabet, length, rules that may report it)
-type Shape = (&'static str, &'static str, &'static [u8], usize, &'static [&'static str]);
+type Shape = (
+    &'static str,
+    &'static str,
+    &'static [u8],
+    usize,
+    &'static [&'static str],
+);
 
 const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 
 const SHAPES: &[Shape] = &[
-    ("miniback, documented (20 lowercase alphanumerics)", "mbk_", LOWER_DIGITS, 20, &["miniback-api-key"]),
-    ("miniback, lowercase without a digit", "mbk_", LOWER, 24, &["miniback-api-key"]),
-    ("miniback, 32 mixed alphanumerics", "mbk_", ALNUM, 32, &["miniback-api-key"]),
-    ("urBackend secret (43 base64url)", "sk_live_", B64URL, 43, &["urbackend-secret-key"]),
-    ("urBackend publishable", "pk_live_", B64URL, 43, &["urbackend-publishable-key"]),
-    ("urBackend legacy", "ub_key_", B64URL, 43, &["urbackend-legacy-key"]),
-    ("Stripe secret, 24", "sk_live_", ALNUM, 24, &["stripe-secret-key"]),
-    ("Stripe secret, 99", "sk_live_", ALNUM, 99, &["stripe-secret-key"]),
-    ("Stripe restricted, 99", "rk_live_", ALNUM, 99, &["stripe-restricted-key"]),
-    ("Stripe publishable, 99", "pk_live_", ALNUM, 99, &["stripe-publishable-key"]),
-    ("another vendor's sk_live_, 32", "sk_live_", ALNUM, 32, &["unrecognised-live-secret-key"]),
+    (
+        "miniback, documented (20 lowercase alphanumerics)",
+        "mbk_",
+        LOWER_DIGITS,
+        20,
+        &["miniback-api-key"],
+    ),
+    (
+        "miniback, lowercase without a digit",
+        "mbk_",
+        LOWER,
+        24,
+        &["miniback-api-key"],
+    ),
+    (
+        "miniback, 32 mixed alphanumerics",
+        "mbk_",
+        ALNUM,
+        32,
+        &["miniback-api-key"],
+    ),
+    (
+        "urBackend secret (43 base64url)",
+        "sk_live_",
+        B64URL,
+        43,
+        &["urbackend-secret-key"],
+    ),
+    (
+        "urBackend publishable",
+        "pk_live_",
+        B64URL,
+        43,
+        &["urbackend-publishable-key"],
+    ),
+    (
+        "urBackend legacy",
+        "ub_key_",
+        B64URL,
+        43,
+        &["urbackend-legacy-key"],
+    ),
+    (
+        "Stripe secret, 24",
+        "sk_live_",
+        ALNUM,
+        24,
+        &["stripe-secret-key"],
+    ),
+    (
+        "Stripe secret, 99",
+        "sk_live_",
+        ALNUM,
+        99,
+        &["stripe-secret-key"],
+    ),
+    (
+        "Stripe restricted, 99",
+        "rk_live_",
+        ALNUM,
+        99,
+        &["stripe-restricted-key"],
+    ),
+    (
+        "Stripe publishable, 99",
+        "pk_live_",
+        ALNUM,
+        99,
+        &["stripe-publishable-key"],
+    ),
+    (
+        "another vendor's sk_live_, 32",
+        "sk_live_",
+        ALNUM,
+        32,
+        &["unrecognised-live-secret-key"],
+    ),
 ];
 
 /// Places code puts a value.
@@ -105,7 +177,11 @@ fn monte_carlo_every_random_key_of_every_documented_shape_is_found() {
             .map(|f| f.rule_id.as_str())
             .filter(|r| !want.contains(r))
             .collect();
-        assert!(wrong.is_empty(), "{shape}: reported as {:?}", &wrong[..wrong.len().min(5)]);
+        assert!(
+            wrong.is_empty(),
+            "{shape}: reported as {:?}",
+            &wrong[..wrong.len().min(5)]
+        );
     }
 }
 
@@ -144,10 +220,10 @@ fn monte_carlo_identifiers_with_a_key_prefix_are_not_reported() {
         let ws: Vec<String> = (0..k).map(|_| pick(&mut rng)).collect();
         let body = match i % 5 {
             0 => ws.iter().map(|w| capitalised(w)).collect::<String>(), // AddStringHashItem
-            1 => ws.join("_"),                                            // matrix_elem_heap
+            1 => ws.join("_"),                                          // matrix_elem_heap
             2 => ws[0].clone() + &ws[1..].iter().map(|w| capitalised(w)).collect::<String>(), // lastFeedbackAt
-            3 => format!("{}{}_{}", ws[0], i % 10, ws[1..].join("")),     // toolongprefix0_payload
-            _ => format!("{}-{}.{}.tgz", ws.join("_"), i % 9, i % 7),     // feedback_widget-0.3.1.tgz
+            3 => format!("{}{}_{}", ws[0], i % 10, ws[1..].join("")), // toolongprefix0_payload
+            _ => format!("{}-{}.{}.tgz", ws.join("_"), i % 9, i % 7), // feedback_widget-0.3.1.tgz
         };
         let prefix = ["mbk_", "sk_live_", "pk_live_", "rk_live_", "ub_key_"][i % 5];
         idents.push(format!("{prefix}{body}"));
@@ -204,13 +280,18 @@ fn names_files_and_test_strings_with_a_key_prefix_are_not_keys_but_keys_beside_t
     t.write("src/mbk_hash.c", c_source(None));
     t.write(
         "package-lock.json",
-        format!("{{\"resolved\": \"https://registry.example.test/{p}feedback_widget-0.3.1.tgz\"}}\n"),
+        format!(
+            "{{\"resolved\": \"https://registry.example.test/{p}feedback_widget-0.3.1.tgz\"}}\n"
+        ),
     );
     t.write(
         "src/prefix.spec.ts",
         format!("it('rejects a long prefix', () => expect(parse('{p}toolongprefix0_payload')).toThrow());\n"),
     );
-    t.write("public/icons.css", ".t { background: url(pk_live_toggle.svg); }\n");
+    t.write(
+        "public/icons.css",
+        ".t { background: url(pk_live_toggle.svg); }\n",
+    );
     t.commit_all("code");
     let (v, code) = json_in(t.path(), &["."]);
     assert!(key_findings(&v).is_empty(), "{:#?}", key_findings(&v));
@@ -261,31 +342,70 @@ fn encoded_keys_are_reported_at_the_encoded_text_and_say_so() {
     let enc = |k: &str, f: &dyn Fn(u8) -> String| k.bytes().map(f).collect::<String>();
     t.write(
         "deploy/k8s/secret.yaml",
-        format!("apiVersion: v1\nkind: Secret\ndata:\n  STRIPE_SECRET_KEY: {}\n", b64(&k8s)),
+        format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  STRIPE_SECRET_KEY: {}\n",
+            b64(&k8s)
+        ),
     );
-    t.write("src/pay.ts", format!("export const apiKey = atob(\"{}\");\n", b64(&atob)));
+    t.write(
+        "src/pay.ts",
+        format!("export const apiKey = atob(\"{}\");\n", b64(&atob)),
+    );
     t.write(
         "server/key.js",
-        format!("const k = Buffer.from(\"{}\", \"base64\").toString();\n", b64(&buffer)),
+        format!(
+            "const k = Buffer.from(\"{}\", \"base64\").toString();\n",
+            b64(&buffer)
+        ),
     );
-    t.write(".env.staging", format!("URBACKEND_SECRET_KEY_B64={}\n", b64(&dotenv)));
+    t.write(
+        ".env.staging",
+        format!("URBACKEND_SECRET_KEY_B64={}\n", b64(&dotenv)),
+    );
     t.write(
         "deploy/health.sh",
-        format!("curl \"https://api.example.test/health?token={}\"\n", enc(&pct, &|b| format!("%{b:02X}"))),
+        format!(
+            "curl \"https://api.example.test/health?token={}\"\n",
+            enc(&pct, &|b| format!("%{b:02X}"))
+        ),
     );
-    t.write("src/legacy.js", format!("var k = \"{}\";\n", enc(&uesc, &|b| format!("\\u{b:04x}"))));
-    t.write("src/old.js", format!("var k = '{}';\n", enc(&xesc, &|b| format!("\\x{b:02x}"))));
+    t.write(
+        "src/legacy.js",
+        format!("var k = \"{}\";\n", enc(&uesc, &|b| format!("\\u{b:04x}"))),
+    );
+    t.write(
+        "src/old.js",
+        format!("var k = '{}';\n", enc(&xesc, &|b| format!("\\x{b:02x}"))),
+    );
     t.commit_all("encoded");
     let (v, code) = json_in(t.path(), &["."]);
     assert_eq!(code, 1);
     let text = serde_json::to_string(&v).unwrap();
     let cases: [(&str, &str, &str, &str, u64); 7] = [
-        (&k8s, "stripe-secret-key", "deploy/k8s/secret.yaml", "base64", 4),
+        (
+            &k8s,
+            "stripe-secret-key",
+            "deploy/k8s/secret.yaml",
+            "base64",
+            4,
+        ),
         (&atob, "miniback-api-key", "src/pay.ts", "base64", 1),
-        (&buffer, "urbackend-secret-key", "server/key.js", "base64", 1),
+        (
+            &buffer,
+            "urbackend-secret-key",
+            "server/key.js",
+            "base64",
+            1,
+        ),
         (&dotenv, "urbackend-secret-key", ".env.staging", "base64", 1),
         (&pct, "miniback-api-key", "deploy/health.sh", "percent", 1),
-        (&uesc, "urbackend-secret-key", "src/legacy.js", "unicode-escape", 1),
+        (
+            &uesc,
+            "urbackend-secret-key",
+            "src/legacy.js",
+            "unicode-escape",
+            1,
+        ),
         (&xesc, "miniback-api-key", "src/old.js", "hex-escape", 1),
     ];
     for (key, rule, path, encoding, line) in cases {
@@ -294,15 +414,27 @@ fn encoded_keys_are_reported_at_the_encoded_text_and_say_so() {
         let f = f[0];
         assert_eq!(f["encoding"], encoding, "{path}");
         assert_eq!(f["line"], line, "{path}");
-        assert!(f["message"].as_str().unwrap().contains("keyscan decoded it"), "{path}");
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("keyscan decoded it"),
+            "{path}"
+        );
         // Neither the key nor its encoded text is printed.
         assert!(!text.contains(key), "{path}: key printed");
         let prefix = &key[..key.find('_').unwrap() + 1];
         assert!(f["secret_redacted"].as_str().unwrap().starts_with(prefix));
-        assert!(!f["snippet"].as_str().unwrap().contains(&b64(key)[..12]), "{path}");
+        assert!(
+            !f["snippet"].as_str().unwrap().contains(&b64(key)[..12]),
+            "{path}"
+        );
     }
     // The tracked dotenv file holds a (decoded) secret key: critical.
-    assert_eq!(find(&v, "dotenv-tracked", ".env.staging")[0]["severity"], "critical");
+    assert_eq!(
+        find(&v, "dotenv-tracked", ".env.staging")[0]["severity"],
+        "critical"
+    );
     // A plain key has no `encoding` field.
     let t2 = TempTree::new();
     t2.write("a.js", format!("k = \"{}\"\n", miniback_key(&mut rng)));
@@ -318,7 +450,10 @@ fn digit_less_keys_glued_keys_and_other_vendors_live_keys_are_reported() {
     let glued = stripe_key(&mut rng, "sk_live_");
     let other = format!("sk_live_{}", rng.string(ALNUM, 32));
     t.write("deploy/worker.js", format!("const key = \"{nodigit}\";\n"));
-    t.write("support-ticket.txt", format!("Customer pasted: sk_live_xxx_REDACTED_xxx{glued}\n"));
+    t.write(
+        "support-ticket.txt",
+        format!("Customer pasted: sk_live_xxx_REDACTED_xxx{glued}\n"),
+    );
     t.write("lib/client.py", format!("client = Client(\"{other}\")\n"));
     let (v, _) = json_in(t.path(), &["."]);
     let k = find(&v, "miniback-api-key", "deploy/worker.js");
@@ -326,17 +461,32 @@ fn digit_less_keys_glued_keys_and_other_vendors_live_keys_are_reported() {
     let g = find(&v, "stripe-secret-key", "support-ticket.txt");
     assert_eq!(g.len(), 1, "{:#?}", findings(&v));
     assert_eq!(g[0]["column"], 18 + 24);
-    assert_eq!(key_findings(&v).iter().filter(|f| f["path"] == "support-ticket.txt").count(), 1);
+    assert_eq!(
+        key_findings(&v)
+            .iter()
+            .filter(|f| f["path"] == "support-ticket.txt")
+            .count(),
+        1
+    );
     let o = find(&v, "unrecognised-live-secret-key", "lib/client.py");
     assert_eq!(o.len(), 1, "{:#?}", findings(&v));
     assert_eq!(o[0]["severity"], "high");
-    assert!(o[0]["remediation"].as_str().unwrap().contains("Find the service"));
+    assert!(o[0]["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("Find the service"));
 
     // The other way: a redaction marker alone, words without a digit, and a
     // vendor word deciding the shape.
     let t = TempTree::new();
-    t.write("support-ticket.txt", "Customer pasted: sk_live_xxx_REDACTED_xxx\n");
-    t.write("deploy/worker.js", "const key = \"mbk_enterthekeyfromdashboard\";\n");
+    t.write(
+        "support-ticket.txt",
+        "Customer pasted: sk_live_xxx_REDACTED_xxx\n",
+    );
+    t.write(
+        "deploy/worker.js",
+        "const key = \"mbk_enterthekeyfromdashboard\";\n",
+    );
     t.write("lib/pay.py", format!("stripe.api_key = \"{other}\"\n"));
     let (v, _) = json_in(t.path(), &["."]);
     let keys = key_findings(&v);
@@ -356,7 +506,10 @@ fn outside_git_ignored_dotenv_keys_are_reported_with_a_note_and_in_git_listed_as
     let f = find(&v, "miniback-api-key", ".env");
     assert_eq!(f.len(), 1, "{:#?}", findings(&v));
     assert_eq!(f[0]["context"], "dotenv");
-    assert!(f[0]["message"].as_str().unwrap().contains("not a git work tree"));
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a git work tree"));
     assert_eq!(code, 1);
     assert_eq!(v["summary"]["keys_in_ignored_dotenv"], 0);
 
@@ -365,7 +518,14 @@ fn outside_git_ignored_dotenv_keys_are_reported_with_a_note_and_in_git_listed_as
     repo.git_init();
     copy_tree(plain.path(), repo.path());
     let (v, _) = json_in(repo.path(), &["."]);
-    assert!(find(&v, "miniback-api-key", ".env").is_empty(), "{:#?}", findings(&v));
+    assert!(
+        find(&v, "miniback-api-key", ".env").is_empty(),
+        "{:#?}",
+        findings(&v)
+    );
     assert_eq!(v["summary"]["keys_in_ignored_dotenv"], 1);
-    assert_eq!(v["summary"]["keys_in_ignored_dotenv_paths"], Value::from(vec![".env"]));
+    assert_eq!(
+        v["summary"]["keys_in_ignored_dotenv_paths"],
+        Value::from(vec![".env"])
+    );
 }

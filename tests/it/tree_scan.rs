@@ -203,7 +203,10 @@ fn findings_carry_rotation_guidance_with_project_ids() {
     assert_eq!(url.len(), 1, "{url:#?}");
     let url = url[0];
     assert!(url["remediation"].as_str().unwrap().contains("`acme-api`"));
-    assert!(url["remediation"].as_str().unwrap().contains("query string"));
+    assert!(url["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("query string"));
     assert!(url["message"].as_str().unwrap().contains("x-api-key"));
 
     let ub = &find(&v, "urbackend-secret-key", "apps/api/src/server.js")[0];
