@@ -172,9 +172,26 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
         quiet: cli.quiet,
     };
     let reporter = report::reporter(cli.format, opts);
+    // Every string printed passes the same redaction as the keys themselves:
+    // paths, variable names and project ids in messages, commit authors.
+    let printable = if cli.show_secrets {
+        None
+    } else {
+        let matcher = Matcher::new(pipeline::load_rules(&req.config)?);
+        let redact = |s: &str| matcher.redact_secrets(s).into_owned();
+        Some(keyscan::judge::printable::printable(
+            &outcome.findings,
+            &outcome.summary,
+            &redact,
+        ))
+    };
+    let (findings, summary) = match &printable {
+        Some((f, s)) => (f.as_slice(), s),
+        None => (outcome.findings.as_slice(), &outcome.summary),
+    };
     let report = report::Report {
-        findings: &outcome.findings,
-        summary: &outcome.summary,
+        findings,
+        summary,
         rules: &outcome.rules,
     };
     emit(cli.output.as_deref(), |out| reporter.write(&report, out))?;
@@ -182,7 +199,7 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
         &outcome.findings,
         fail_on,
         cli.strict,
-        !outcome.summary.errors.is_empty(),
+        outcome.summary.strict_fails(),
     ))
 }
 
@@ -204,6 +221,9 @@ fn fix(req: &ScanRequest, fail_on: Severity) -> keyscan::Result<ExitCode> {
             if left == 1 { "it" } else { "them" },
         ));
     }
+    // Paths and lines quoted from the tree may carry a key.
+    let matcher = Matcher::new(pipeline::load_rules(&req.config)?);
+    let text = matcher.redact_secrets(&text).into_owned();
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(ExitCode::Clean),

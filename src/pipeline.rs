@@ -327,6 +327,7 @@ impl Scanner {
             bytes_scanned: stats.bytes_scanned,
             files_skipped: stats.files_skipped,
             errors: stats.errors,
+            incomplete: stats.incomplete,
             build_dirs_scanned: stats.build_dirs_scanned,
             notes: stats.notes,
             placeholders_ignored: tally.placeholders,
@@ -345,6 +346,7 @@ impl Scanner {
         }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         summary.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        summary.incomplete.sort_by(|a, b| a.path.cmp(&b.path));
         summary.count_findings(&findings);
         summary.duration_ms = started.elapsed().as_millis() as u64;
         let rules = RuleInfo::catalogue(self.matcher.rules(), &self.config.file.providers);

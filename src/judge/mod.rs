@@ -29,6 +29,7 @@ pub mod identifier;
 pub mod message;
 pub mod overdue;
 pub mod placeholder;
+pub mod printable;
 pub mod redact;
 pub mod rotation;
 pub mod vendor;

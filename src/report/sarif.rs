@@ -296,6 +296,13 @@ impl Reporter for SarifReporter {
                     "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&e.path) } }],
                 })
             })
+            .chain(report.summary.incomplete.iter().map(|e| {
+                json!({
+                    "level": "warning",
+                    "message": { "text": format!("not fully scanned: {}", e.message) },
+                    "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&e.path) } }],
+                })
+            }))
             .collect();
         let doc = json!({
             "$schema": SARIF_SCHEMA,

@@ -164,9 +164,6 @@ pub struct BlobScan {
     pub project_ids: Vec<(usize, String)>,
     /// Encoding the bytes were read as.
     pub encoding: Encoding,
-    /// Always false: UTF-16 files are streamed whatever their size. Kept for
-    /// the tree source until the architecture refactor (#10) lands.
-    pub too_large_utf16: bool,
     /// What the matcher's bounds cut.
     pub shortfall: Shortfall,
 }
@@ -290,6 +287,33 @@ impl Matcher {
         self.scan_buffer(bytes, 0, 0, bytes.len(), false, &mut st);
         st.out.bytes = bytes.len() as u64;
         st.finish(self)
+    }
+
+    /// What a blob's [`Shortfall`] means, one sentence per cut, for the
+    /// summary (empty when nothing was cut).
+    pub fn describe_shortfall(&self, s: &Shortfall) -> Vec<String> {
+        let mut out = Vec::new();
+        if s.matches_dropped > 0 {
+            out.push(format!(
+                "more than {} candidate keys: the first {} were judged, {} more were counted and not judged",
+                self.limits.max_matches, self.limits.max_matches, s.matches_dropped
+            ));
+        }
+        for cut in &s.rules_cut {
+            let rule = &self.rules.rules[cut.rule];
+            let (budget, scope) = match cut.reason {
+                CutReason::BlobBudget => (self.limits.config_rule_time_per_blob, "this file"),
+                CutReason::ScanBudget => (self.limits.config_rule_time_per_scan, "the scan"),
+            };
+            out.push(format!(
+                "rule `{}` from {} used up its time budget ({} s for {scope}); its regex was not run at {} keyword hit(s) here: simplify its pattern",
+                rule.id(),
+                rule.source_file,
+                budget.as_secs_f64(),
+                cut.hits_skipped
+            ));
+        }
+        out
     }
 
     /// Nanoseconds rule `ri` has spent in this scan so far.
@@ -574,7 +598,6 @@ mod tests {
             .scan_reader(&bytes[..], MIN_CHUNK, &mut Vec::new())
             .unwrap();
         assert_eq!(scan.encoding, Encoding::Utf16);
-        assert!(!scan.too_large_utf16);
         assert_eq!(scan.bytes, text.len() as u64);
         assert_eq!(scan.matches.len(), 1);
         assert_eq!((scan.matches[0].line, scan.matches[0].column), (2_001, 5));

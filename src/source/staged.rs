@@ -364,6 +364,14 @@ impl StagedRepo {
             *stats.files_skipped.entry(k).or_default() += v;
         }
         stats.errors = totals.errors;
+        stats.incomplete = totals
+            .incomplete
+            .into_iter()
+            .map(|(i, message)| crate::summary::ScanIssue {
+                path: files[i].path.clone(),
+                message,
+            })
+            .collect();
 
         let blobs: Vec<ScannedBlob> = totals
             .matched

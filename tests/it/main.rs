@@ -6,12 +6,14 @@
 //! `cargo test --test it <module>::`, e.g. `cargo test --test it snapshots::`.
 
 mod architecture;
+mod bounds;
 mod common;
 mod dotenv_audit;
 mod git_history;
 mod git_staged;
 mod hardening;
 mod integrations;
+mod links;
 mod noise;
 mod pre_commit;
 mod proptest_matcher;

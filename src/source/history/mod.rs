@@ -326,6 +326,12 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     }
     stats.errors = std::mem::take(&mut en.errors);
     let mut totals = streamed.totals;
+    for (i, message) in std::mem::take(&mut totals.incomplete) {
+        stats.incomplete.push(ScanIssue {
+            path: en.paths.get(en.blobs[i].first.path).to_string(),
+            message,
+        });
+    }
     for (i, message) in streamed.unreadable {
         stats.errors.push(ScanIssue {
             path: en.paths.get(en.blobs[i].first.path).to_string(),
