@@ -470,7 +470,10 @@ fn outside_git_the_gitignore_files_decide_and_the_summary_says_so() {
     // repository tracks it: reported, with a note (#14).
     let k = find(&v, "miniback-api-key", ".env");
     assert_eq!(k.len(), 1, "{v:#}");
-    assert!(k[0]["message"].as_str().unwrap().contains("cannot tell whether the file is tracked"));
+    assert!(k[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot tell whether the file is tracked"));
     assert_eq!(
         find(&v, "dotenv-not-ignored", ".env.local").len(),
         1,
