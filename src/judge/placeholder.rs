@@ -33,7 +33,12 @@ pub fn placeholder_reason(rule: &Rule, secret: &str, rules: &RuleSet) -> Option<
     if looks_like_identifier(body) || word_shaped(body, &rules.identifiers) {
         return Some("an identifier, not a random string");
     }
-    let min_entropy = rule.spec.min_entropy.unwrap_or(spec.min_entropy);
+    let default = if body.chars().count() >= spec.long_body {
+        spec.min_entropy_long
+    } else {
+        spec.min_entropy
+    };
+    let min_entropy = rule.spec.min_entropy.unwrap_or(default);
     if shannon_entropy(body) < min_entropy {
         return Some("too little entropy");
     }

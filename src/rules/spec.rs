@@ -194,6 +194,11 @@ pub struct PlaceholderSpec {
     pub stopwords: Vec<String>,
     /// Minimum entropy of the random part in bits per character.
     pub min_entropy: f64,
+    /// From this many characters on, a random part is judged by
+    /// `min_entropy_long` instead.
+    pub long_body: usize,
+    /// Minimum entropy of a random part of `long_body` characters or more.
+    pub min_entropy_long: f64,
     /// Length of an ascending/descending run that marks a hand-typed value.
     pub max_sequence_run: usize,
 }

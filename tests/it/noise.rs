@@ -529,3 +529,42 @@ fn outside_git_ignored_dotenv_keys_are_reported_with_a_note_and_in_git_listed_as
         Value::from(vec![".env"])
     );
 }
+
+#[test]
+fn key_rotation_overdue_never_fires_on_names_in_history() {
+    // tas-yagle's history gave 24 `key-rotation-overdue` findings on
+    // `mbk_*` function names; a real key committed as long ago still gets one.
+    let t = TempTree::new();
+    t.git_init();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let dated = |message: &str, secs: i64| {
+        let date = format!("@{secs} +0000");
+        git_env_in(t.path(), &["add", "-A"], &[]);
+        git_env_in(
+            t.path(),
+            &["commit", "-q", "-m", message],
+            &[("GIT_AUTHOR_DATE", &date), ("GIT_COMMITTER_DATE", &date)],
+        );
+    };
+    let mut rng = Rng::new(90);
+    let key = format!("mbk_{}", rng.string(ALNUM, 32));
+    t.write("src/mbk_hash.c", c_source(None));
+    t.write(
+        "src/cloud.c",
+        format!("static const char *K = \"{key}\";\n"),
+    );
+    dated("old code", now - 200 * 86_400);
+    t.write("README.md", "touch\n");
+    dated("recent", now - 86_400);
+    let (v, _) = json_in(t.path(), &["--history"]);
+    let overdue: Vec<&Value> = findings(&v)
+        .iter()
+        .filter(|f| f["rule_id"] == "key-rotation-overdue")
+        .collect();
+    assert_eq!(overdue.len(), 1, "{overdue:#?}");
+    assert_eq!(overdue[0]["path"], "src/cloud.c");
+    assert!(key_findings(&v).iter().all(|f| f["path"] == "src/cloud.c"));
+}
