@@ -48,20 +48,30 @@ pub fn placeholder_reason(rule: &Rule, secret: &str, rules: &RuleSet) -> Option<
     None
 }
 
-/// Stopwords of five or more characters match anywhere (case-insensitively but
-/// in one case, as people type them); shorter ones only as a whole segment
-/// between `_`/`-` separators. (At the very start they used to count too, but
-/// about one random lowercase key in 100,000 starts with `your` or `here`;
-/// `mbk_yourkeyhere` is caught by the word-shape test instead.)
+/// Stopwords of seven or more characters (`example`, `redacted`) and
+/// non-alphanumeric ones (`...`, `<`) match anywhere, case-insensitively but
+/// in one case as people type them (`example`, `EXAMPLE`, `Example`). Five-
+/// and six-letter ones (`token`, `dummy`, `secret`) must stand as a word:
+/// delimited on both sides by the body's ends, a non-letter or a change of
+/// case (`my_token_1`, `exampleToken`) — a random lowercase key holds
+/// `token` somewhere about once in 50,000 draws, as a delimited word about
+/// once in 10 million. Shorter ones only count as a whole segment between
+/// `_`/`-` separators (`your_key`); `mbk_yourkeyhere` is caught by the
+/// word-shape test instead.
 fn has_stopword(body: &str, stopwords: &[String]) -> bool {
     for word in stopwords {
         let w = word.to_ascii_lowercase();
         if w.is_empty() {
             continue;
         }
-        if w.chars().count() >= 5 || !w.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            let upper = w.to_ascii_uppercase();
-            if body.contains(&w) || body.contains(&upper) {
+        let n = w.chars().count();
+        let forms = [w.clone(), w.to_ascii_uppercase(), capitalised(&w)];
+        if n >= 7 || !w.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            if forms.iter().any(|f| body.contains(f.as_str())) {
+                return true;
+            }
+        } else if n >= 5 {
+            if forms.iter().any(|f| delimited(body, f)) {
                 return true;
             }
         } else if body
@@ -72,6 +82,31 @@ fn has_stopword(body: &str, stopwords: &[String]) -> bool {
         }
     }
     false
+}
+
+fn capitalised(w: &str) -> String {
+    let mut c = w.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Whether `word` occurs in `body` as a word of its own: each side is an end
+/// of `body`, a non-letter, or a change of case.
+fn delimited(body: &str, word: &str) -> bool {
+    let b = body.as_bytes();
+    let w = word.as_bytes();
+    let (first, last) = (w[0], w[w.len() - 1]);
+    memchr::memmem::find_iter(b, w).any(|i| {
+        let j = i + w.len();
+        let left = i == 0
+            || !b[i - 1].is_ascii_alphabetic()
+            || (b[i - 1].is_ascii_lowercase() && first.is_ascii_uppercase());
+        let right = j == b.len()
+            || !b[j].is_ascii_alphabetic()
+            || (b[j].is_ascii_uppercase() && last.is_ascii_lowercase());
+        left && right
+    })
 }
 
 /// A body with `_`/`-` separators whose segments are all plain words (letters
@@ -200,6 +235,18 @@ mod tests {
         for k in random_keys("sk_live_", alnum, 99, 500) {
             assert_eq!(reason("stripe-secret-key", &k), None, "{k}");
         }
+    }
+
+    #[test]
+    fn medium_stopwords_count_only_as_words() {
+        let sw: Vec<String> = ["token", "secret"].iter().map(|s| s.to_string()).collect();
+        assert!(has_stopword("my_token_1", &sw));
+        assert!(has_stopword("myTokenValue", &sw));
+        assert!(has_stopword("SECRET9x", &sw));
+        assert!(has_stopword("token", &sw));
+        // Inside a random run it is chance, not a word.
+        assert!(!has_stopword("nlfpbvosdskdkutokenvwbjx", &sw));
+        assert!(!has_stopword("q8tokenzz", &sw));
     }
 
     #[test]
