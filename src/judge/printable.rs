@@ -41,6 +41,7 @@ pub fn printable(
             p.remediation = redact(&f.remediation);
             p.snippet = opt(&f.snippet);
             p.source = opt(&f.source);
+            p.context_reason = opt(&f.context_reason);
             if let Some(c) = &mut p.commit {
                 c.author = redact(&c.author);
             }
@@ -84,11 +85,13 @@ mod tests {
             title: with_key("title"),
             severity: Severity::High,
             context: Context::Client,
+            context_reason: Some(with_key("reachable from")),
             origin: Origin::Commit,
             location: Location {
                 path: format!("keys/{key}.js"),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some(key.clone()),
             secret_redacted: Some("mbk_q8w1…pz".into()),

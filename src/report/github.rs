@@ -6,6 +6,8 @@
 //! critical and high, `warning` for medium and low, `notice` for info (so a
 //! publishable key is visible but not alarming). Findings about a whole file
 //! (line 0) carry no `line`/`col`, which makes them file-level annotations.
+//! `file=` is relative to the repository root, whatever folder was scanned
+//! (see [`crate::facts::repo_paths`]): GitHub resolves it there.
 //!
 //! **Escaping is the security boundary here.** The runner reads every stdout
 //! line that starts with `::` as a command, and file names and messages come
@@ -76,15 +78,14 @@ pub fn command(sev: Severity) -> &'static str {
 }
 
 impl GithubReporter {
-    fn annotation(&self, f: &Finding) -> String {
+    /// One workflow command; `path` is the finding's path relative to the
+    /// repository root, which is what GitHub resolves `file=` against.
+    fn annotation(&self, f: &Finding, path: &str) -> String {
         let show = self.opts.show_secrets;
         // Control characters (ESC, BEL, backspace), bidi overrides and
         // invisible format characters in a file name or rule text are shown,
         // not passed to the log, before the toolkit's own escaping.
-        let mut props = vec![format!(
-            "file={}",
-            escape_property(&visible(&f.location.path))
-        )];
+        let mut props = vec![format!("file={}", escape_property(&visible(path)))];
         if f.location.line > 0 {
             props.push(format!("line={}", f.location.line));
             props.push(format!("col={}", f.location.column.max(1)));
@@ -100,11 +101,9 @@ impl GithubReporter {
             msg.push_str(&format!(
                 "\nIntroduced in commit {}{}",
                 &c.id[..c.id.len().min(12)],
-                if c.in_head {
-                    ""
-                } else {
-                    " (removed from HEAD, still in history)"
-                }
+                f.history_note()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
             ));
         }
         if let Some(url) = &f.rotation_url {
@@ -126,7 +125,8 @@ impl GithubReporter {
 impl Reporter for GithubReporter {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         for f in report.findings {
-            writeln!(out, "{}", self.annotation(f))?;
+            let path = report.repo_paths.repo_relative(&f.location.path);
+            writeln!(out, "{}", self.annotation(f, &path))?;
         }
         if self.opts.quiet {
             return Ok(());

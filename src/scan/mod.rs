@@ -3,14 +3,14 @@
 //!
 //! [`Matcher`] owns a single automaton built from every rule's keywords plus a
 //! few *context words* (vendor hints such as `stripe`, and `<script`). One
-//! pass over the bytes yields keyword hits ([`literal`]); for each hit the
+//! pass over the bytes yields keyword hits (`literal`); for each hit the
 //! rules that own the keyword run their regex **anchored** at the hit (or up
 //! to the rule's `lookbehind` bytes earlier) inside a bounded window of
-//! [`WINDOW_AFTER`] bytes ([`buffer`]). A regex therefore never scans a whole
+//! [`WINDOW_AFTER`] bytes (`buffer`). A regex therefore never scans a whole
 //! file.
 //!
 //! Large files are streamed through a fixed-size buffer
-//! ([`Matcher::scan_reader`], [`stream`]); UTF-16 files are decoded while
+//! ([`Matcher::scan_reader`], `stream`); UTF-16 files are decoded while
 //! streaming ([`encoding`]). The matcher knows nothing of paths, git or
 //! severities: it returns [`RawMatch`]es and a few facts about the bytes
 //! ([`BlobScan`]); the judge turns those into findings.
@@ -94,6 +94,10 @@ pub struct RawMatch {
     pub line: u64,
     /// 1-based byte column of the secret's first byte.
     pub column: u64,
+    /// 1-based column in UTF-16 code units (SARIF's default), when the line
+    /// start was in the buffer (`None` only within a line longer than the
+    /// streaming buffer).
+    pub column_utf16: Option<u64>,
     /// Bytes of the same line before the secret (at most [`WINDOW_BEFORE`]).
     pub line_before: Vec<u8>,
     /// Up to [`SNIPPET_CONTEXT`] bytes after the secret, stopping at a line end.

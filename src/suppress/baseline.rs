@@ -166,7 +166,7 @@ pub const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Writes a baseline file, naming it on error. Returns the number of entries.
 /// The file is replaced through a temporary file and a rename (see
-/// [`write_replace`]): never truncated half-way, never written through a
+/// `write_replace`): never truncated half-way, never written through a
 /// symlink.
 pub fn write_file(findings: &[Finding], path: &Path) -> Result<usize> {
     let io_err = |e: io::Error| Error::Io {
@@ -191,11 +191,13 @@ mod tests {
             title: "t".into(),
             severity: Severity::High,
             context: Context::Server,
+            context_reason: None,
             origin: Origin::File,
             location: Location {
                 path: path.into(),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some("mbk_secretsecretsecret".into()),
             secret_redacted: Some("mbk_secr…et".into()),
