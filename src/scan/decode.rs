@@ -69,7 +69,7 @@ const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 const MIN_LITERAL: usize = 4;
 
 /// The encoded forms of `keyword` to search for, each with its encoding.
-pub(crate) fn encoded_forms(keyword: &str) -> Vec<(String, Encoded)> {
+pub fn encoded_forms(keyword: &str) -> Vec<(String, Encoded)> {
     let bytes = keyword.as_bytes();
     let mut out: Vec<(String, Encoded)> = Vec::new();
     let mut add = |s: String, e: Encoded| {
