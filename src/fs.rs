@@ -19,6 +19,12 @@ use std::path::Path;
 /// changes nothing for a regular file) and checked with `fstat` on the open
 /// handle, which is what is actually read.
 pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
+    Ok(open_regular_len(path)?.map(|(file, _)| file))
+}
+
+/// [`open_regular`], with the file's length from the same `fstat` (the walk
+/// opens every file of the tree: one system call per file saved).
+pub fn open_regular_len(path: &Path) -> std::io::Result<Option<(File, u64)>> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -27,10 +33,11 @@ pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
         opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
     let file = opts.open(path)?;
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Ok(None);
     }
-    Ok(Some(file))
+    Ok(Some((file, meta.len())))
 }
 
 /// The first `limit` bytes of a regular file; `Ok(None)` if `path` is not a

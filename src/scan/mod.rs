@@ -292,9 +292,9 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use crate::rules::{RuleSet, RuleSpec};
     use regex_automata::{Anchored, Input};
+    use std::sync::Arc;
 
     fn key20() -> String {
         "mbk_".to_string() + "q8w1e7r2t6y3u5i4o0pz"
@@ -607,11 +607,13 @@ mod tests {
         assert_eq!((cut[0].rule, cut[0].reason), (ri, CutReason::BlobBudget));
         assert!(cut[0].hits_skipped > 0 && cut[0].hits_skipped < 400);
         // Built-in rules are never cut, and a fast config rule is not either.
-        let fast = Arc::new(RuleSet::load(&[(
-            ".keyscan.toml".into(),
-            vec![config_rule(r"\b(acme_[a-z0-9]{20})\b")],
-        )])
-        .unwrap());
+        let fast = Arc::new(
+            RuleSet::load(&[(
+                ".keyscan.toml".into(),
+                vec![config_rule(r"\b(acme_[a-z0-9]{20})\b")],
+            )])
+            .unwrap(),
+        );
         let m = Matcher::with_limits(
             fast.clone(),
             Limits {
@@ -625,7 +627,8 @@ mod tests {
 
     #[test]
     fn a_config_rule_out_of_scan_time_is_cut_on_later_blobs() {
-        let rules = Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![config_rule(SLOW)])]).unwrap());
+        let rules =
+            Arc::new(RuleSet::load(&[(".keyscan.toml".into(), vec![config_rule(SLOW)])]).unwrap());
         let m = Matcher::with_limits(
             rules.clone(),
             Limits {

@@ -42,8 +42,8 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use crate::rules::RuleSet;
+    use std::sync::Arc;
 
     #[test]
     fn messages_are_redacted() {
