@@ -126,9 +126,12 @@ pub struct Cli {
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Write the report to FILE instead of standard output. Repeatable, and
+    /// FORMAT=FILE writes that format there: `--format github -o
+    /// sarif=keyscan.sarif` prints annotations and writes SARIF from one scan.
+    /// Standard output gets --format unless a plain `-o FILE` is given.
+    #[arg(long, short = 'o', value_name = "[FORMAT=]FILE", value_parser = parse_output)]
+    pub output: Vec<Output>,
 
     /// Report only findings that are not recorded in this baseline file.
     #[arg(long, value_name = "FILE")]
@@ -152,4 +155,100 @@ pub struct Cli {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+/// One `--output` value: a file, and the format to write there (`None`:
+/// the `--format` one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// `FORMAT=` given before the file name, if any.
+    pub format: Option<Format>,
+    /// Where to write.
+    pub path: PathBuf,
+}
+
+/// `[FORMAT=]FILE`: a known format name before the first `=` selects that
+/// format; anything else is a file name (write `./json=x` for a file named
+/// `json=x`).
+fn parse_output(s: &str) -> Result<Output, String> {
+    if let Some((name, path)) = s.split_once('=') {
+        if let Ok(format) = Format::from_str(name, true) {
+            if path.is_empty() {
+                return Err(format!("`{name}=` needs a file name after the `=`"));
+            }
+            return Ok(Output {
+                format: Some(format),
+                path: PathBuf::from(path),
+            });
+        }
+    }
+    if s.is_empty() {
+        return Err("the file name is empty".into());
+    }
+    Ok(Output {
+        format: None,
+        path: PathBuf::from(s),
+    })
+}
+
+impl Cli {
+    /// Where each report goes: `(format, Some(file))` for every `--output`,
+    /// plus `(--format, None)` — standard output — unless a plain `-o FILE`
+    /// took `--format`.
+    pub fn destinations(&self) -> Vec<(Format, Option<PathBuf>)> {
+        let mut out: Vec<(Format, Option<PathBuf>)> = self
+            .output
+            .iter()
+            .map(|o| (o.format.unwrap_or(self.format), Some(o.path.clone())))
+            .collect();
+        if self.output.iter().all(|o| o.format.is_some()) {
+            out.push((self.format, None));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("keyscan").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn output_takes_an_optional_format() {
+        assert_eq!(
+            parse_output("sarif=out/k.sarif").unwrap(),
+            Output {
+                format: Some(Format::Sarif),
+                path: "out/k.sarif".into()
+            }
+        );
+        assert_eq!(parse_output("k.sarif").unwrap().format, None);
+        // Not a format name: the whole value is the file name.
+        assert_eq!(parse_output("a=b").unwrap().path, PathBuf::from("a=b"));
+        assert_eq!(parse_output("./json=x").unwrap().format, None);
+        assert!(parse_output("json=").unwrap_err().contains("json="));
+        assert!(parse_output("").is_err());
+    }
+
+    #[test]
+    fn stdout_gets_the_format_unless_a_plain_output_takes_it() {
+        assert_eq!(cli(&[]).destinations(), vec![(Format::Text, None)]);
+        assert_eq!(
+            cli(&["--format", "github", "-o", "sarif=k.sarif"]).destinations(),
+            vec![
+                (Format::Sarif, Some("k.sarif".into())),
+                (Format::Github, None)
+            ]
+        );
+        assert_eq!(
+            cli(&["--format", "json", "-o", "k.json", "-o", "sarif=k.sarif"]).destinations(),
+            vec![
+                (Format::Json, Some("k.json".into())),
+                (Format::Sarif, Some("k.sarif".into()))
+            ]
+        );
+    }
 }

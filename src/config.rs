@@ -28,6 +28,7 @@
 
 use crate::error::{Error, Result};
 use crate::finding::Severity;
+use crate::fs::{read_limited, Links};
 use crate::rules::RuleSpec;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -105,25 +106,29 @@ pub struct Config {
     pub file: ConfigFile,
 }
 
+/// Largest config file read; a bigger one is an error.
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
 impl Config {
     /// Loads `explicit` if given (it must exist), else `ROOT/.keyscan.toml` if
     /// it exists, else defaults.
     pub fn discover(explicit: Option<&Path>, root: &Path) -> Result<Config> {
-        let path = match explicit {
-            Some(p) => p.to_path_buf(),
+        let (path, links) = match explicit {
+            Some(p) => (p.to_path_buf(), Links::Follow),
             None => {
                 let candidate = if root.is_dir() {
                     root.join(CONFIG_FILE_NAME)
                 } else {
                     return Ok(Config::default());
                 };
-                if !candidate.is_file() {
+                // Found inside the scanned tree: never read through a link.
+                if std::fs::symlink_metadata(&candidate).is_err() {
                     return Ok(Config::default());
                 }
-                candidate
+                (candidate, Links::Refuse)
             }
         };
-        let bytes = std::fs::read(&path).map_err(|e| Error::Config {
+        let bytes = read_limited(&path, MAX_CONFIG_BYTES, links).map_err(|e| Error::Config {
             path: path.clone(),
             line: None,
             column: None,

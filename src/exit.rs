@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | nothing at or above the `--fail-on` threshold was found |
-//! | 1 | at least one finding at or above the threshold, or, with `--strict`, at least one error in the summary (a file or directory that could not be read) |
+//! | 1 | at least one finding at or above the threshold, or, with `--strict`, at least one error in the summary (a file or directory that could not be read) or input that was not fully scanned (`incomplete`: more candidate keys than are kept per file, a config rule out of time) |
 //! | 2 | usage or configuration error: bad flag, bad config, bad rule, missing path |
 //!
 //! Without `--strict`, a file that cannot be read does not change the code: it

@@ -128,6 +128,12 @@ pub enum Origin {
     Staged,
     /// A blob in git history.
     Commit,
+    /// The message of a commit in git history. Its location's path is the
+    /// pseudo-path `commit-message/<commit id>` (see [`message_path`]).
+    CommitMessage,
+    /// The message of an annotated tag. Its location's path is the
+    /// pseudo-path `tag-message/<tag name>`.
+    TagMessage,
     /// A check of the repository's shape, not of one file's bytes.
     Audit,
 }
@@ -139,9 +145,22 @@ impl Origin {
             Origin::File => "file",
             Origin::Staged => "staged",
             Origin::Commit => "commit",
+            Origin::CommitMessage => "commit-message",
+            Origin::TagMessage => "tag-message",
             Origin::Audit => "audit",
         }
     }
+
+    /// A commit or tag message rather than a file.
+    pub fn is_message(&self) -> bool {
+        matches!(self, Origin::CommitMessage | Origin::TagMessage)
+    }
+}
+
+/// The pseudo-path of a message finding: `commit-message/<id>` or
+/// `tag-message/<name>` — what `git show` takes to display it.
+pub fn message_path(origin: &Origin, name: &str) -> String {
+    format!("{}/{name}", origin.as_str())
 }
 
 /// A place in scanned content. Lines and columns count from 1; the column is a
@@ -154,6 +173,10 @@ pub struct Location {
     pub line: u64,
     /// 1-based byte column within the line (0 when `line` is 0).
     pub column: u64,
+    /// The same column in UTF-16 code units, as SARIF counts by default
+    /// (`None` when unknown: a whole-file finding, or a key past the first
+    /// streaming buffer of a very long line).
+    pub column_utf16: Option<u64>,
 }
 
 /// The commit a finding in history is attributed to.
@@ -182,6 +205,10 @@ pub struct Finding {
     pub severity: Severity,
     /// Where the content ends up.
     pub context: Context,
+    /// Why the judge chose that context ("reachable from `app/page.tsx`
+    /// (`"use client"`) via `src/lib/stripe.ts`"); `None` for findings about
+    /// a file's place in the repository rather than a key.
+    pub context_reason: Option<String>,
     /// Which kind of source produced it.
     pub origin: Origin,
     /// Where it is.
@@ -211,6 +238,17 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// How reports qualify a history finding's commit: where the key is now
+    /// (`None` when it is still in HEAD, or not from history).
+    pub fn history_note(&self) -> Option<&'static str> {
+        match (&self.origin, &self.commit) {
+            (Origin::CommitMessage, Some(_)) => Some("in a commit message, which every clone has"),
+            (Origin::TagMessage, Some(_)) => Some("in a tag message, which every clone has"),
+            (_, Some(c)) if !c.in_head => Some("removed from HEAD but still in history"),
+            _ => None,
+        }
+    }
+
     /// The secret as reports should print it.
     pub fn secret_display(&self, show_secrets: bool) -> Option<&str> {
         if show_secrets {

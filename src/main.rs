@@ -48,9 +48,23 @@ fn use_color(choice: ColorChoice, to_file: bool) -> bool {
         ColorChoice::Auto => {
             !to_file
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                // A terminal that says it understands no escape sequences.
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
                 && std::io::stdout().is_terminal()
         }
     }
+}
+
+/// The terminal's width when text goes to a terminal (`COLUMNS` wins, as
+/// for other tools), else `None`: files and pipes get unwrapped lines.
+fn text_width(to_file: bool) -> Option<usize> {
+    if to_file || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    columns
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
+        .filter(|&w| w > 0)
 }
 
 /// Where the report goes: `--output FILE` or stdout. Errors name the file.
@@ -98,7 +112,16 @@ fn list_rules(cli: &Cli, config: &Config) -> keyscan::Result<ExitCode> {
             "--list-rules prints --format text or json".to_string(),
         ));
     }
-    emit(cli.output.as_deref(), |out| match format {
+    let output =
+        match cli.output.as_slice() {
+            [] => None,
+            [one] if one.format.is_none() => Some(one.path.as_path()),
+            _ => return Err(keyscan::Error::Usage(
+                "--list-rules writes one list: give at most one `--output FILE`, without FORMAT="
+                    .to_string(),
+            )),
+        };
+    emit(output, |out| match format {
         Format::Json => info::write_json(&rules, out),
         _ => info::write_text(&rules, out),
     })?;
@@ -166,23 +189,46 @@ fn run(cli: &Cli) -> keyscan::Result<ExitCode> {
         b.apply(&mut outcome.findings, &mut outcome.summary);
     }
 
-    let opts = RenderOptions {
-        show_secrets: cli.show_secrets,
-        color: use_color(cli.color, cli.output.is_some()),
-        quiet: cli.quiet,
+    // Every string printed passes the same redaction as the keys themselves:
+    // paths, variable names and project ids in messages, commit authors.
+    let printable = if cli.show_secrets {
+        None
+    } else {
+        let matcher = Matcher::new(pipeline::load_rules(&req.config)?);
+        let redact = |s: &str| matcher.redact_secrets(s).into_owned();
+        Some(keyscan::judge::printable::printable(
+            &outcome.findings,
+            &outcome.summary,
+            &redact,
+        ))
     };
-    let reporter = report::reporter(cli.format, opts);
+    let (findings, summary) = match &printable {
+        Some((f, s)) => (f.as_slice(), s),
+        None => (outcome.findings.as_slice(), &outcome.summary),
+    };
     let report = report::Report {
-        findings: &outcome.findings,
-        summary: &outcome.summary,
+        findings,
+        summary,
         rules: &outcome.rules,
+        repo_paths: &outcome.repo_paths,
     };
-    emit(cli.output.as_deref(), |out| reporter.write(&report, out))?;
+    // One scan, every requested report: files first, standard output last,
+    // so what a person sees comes after any "cannot write FILE" error.
+    for (format, path) in cli.destinations() {
+        let opts = RenderOptions {
+            show_secrets: cli.show_secrets,
+            color: use_color(cli.color, path.is_some()),
+            quiet: cli.quiet,
+            width: text_width(path.is_some()),
+        };
+        let reporter = report::reporter(format, opts);
+        emit(path.as_deref(), |out| reporter.write(&report, out))?;
+    }
     Ok(ExitCode::for_scan(
         &outcome.findings,
         fail_on,
         cli.strict,
-        !outcome.summary.errors.is_empty(),
+        outcome.summary.strict_fails(),
     ))
 }
 
@@ -204,6 +250,9 @@ fn fix(req: &ScanRequest, fail_on: Severity) -> keyscan::Result<ExitCode> {
             if left == 1 { "it" } else { "them" },
         ));
     }
+    // Paths and lines quoted from the tree may carry a key.
+    let matcher = Matcher::new(pipeline::load_rules(&req.config)?);
+    let text = matcher.redact_secrets(&text).into_owned();
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(ExitCode::Clean),

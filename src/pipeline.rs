@@ -28,7 +28,9 @@ use crate::blob::ScannedBlob;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::facts::project::{self, ProjectIndex};
+use crate::facts::repo_paths::RepoPaths;
 use crate::facts::tree::TreeFacts;
+use crate::facts::web::WebFacts;
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::judge::{Judge, JudgeSettings, Tally};
@@ -85,6 +87,8 @@ pub struct ScanOutcome {
     pub summary: Summary,
     /// Descriptions of every loaded rule (for SARIF and `--list-rules`).
     pub rules: Vec<RuleInfo>,
+    /// Display paths → repository-relative paths (SARIF, annotations).
+    pub repo_paths: RepoPaths,
 }
 
 /// Loads the built-in rules plus the config's `[[rule]]` tables.
@@ -123,7 +127,14 @@ impl Scanner {
     /// Loads the rules (built-in plus the config's), compiles the matcher and
     /// the allowlist. Config problems are errors here, before any scanning.
     pub fn new(config: &Config, no_allowlist: bool) -> Result<Scanner> {
+        crate::facts::frameworks::load().map_err(|message| {
+            crate::error::Error::Usage(format!("invalid framework conventions: {message}"))
+        })?;
         let matcher = Matcher::new(load_rules(config)?);
+        let allowlist = Allowlist::from_config(config, &|s| match matcher.redact_secrets(s) {
+            std::borrow::Cow::Owned(redacted) => Some(redacted),
+            std::borrow::Cow::Borrowed(_) => None,
+        })?;
         let settings = JudgeSettings {
             providers: config.file.providers.clone(),
             client_globs: compile_globs(
@@ -136,7 +147,7 @@ impl Scanner {
         Ok(Scanner {
             matcher,
             settings,
-            allowlist: Allowlist::from_config(config)?,
+            allowlist,
             no_allowlist,
             config: config.clone(),
         })
@@ -165,10 +176,14 @@ impl Scanner {
         // pattern, or are gone from disk but still in the index).
         source::tree::scan_listed(&tree.unread, &self.matcher, &mut output);
         output.stats.notes.extend(tree.notes());
+        let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+        let web = WebFacts::gather(&req.options.roots, &projects, &matched);
         let facts = Facts {
             projects,
             tree: Some(tree),
             history: None,
+            web,
+            staged: None,
         };
         let audits = |keys: &[Finding], sightings: &crate::judge::Sightings| {
             let with_key: std::collections::BTreeSet<&str> = sightings
@@ -187,7 +202,9 @@ impl Scanner {
             let tree = facts.tree.as_ref().expect("tree facts were gathered");
             audit::tree_findings(tree, |p| with_key.contains(p))
         };
-        self.finish(output, &facts, "tree", started, &audits, None)
+        let mut outcome = self.finish(output, &facts, "tree", started, &audits, None)?;
+        outcome.repo_paths = RepoPaths::for_roots(&req.options.roots);
+        Ok(outcome)
     }
 
     /// Scans what the next commit would record: the staged blobs of added
@@ -197,7 +214,27 @@ impl Scanner {
         let repo = source::staged::StagedRepo::open(repo_path)?;
         let paths = repo.staged_paths()?;
         let output = repo.scan(&paths, &self.matcher, threads)?;
-        let facts = Facts::with_projects(self.git_projects(&output));
+        let mut facts = Facts {
+            staged: Some(crate::facts::staged::StagedFacts::gather(
+                &output.blobs,
+                |path| {
+                    repo.repository()
+                        .is_path_ignored(Path::new(path))
+                        .unwrap_or(false)
+                },
+                |path| {
+                    let p = paths.iter().find(|p| p.path == path)?;
+                    repo.blob(p.head_id?).ok()
+                },
+            )),
+            ..Facts::with_projects(self.git_projects(&output))
+        };
+        // The work tree stands in for the index when reading the project's
+        // other files (framework, config, imports).
+        if let Some(workdir) = repo.workdir() {
+            let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+            facts.web = WebFacts::gather(&[workdir.to_path_buf()], &facts.projects, &matched);
+        }
         // The dotenv habit, checked on what is about to be committed: a staged
         // dotenv or secrets file (even without a key in it), and a staged
         // `.gitignore` change that stops ignoring dotenv files HEAD ignored.
@@ -248,6 +285,8 @@ impl Scanner {
             projects: self.git_projects(&history.source),
             tree: None,
             history: Some(history.ages),
+            web: WebFacts::default(),
+            staged: None,
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -327,6 +366,7 @@ impl Scanner {
             bytes_scanned: stats.bytes_scanned,
             files_skipped: stats.files_skipped,
             errors: stats.errors,
+            incomplete: stats.incomplete,
             build_dirs_scanned: stats.build_dirs_scanned,
             notes: stats.notes,
             placeholders_ignored: tally.placeholders,
@@ -344,6 +384,7 @@ impl Scanner {
         }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         summary.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        summary.incomplete.sort_by(|a, b| a.path.cmp(&b.path));
         summary.count_findings(&findings);
         summary.duration_ms = started.elapsed().as_millis() as u64;
         let rules = RuleInfo::catalogue(self.matcher.rules(), &self.config.file.providers);
@@ -351,6 +392,7 @@ impl Scanner {
             findings,
             summary,
             rules,
+            repo_paths: RepoPaths::identity(),
         })
     }
 

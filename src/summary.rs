@@ -49,6 +49,11 @@ pub struct Summary {
     pub files_skipped: BTreeMap<String, u64>,
     /// Inputs that could not be read; the scan went on without them.
     pub errors: Vec<ScanIssue>,
+    /// Inputs whose scan a bound cut short: more candidate keys than are
+    /// kept per file, or a config rule out of time. Like `errors`, they fail
+    /// `--strict`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<ScanIssue>,
     /// Reported findings per severity.
     pub findings_by_severity: SeverityCounts,
     /// Wall-clock time.
@@ -74,6 +79,12 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Whether `--strict` fails this scan: an input could not be read, or
+    /// was not fully scanned.
+    pub fn strict_fails(&self) -> bool {
+        !self.errors.is_empty() || !self.incomplete.is_empty()
+    }
+
     /// Fills `findings_by_severity` from the reported findings.
     pub fn count_findings(&mut self, findings: &[Finding]) {
         self.findings_by_severity = SeverityCounts::default();
@@ -130,6 +141,13 @@ impl Summary {
             lines.push(format!(
                 "suppressed: {} by inline allow, {} by config allowlist, {} by baseline",
                 sup.inline, sup.config, sup.baseline
+            ));
+        }
+        for i in &self.incomplete {
+            lines.push(format!(
+                "not fully scanned: {}: {}",
+                for_terminal(&i.path),
+                for_terminal(&i.message)
             ));
         }
         if let Some(n) = self.commits_scanned {

@@ -11,9 +11,13 @@ use keyscan::scan::{lines::LineCounter, Matcher, MIN_CHUNK};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
-fn rules() -> &'static keyscan::rules::RuleSet {
-    static RULES: OnceLock<keyscan::rules::RuleSet> = OnceLock::new();
-    RULES.get_or_init(|| keyscan::rules::RuleSet::builtin().expect("built-in rules load"))
+fn rules() -> std::sync::Arc<keyscan::rules::RuleSet> {
+    static RULES: OnceLock<std::sync::Arc<keyscan::rules::RuleSet>> = OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            std::sync::Arc::new(keyscan::rules::RuleSet::builtin().expect("built-in rules load"))
+        })
+        .clone()
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -19,6 +19,7 @@ use super::{ignore_edits, untrack_commands};
 use crate::error::{Error, Result};
 use crate::facts::project::ProjectIndex;
 use crate::facts::tree::{SeenFile, TreeFacts};
+use crate::fs::{read_limited, write_replace, Links};
 use crate::sanitize::for_terminal;
 use std::collections::HashSet;
 use std::fmt;
@@ -44,7 +45,13 @@ pub struct FixReport {
     pub untrack: Vec<String>,
     /// Summary notes (e.g. git not available).
     pub notes: Vec<String>,
+    /// `.gitignore` paths left alone because they are links or special
+    /// files, each with the lines to add by hand.
+    pub skipped: Vec<String>,
 }
+
+/// Largest `.gitignore` `--fix` reads before appending to it.
+const MAX_GITIGNORE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Applies the ignore-line fixes for a tree the source walked (its roots,
 /// the secret-bearing files it saw, its project roots).
@@ -62,20 +69,38 @@ pub fn fix(roots: &[PathBuf], seen: &[SeenFile], projects: &ProjectIndex) -> Res
             break;
         };
         done.insert(edit.fs_path.clone());
-        let existing = match std::fs::read(&edit.fs_path) {
-            Ok(b) => Some(b),
+        let existing = match std::fs::symlink_metadata(&edit.fs_path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(Error::Io {
-                    path: edit.fs_path,
-                    source: e,
-                })
+            // A link (even a dangling one) or a FIFO, device or folder:
+            // never appended through, never replaced.
+            Ok(m) if !m.file_type().is_file() => {
+                let what = if m.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "not a regular file"
+                };
+                report.skipped.push(format!(
+                    "`{}` is {what}: not changed (keyscan never writes through a link or into a special file); add these lines yourself: {}",
+                    edit.path,
+                    edit.lines.join(", ")
+                ));
+                continue;
             }
+            _ => Some(
+                read_limited(&edit.fs_path, MAX_GITIGNORE_BYTES, Links::Refuse).map_err(|e| {
+                    Error::Io {
+                        path: edit.fs_path.clone(),
+                        source: e,
+                    }
+                })?,
+            ),
         };
         let Some((new, added)) = append_lines(existing.as_deref(), &edit.lines) else {
             continue;
         };
-        std::fs::write(&edit.fs_path, &new).map_err(|e| Error::Io {
+        // A temporary file renamed over the old one: a killed --fix leaves
+        // the old `.gitignore` or the new one, never a truncated one.
+        write_replace(&edit.fs_path, &new).map_err(|e| Error::Io {
             path: edit.fs_path.clone(),
             source: e,
         })?;
@@ -90,7 +115,7 @@ pub fn fix(roots: &[PathBuf], seen: &[SeenFile], projects: &ProjectIndex) -> Res
 
 impl fmt::Display for FixReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.changes.is_empty() {
+        if self.changes.is_empty() && self.skipped.is_empty() {
             writeln!(
                 f,
                 "keyscan --fix: nothing to append: git already ignores every dotenv and secret file keyscan checks."
@@ -115,6 +140,9 @@ impl fmt::Display for FixReport {
             for cmd in &self.untrack {
                 writeln!(f, "  {}", for_terminal(cmd))?;
             }
+        }
+        for s in &self.skipped {
+            writeln!(f, "skipped: {}", for_terminal(s))?;
         }
         for n in &self.notes {
             writeln!(f, "note: {}", for_terminal(n))?;

@@ -83,11 +83,13 @@ pub(crate) fn audit_finding(
         title: title.to_string(),
         severity,
         context,
+        context_reason: None,
         origin,
         location: Location {
             path: path.to_string(),
             line: 0,
             column: 0,
+            column_utf16: None,
         },
         secret: None,
         secret_redacted: None,

@@ -28,6 +28,15 @@ pub struct KeyAges {
     pub at_head: HashSet<(String, String)>,
     /// HEAD's committer time, when HEAD resolves to a commit.
     pub head_time: Option<i64>,
+    /// Paths whose content came from a GitHub Pages branch (`gh-pages`, or
+    /// a remote's) and not from HEAD's line of history, with that branch:
+    /// a published site, so a key there is public (client).
+    pub published: HashMap<String, String>,
+    /// HEAD's upstream branch (`@{upstream}`), when it has one.
+    pub upstream: Option<String>,
+    /// Ids of introducing commits that the upstream branch does not have:
+    /// not pushed yet (empty without an upstream: nothing is known).
+    pub unpushed: HashSet<String>,
 }
 
 impl KeyAges {

@@ -8,21 +8,36 @@
 //! - [`tree`]: working-tree git facts — which secret-bearing files git
 //!   tracks or ignores, which project roots would let a dotenv file slip
 //!   into a commit — asked of git itself through [`oracle`].
+//! - [`web`]: the web model of JavaScript projects that hold a matched
+//!   file — the framework and its conventions ([`frameworks`], data in
+//!   `frameworks/*.toml`), what the bundler config inlines (`bundler.rs`),
+//!   and client reachability through the import graph (`imports.rs`).
 //! - [`history`]: history facts — when each key entered history and whether
 //!   it is still in HEAD.
+//! - [`repo_paths`]: where each scan root sits in its repository, so
+//!   reports read by GitHub can name files relative to the repository root.
+//! - [`staged`]: staged-mode facts — force-added ignored dotenv files, keys
+//!   HEAD already has at the same path.
 //!
 //! The pipeline builds one [`Facts`] per scan and hands it, read-only, to
 //! the judge and the audits. Facts never run the matcher and never see a
 //! finding; they may read small files (manifests, dotenv files) and ask git.
 
+pub(crate) mod bundler;
+pub mod frameworks;
 pub mod history;
+pub(crate) mod imports;
 pub mod oracle;
 pub mod project;
+pub mod repo_paths;
+pub mod staged;
 pub mod tree;
+pub mod web;
 
 use history::KeyAges;
 use project::ProjectIndex;
 use tree::TreeFacts;
+use web::WebFacts;
 
 /// The facts of one scan.
 #[derive(Debug, Default)]
@@ -33,6 +48,11 @@ pub struct Facts {
     pub tree: Option<TreeFacts>,
     /// History mode: key ages and presence in HEAD.
     pub history: Option<KeyAges>,
+    /// JavaScript projects holding a matched file: framework, bundler
+    /// config, client reachability (tree and staged modes).
+    pub web: WebFacts,
+    /// Staged mode: what git already knows about the staged files.
+    pub staged: Option<staged::StagedFacts>,
 }
 
 impl Facts {
@@ -42,6 +62,14 @@ impl Facts {
             projects,
             ..Facts::default()
         }
+    }
+
+    /// Staged mode: whether git's ignore rules cover the staged dotenv file
+    /// at `path` (it was force-added).
+    pub fn force_added(&self, path: &str) -> bool {
+        self.staged
+            .as_ref()
+            .is_some_and(|s| s.ignored.contains(path))
     }
 
     /// Whether git ignores the file at `path`. Git's answer wins when the

@@ -374,13 +374,17 @@ fn load_gitignore<'c>(
     cache
         .entry(dir.to_path_buf())
         .or_insert_with(|| {
+            // Never through a link, never a FIFO or device, never huge
+            // (`GitignoreBuilder::add` would open anything).
             let file = dir.join(".gitignore");
-            if !file.is_file() {
-                return None;
-            }
+            let bytes =
+                crate::fs::read_limited(&file, 16 * 1024 * 1024, crate::fs::Links::Refuse).ok()?;
             let mut b = GitignoreBuilder::new(dir);
-            // A bad line is skipped, as git does; the rest still applies.
-            let _ = b.add(&file);
+            let text = String::from_utf8_lossy(&bytes);
+            for line in text.trim_start_matches('\u{feff}').lines() {
+                // A bad line is skipped, as git does; the rest still applies.
+                let _ = b.add_line(Some(file.clone()), line);
+            }
             b.build().ok()
         })
         .as_ref()

@@ -19,7 +19,10 @@
 //! public JavaScript.
 
 use crate::dotenv;
+use crate::facts::imports::Side;
 use crate::facts::project::ProjectIndex;
+use crate::facts::web::{FileRole, WebFacts};
+use crate::facts::Facts;
 use crate::finding::Context;
 use crate::paths::file_name;
 
@@ -199,7 +202,187 @@ pub fn classify(path: &str, facts: ContentFacts, projects: &ProjectIndex) -> Cla
             }
         }
     }
-    Classified::new(Context::Server, "server-side code or configuration")
+    if let Some(kind) = infrastructure(path) {
+        return Classified::new(
+            Context::Server,
+            format!("{kind}, committed with the repository"),
+        );
+    }
+    Classified::new(Context::Server, GENERIC_SERVER)
+}
+
+/// The reason of the last rule: no other rule says where the file runs.
+pub const GENERIC_SERVER: &str = "server-side code or configuration";
+
+/// Infrastructure files that define a deployment's environment: CI
+/// workflows, Dockerfiles, compose files, `vercel.json`, `netlify.toml`,
+/// Kubernetes manifests. A committed key there is exposed to everyone who
+/// can read the repository, and a variable defined there feeds the build.
+pub fn infrastructure(path: &str) -> Option<&'static str> {
+    let name = file_name(path).to_ascii_lowercase();
+    let lower = path.to_ascii_lowercase();
+    let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+    if yaml && (lower.contains(".github/workflows/") || lower.starts_with(".github/workflows/")) {
+        return Some("CI workflow");
+    }
+    if name == ".gitlab-ci.yml"
+        || name == ".travis.yml"
+        || name == "azure-pipelines.yml"
+        || name == "bitbucket-pipelines.yml"
+        || name == "jenkinsfile"
+        || lower.contains(".circleci/")
+    {
+        return Some("CI configuration");
+    }
+    if name == "dockerfile" || name.starts_with("dockerfile.") || name.ends_with(".dockerfile") {
+        return Some("Dockerfile");
+    }
+    if (name.starts_with("docker-compose") || name.starts_with("compose.")) && yaml {
+        return Some("compose file");
+    }
+    if matches!(
+        name.as_str(),
+        "vercel.json"
+            | "netlify.toml"
+            | "fly.toml"
+            | "render.yaml"
+            | "app.yaml"
+            | "railway.json"
+            | "railway.toml"
+    ) {
+        return Some("hosting configuration");
+    }
+    if yaml
+        && (lower.contains("k8s/")
+            || lower.contains("kubernetes/")
+            || lower.contains("helm/")
+            || lower.contains("charts/"))
+    {
+        return Some("Kubernetes manifest");
+    }
+    None
+}
+
+/// What the web model of the project says about one match, when it says
+/// anything: a dotenv (or infrastructure) variable that a bundler config
+/// inlines or that a configured public prefix exposes; a literal inside a
+/// config's inlining option; a module's place in its framework and import
+/// graph; the region of a component (Astro frontmatter vs `<script>`) or of
+/// a pages-router module (`getServerSideProps`). `None` leaves the path
+/// rules' answer (`file_ctx`) standing.
+pub fn web_context(
+    path: &str,
+    offset: usize,
+    var: Option<&str>,
+    file_ctx: &Classified,
+    facts: &Facts,
+) -> Option<Classified> {
+    let web: &WebFacts = &facts.web;
+    let client = |reason: String| Some(Classified::new(Context::Client, reason));
+    let server = |reason: String| Some(Classified::new(Context::Server, reason));
+    let name = file_name(path);
+    let is_dotenv = dotenv::is_dotenv_name(name);
+    // Variables: inlined by a config, or public by a configured prefix.
+    if let Some(var) = var {
+        if is_dotenv {
+            if let Some((_, project)) = web.project_of(path) {
+                if let Some(how) = project.inlines(var) {
+                    return client(format!("{how} inlines `{var}` into client JavaScript"));
+                }
+                if let Some((prefix, why)) = project.public_prefix(var) {
+                    if dotenv::exposed_prefix(var).is_none() {
+                        return client(format!(
+                            "{why}: `{var}` starts with `{prefix}` and is inlined into client JavaScript"
+                        ));
+                    }
+                }
+            }
+            if let Some((_, project)) = web.project_of(path) {
+                if !project.notes.is_empty() && file_ctx.context == Context::Dotenv {
+                    return Some(Classified::new(
+                        Context::Dotenv,
+                        format!("{} ({})", file_ctx.reason, project.notes.join("; ")),
+                    ));
+                }
+            }
+        } else if let Some(kind) = infrastructure(path) {
+            for (_, project) in web.projects() {
+                if let Some(how) = project.inlines(var) {
+                    return client(format!(
+                        "{kind} defines `{var}`, which {how} inlines into client JavaScript"
+                    ));
+                }
+            }
+        }
+    }
+    if is_dotenv || !matches!(file_ctx.context, Context::Client | Context::Server) {
+        return None;
+    }
+    if is_bundle_path(path, &facts.projects) {
+        return None;
+    }
+    if let Some(config) = web.config(path) {
+        return config
+            .region_at(offset)
+            .and_then(|how| client(format!("{how} inlines this literal into client JavaScript")));
+    }
+    let module = web.module(path)?;
+    let (root, project) = web.project_of(path)?;
+    let rel = rel_to(root, path);
+    let Some(role) = WebFacts::role(project, &rel, module) else {
+        // The web model could not decide (no graph, a run-time config):
+        // conventions stand, and the reason says why.
+        if project.notes.is_empty() {
+            return None;
+        }
+        return Some(Classified::new(
+            file_ctx.context,
+            format!(
+                "{} (by convention: {})",
+                file_ctx.reason,
+                project.notes.join("; ")
+            ),
+        ));
+    };
+    let region = module.side_at(offset);
+    if let Some(export) = module.server_export_at(offset) {
+        let fw = project
+            .framework
+            .map_or("The framework", |f| f.name.as_str());
+        return server(format!(
+            "inside `{export}`, which runs on the server: {fw} strips it from the client bundle"
+        ));
+    }
+    let html = !rel.to_ascii_lowercase().ends_with(".astro");
+    match (role, region) {
+        (FileRole::Regions, Some(Side::Server)) => {
+            server("Astro component frontmatter, which runs on the server or at build time".into())
+        }
+        (FileRole::Regions, Some(Side::Client)) if html => {
+            client("an HTML page's inline `<script>`, served to browsers".into())
+        }
+        (FileRole::Regions, Some(Side::Client)) => {
+            client("an Astro component's `<script>`, bundled for the browser".into())
+        }
+        (FileRole::Regions, _) => None,
+        (FileRole::Unreached(why), _) => Some(Classified::new(
+            file_ctx.context,
+            format!("{} (by convention: {why})", file_ctx.reason),
+        )),
+        (FileRole::Server(why), _) => server(why),
+        (FileRole::Client(why), _) => client(why),
+    }
+}
+
+fn rel_to(root: &str, path: &str) -> String {
+    if root.is_empty() {
+        path.to_string()
+    } else {
+        path.strip_prefix(root)
+            .and_then(|p| p.strip_prefix('/'))
+            .unwrap_or(path)
+            .to_string()
+    }
 }
 
 /// The variable a value is assigned to at the end of `line_before` (the bytes

@@ -16,18 +16,53 @@ use crate::paths::{file_name, parent_dir};
 use crate::rules::Rule;
 use std::collections::BTreeMap;
 
+/// Where the content is, in git's terms: what a message may say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileState {
+    /// A working-tree file (`tracked`: git's index has it).
+    Tree {
+        /// In git's index.
+        tracked: bool,
+    },
+    /// Staged for the next commit (`force_added`: git's ignore rules cover
+    /// it, so it was added with `git add -f`).
+    Staged {
+        /// Ignored, yet staged.
+        force_added: bool,
+    },
+    /// A blob in a commit: in every clone, whatever the file's state now.
+    Committed,
+    /// A commit's message.
+    CommitMessage,
+    /// An annotated tag's message.
+    TagMessage,
+}
+
 /// The message of a key finding, from the key's context and the facts about
-/// its file: `ignored` (git ignores it), `committed` (a dotenv file that git
-/// tracks, in tree mode), `exposed_var` (a bundler-exposed variable holds it).
+/// its file: `ignored` (git ignores it), its [`FileState`], `exposed_var` (a
+/// bundler-exposed variable holds it).
 pub(crate) fn message(
     rule: &Rule,
     cls: &Classified,
     path: &str,
     ignored: bool,
-    committed: bool,
+    state: FileState,
     exposed_var: Option<&str>,
 ) -> String {
     let name = &rule.spec.name;
+    match state {
+        FileState::CommitMessage | FileState::TagMessage if !rule.is_publishable() => {
+            let what = if state == FileState::CommitMessage {
+                "a commit message"
+            } else {
+                "an annotated tag's message"
+            };
+            return format!(
+                "{name} in {what} (`{path}`): every clone has it and `git log` shows it, and a pushed message cannot be edited. Rotate it."
+            );
+        }
+        _ => {}
+    }
     if rule.is_publishable() {
         return format!(
             "{name} in {} ({}). Publishable keys are meant for browsers; listed for inventory.",
@@ -41,10 +76,30 @@ pub(crate) fn message(
     };
     let in_dotenv = dotenv::is_dotenv_name(file_name(path));
     let template = dotenv::is_template_name(file_name(path));
-    if cls.context == Context::Dotenv && committed && !template {
-        return format!(
-            "{name} in dotenv file `{path}`, which git tracks: it is in the repository's history, where every clone has it. Rotate it."
-        );
+    if cls.context == Context::Dotenv && !template {
+        match state {
+            FileState::Tree { tracked: true } => {
+                return format!(
+                    "{name} in dotenv file `{path}`, which git tracks: it is in the repository's history, where every clone has it. Rotate it."
+                )
+            }
+            FileState::Committed => {
+                return format!(
+                    "{name} in dotenv file `{path}`, which was committed: it is in the repository's history, where every clone has it, whether or not the file is still tracked or ignored today. Rotate it."
+                )
+            }
+            FileState::Staged { force_added } if exposed_var.is_none() => {
+                let how = if force_added {
+                    " Git ignores this file, so it was added with `git add -f`."
+                } else {
+                    ""
+                };
+                return format!(
+                    "{name} in dotenv file `{path}`, which is staged: committing it puts the key in the repository's history, where every clone has it.{how} Unstage it with `git restore --staged {path}`."
+                );
+            }
+            _ => {}
+        }
     }
     let base = match cls.context {
         Context::Client if in_dotenv && exposed_var.is_some() => {
@@ -59,13 +114,31 @@ pub(crate) fn message(
                 "{name} in bundler-exposed variable `{var}` in `{path}`: the bundler inlines every `{prefix}` variable into public JavaScript, so anyone who loads the app can read it.{ignored_note}"
             )
         }
+        Context::Client if in_dotenv => {
+            let ignored_note = if ignored {
+                " Git ignoring this file does not help: the bundler reads it at build time."
+            } else {
+                ""
+            };
+            format!(
+                "{name} in `{path}`, and {}, so anyone who loads the app can read it.{ignored_note}",
+                cls.reason
+            )
+        }
         Context::Client => format!(
             "{name} in client-side code: {}. Anyone who loads the app can read it.",
             cls.reason
         ),
-        Context::Server => format!(
-            "{name} hard-coded in server-side code. Anyone with access to the repository or its history has it; load it from an environment variable instead."
-        ),
+        Context::Server => {
+            let why = if cls.reason == super::context::GENERIC_SERVER {
+                String::new()
+            } else {
+                format!(" ({})", cls.reason)
+            };
+            format!(
+                "{name} hard-coded in server-side code{why}. Anyone with access to the repository or its history has it; load it from an environment variable instead."
+            )
+        }
         Context::Dotenv if template => format!(
             "{name} in dotenv template `{path}`: templates are meant to be committed, so this key is published with the repository. Put a placeholder such as `{}your_key` there, keep the real key in an ignored `.env.local`, and rotate it if it is real.",
             rule.spec.secret_prefix.as_deref().unwrap_or("")
@@ -75,7 +148,7 @@ pub(crate) fn message(
         ),
         Context::Dotenv => format!("{name} in dotenv file `{path}`."),
         Context::Docs => format!(
-            "{name} in documentation. If it is a real key, rotate it; if it is an example, use a placeholder such as `{}your_key`.",
+            "{name} in documentation, committed with the repository: everyone who can read the repository can read the key. If it is real, rotate it; in an example, use a placeholder such as `{}your_key`.",
             rule.spec.secret_prefix.as_deref().unwrap_or("")
         ),
         Context::Test => format!(
@@ -94,6 +167,10 @@ pub struct Sightings {
     pub all: Vec<KeySighting>,
     /// Sightings with a known variable, by raw secret.
     by_secret: BTreeMap<String, Vec<usize>>,
+    /// Keys found in client bundles (build output, hashed chunks, source
+    /// maps, public assets), by raw secret, with the first bundle's path:
+    /// the dotenv line such a key came from is client.
+    pub bundled: BTreeMap<String, String>,
 }
 
 impl Sightings {
@@ -105,7 +182,11 @@ impl Sightings {
                 by_secret.entry(s.secret.clone()).or_default().push(i);
             }
         }
-        Sightings { all, by_secret }
+        Sightings {
+            all,
+            by_secret,
+            bundled: BTreeMap::new(),
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod context;
 pub mod message;
 pub mod overdue;
 pub mod placeholder;
+pub mod printable;
 pub mod redact;
 pub mod rotation;
 pub mod vendor;
@@ -36,14 +37,31 @@ use crate::blob::ScannedBlob;
 use crate::config::ProviderSettings;
 use crate::dotenv;
 use crate::facts::Facts;
-use crate::finding::{Context, Finding, Location};
+use crate::finding::{Context, Finding, Location, Origin};
 use crate::rules::{Rule, RuleSet};
 use crate::scan::{Matcher, RawMatch, SCRIPT_WORD};
 use context::{classify, Classified, ContentFacts};
+use message::FileState;
 pub use message::Sightings;
 pub use redact::{fingerprint, redact};
 use redact::{snippets, Spans};
 use std::collections::BTreeMap;
+
+/// Advice for a key in a commit or tag message.
+pub const MESSAGE_ADVICE: &str =
+    "A message cannot be edited once pushed (rewriting history does not reach clones and forks): rotate the key.";
+
+/// Advice for a staged key that nothing committed yet.
+pub const STAGED_NOT_COMMITTED: &str =
+    "Nothing has been committed yet: take the key out of the file, `git add` it again and commit. If the key is real, rotate it — it may already be in other places.";
+
+/// Advice for a staged key in client code that nothing committed yet.
+pub const STAGED_CLIENT: &str =
+    "Nothing has been committed yet, but in client code this key becomes public the moment the app is built: take it out before committing, and rotate it if it was ever deployed.";
+
+/// Advice for a staged key that HEAD already has at the same path.
+pub const STAGED_ALREADY_COMMITTED: &str =
+    "HEAD already has this key at this path: it is in the repository's history whatever this commit does. Rotate it, then remove it.";
 
 /// Advice for a key that is gone from HEAD but still in git history.
 pub const REMOVED_FROM_HEAD: &str =
@@ -146,6 +164,36 @@ impl<'a> Judge<'a> {
                 };
             }
         }
+        match blob.origin {
+            crate::finding::Origin::CommitMessage => {
+                return Classified {
+                    context: Context::Server,
+                    reason: "a commit message, which every clone has".into(),
+                }
+            }
+            crate::finding::Origin::TagMessage => {
+                return Classified {
+                    context: Context::Server,
+                    reason: "an annotated tag's message, which every clone has".into(),
+                }
+            }
+            crate::finding::Origin::Commit => {
+                if let Some(branch) = facts
+                    .history
+                    .as_ref()
+                    .and_then(|h| h.published.get(&blob.path))
+                {
+                    return Classified {
+                        context: Context::Client,
+                        reason: format!(
+                            "published as a web site by GitHub Pages from `{}`",
+                            branch.rsplit('/').next().unwrap_or(branch)
+                        ),
+                    };
+                }
+            }
+            _ => {}
+        }
         let content = ContentFacts {
             use_client: blob.scan.use_client,
             has_script: self.matcher.has_context_word(&blob.scan, SCRIPT_WORD),
@@ -159,6 +207,7 @@ impl<'a> Judge<'a> {
         &self,
         blob: &'b ScannedBlob,
         facts: &Facts,
+        bundled: &BTreeMap<String, String>,
         tally: &mut Tally,
     ) -> Vec<Candidate<'b>>
     where
@@ -218,7 +267,23 @@ impl<'a> Judge<'a> {
                             "bundler-exposed variable `{v}`: the bundler inlines it into public JavaScript"
                         ),
                     },
-                    None => file_ctx.clone(),
+                    None if blob.dotenv.is_some() && bundled.contains_key(&m.secret) => {
+                        Classified {
+                            context: Context::Client,
+                            reason: format!(
+                                "the built bundle `{}` already holds this key: the build inlined it from here",
+                                bundled[&m.secret]
+                            ),
+                        }
+                    }
+                    None => context::web_context(
+                        &blob.path,
+                        m.offset as usize,
+                        var.as_deref(),
+                        &file_ctx,
+                        facts,
+                    )
+                    .unwrap_or_else(|| file_ctx.clone()),
                 };
                 Candidate {
                     m,
@@ -238,9 +303,20 @@ impl<'a> Judge<'a> {
     /// dotenv file without an exposed prefix. Cross-file checks (bundle
     /// provenance, keys reused across environments) need those.
     pub fn sightings(&self, blobs: &[ScannedBlob], facts: &Facts) -> Sightings {
+        let mut bundled: BTreeMap<String, String> = BTreeMap::new();
+        for blob in blobs
+            .iter()
+            .filter(|b| b.dotenv.is_none() && context::is_bundle_path(&b.path, &facts.projects))
+        {
+            for m in &blob.scan.matches {
+                bundled
+                    .entry(m.secret.clone())
+                    .or_insert_with(|| blob.path.clone());
+            }
+        }
         let mut all = Vec::new();
         for blob in blobs.iter().filter(|b| b.dotenv.is_some()) {
-            for c in self.candidates(blob, facts, &mut Tally::default()) {
+            for c in self.candidates(blob, facts, &bundled, &mut Tally::default()) {
                 if c.inline_allowed {
                     continue;
                 }
@@ -259,7 +335,9 @@ impl<'a> Judge<'a> {
                 });
             }
         }
-        Sightings::new(all)
+        let mut sightings = Sightings::new(all);
+        sightings.bundled = bundled;
+        sightings
     }
 
     /// Second pass: the findings of one blob. Set-aside keys, placeholders
@@ -271,7 +349,7 @@ impl<'a> Judge<'a> {
         sightings: &Sightings,
         tally: &mut Tally,
     ) -> Vec<Finding> {
-        let candidates = self.candidates(blob, facts, tally);
+        let candidates = self.candidates(blob, facts, &sightings.bundled, tally);
         if candidates.is_empty() {
             return Vec::new();
         }
@@ -308,12 +386,23 @@ impl<'a> Judge<'a> {
             .providers
             .get(&rule.spec.provider.to_ascii_lowercase());
         let rot = rotation::rotation(rule, project_id.as_deref(), provider);
+        let state = match blob.origin {
+            Origin::File | Origin::Audit => FileState::Tree {
+                tracked: facts.tracked(&blob.path),
+            },
+            Origin::Staged => FileState::Staged {
+                force_added: facts.force_added(&blob.path),
+            },
+            Origin::Commit => FileState::Committed,
+            Origin::CommitMessage => FileState::CommitMessage,
+            Origin::TagMessage => FileState::TagMessage,
+        };
         let mut message = message::message(
             rule,
             cls,
             &blob.path,
             facts.ignored(&blob.path, blob.ignored),
-            facts.tracked(&blob.path) && blob.origin == crate::finding::Origin::File,
+            state,
             exposed_var,
         );
         let source = message::provenance(
@@ -328,17 +417,55 @@ impl<'a> Judge<'a> {
             message.push_str(&sentence);
             source
         });
-        // In history, a key is in HEAD or only in history: a fact per key.
-        let commit = blob.commit.clone().map(|mut commit| {
-            commit.in_head = facts.in_head(&m.secret).unwrap_or(true);
-            commit
-        });
+        // In history, a key is in HEAD or only in history, and it was
+        // introduced by the first commit whose tree held it at any path
+        // (a rename does not re-introduce it): facts per key. A message is
+        // never in HEAD's tree.
+        let commit = match blob.origin {
+            Origin::Commit => blob.commit.clone().map(|own| {
+                let mut commit = facts
+                    .history
+                    .as_ref()
+                    .and_then(|h| h.first_seen.get(&m.secret))
+                    .map(|f| f.commit.clone())
+                    .unwrap_or(own);
+                commit.in_head = facts.in_head(&m.secret).unwrap_or(true);
+                commit
+            }),
+            _ => blob.commit.clone().map(|mut commit| {
+                commit.in_head = false;
+                commit
+            }),
+        };
+        let staged = blob.origin == Origin::Staged;
+        let already_committed = facts
+            .staged
+            .as_ref()
+            .is_some_and(|s| s.committed(&blob.path, &m.secret));
         let mut remediation = Vec::new();
         if !rule.is_publishable() {
-            if commit.as_ref().is_some_and(|c| !c.in_head) {
+            if blob.origin.is_message() {
+                remediation.push(MESSAGE_ADVICE.to_string());
+            } else if commit.as_ref().is_some_and(|c| !c.in_head) {
                 remediation.push(REMOVED_FROM_HEAD.to_string());
             }
-            if cls.context == Context::Client {
+            if let (Some(c), Some(h)) = (&commit, &facts.history) {
+                if let Some(up) = h.upstream.as_deref().filter(|_| h.unpushed.contains(&c.id)) {
+                    remediation.push(format!(
+                        "Not pushed yet: `{up}` does not have commit {}. Rewrite the commit that added the key (`git commit --amend`, or `git rebase -i`) before pushing; rotate the key anyway if it is real.",
+                        c.id.get(..12).unwrap_or(&c.id)
+                    ));
+                }
+            }
+            if staged {
+                remediation.push(if already_committed {
+                    STAGED_ALREADY_COMMITTED.to_string()
+                } else if cls.context == Context::Client {
+                    STAGED_CLIENT.to_string()
+                } else {
+                    STAGED_NOT_COMMITTED.to_string()
+                });
+            } else if cls.context == Context::Client {
                 remediation.push(
                     "This key is already public: rotate it first. Deleting it from the code does not make it secret again."
                         .to_string(),
@@ -362,11 +489,13 @@ impl<'a> Judge<'a> {
             title: rule.spec.name.clone(),
             severity,
             context: cls.context,
+            context_reason: Some(cls.reason.clone()),
             origin: blob.origin.clone(),
             location: Location {
                 path: blob.path.clone(),
                 line: m.line,
                 column: m.column,
+                column_utf16: m.column_utf16,
             },
             secret: Some(m.secret.clone()),
             secret_redacted: Some(redacted),

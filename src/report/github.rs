@@ -6,6 +6,8 @@
 //! critical and high, `warning` for medium and low, `notice` for info (so a
 //! publishable key is visible but not alarming). Findings about a whole file
 //! (line 0) carry no `line`/`col`, which makes them file-level annotations.
+//! `file=` is relative to the repository root, whatever folder was scanned
+//! (see [`crate::facts::repo_paths`]): GitHub resolves it there.
 //!
 //! **Escaping is the security boundary here.** The runner reads every stdout
 //! line that starts with `::` as a command, and file names and messages come
@@ -16,6 +18,9 @@
 //! property list early, or add a property. The summary lines that follow are
 //! plain log lines that start with `keyscan:` and go through
 //! [`for_terminal`], which makes line breaks visible instead of emitting them.
+//! Before that escaping, every value goes through [`visible`] (the terminal
+//! escaping, CR and LF left to the toolkit's), so ESC, BEL, backspace and
+//! bidi controls from a file name never reach the log raw.
 
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
@@ -34,6 +39,21 @@ impl GithubReporter {
     pub fn new(opts: RenderOptions) -> Self {
         GithubReporter { opts }
     }
+}
+
+/// `s` with every control character but CR and LF (which the toolkit's
+/// escaping turns into `%0D`/`%0A`), every bidi control and invisible format
+/// character made visible, as on a terminal.
+pub fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(['\r', '\n']) {
+        out.push_str(&for_terminal(&rest[..i]));
+        out.push_str(&rest[i..i + 1]);
+        rest = &rest[i + 1..];
+    }
+    out.push_str(&for_terminal(rest));
+    out
 }
 
 /// Escapes a command's message, as the toolkit's `escapeData`.
@@ -58,15 +78,20 @@ pub fn command(sev: Severity) -> &'static str {
 }
 
 impl GithubReporter {
-    fn annotation(&self, f: &Finding) -> String {
+    /// One workflow command; `path` is the finding's path relative to the
+    /// repository root, which is what GitHub resolves `file=` against.
+    fn annotation(&self, f: &Finding, path: &str) -> String {
         let show = self.opts.show_secrets;
-        let mut props = vec![format!("file={}", escape_property(&f.location.path))];
+        // Control characters (ESC, BEL, backspace), bidi overrides and
+        // invisible format characters in a file name or rule text are shown,
+        // not passed to the log, before the toolkit's own escaping.
+        let mut props = vec![format!("file={}", escape_property(&visible(path)))];
         if f.location.line > 0 {
             props.push(format!("line={}", f.location.line));
             props.push(format!("col={}", f.location.column.max(1)));
         }
         let title = format!("keyscan: {} ({}, {})", f.title, f.severity, f.context);
-        props.push(format!("title={}", escape_property(&title)));
+        props.push(format!("title={}", escape_property(&visible(&title))));
 
         let mut msg = format!("{} [{}]", f.message, f.rule_id);
         if let Some(secret) = f.secret_display(show) {
@@ -76,11 +101,9 @@ impl GithubReporter {
             msg.push_str(&format!(
                 "\nIntroduced in commit {}{}",
                 &c.id[..c.id.len().min(12)],
-                if c.in_head {
-                    ""
-                } else {
-                    " (removed from HEAD, still in history)"
-                }
+                f.history_note()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
             ));
         }
         if let Some(url) = &f.rotation_url {
@@ -94,7 +117,7 @@ impl GithubReporter {
             "::{} {}::{}",
             command(f.severity),
             props.join(","),
-            escape_data(&msg)
+            escape_data(&visible(&msg))
         )
     }
 }
@@ -102,7 +125,8 @@ impl GithubReporter {
 impl Reporter for GithubReporter {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         for f in report.findings {
-            writeln!(out, "{}", self.annotation(f))?;
+            let path = report.repo_paths.repo_relative(&f.location.path);
+            writeln!(out, "{}", self.annotation(f, &path))?;
         }
         if self.opts.quiet {
             return Ok(());
@@ -140,6 +164,15 @@ impl Reporter for GithubReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_escapes_everything_but_line_breaks() {
+        assert_eq!(
+            visible("a\x1b[31mb\x07\r\n\u{202E}c\x08"),
+            "a\\x1b[31mb\\x07\r\n<U+202E>c\\x08"
+        );
+        assert_eq!(escape_data(&visible("x\ny")), "x%0Ay");
+    }
 
     #[test]
     fn escapes_like_the_toolkit() {

@@ -12,6 +12,7 @@ pub mod rules;
 pub mod sarif;
 pub mod text;
 
+pub use crate::facts::repo_paths::RepoPaths;
 use crate::finding::Finding;
 pub use crate::summary::{ScanIssue, SeverityCounts, Summary, Suppressed};
 use rules::RuleInfo;
@@ -40,6 +41,9 @@ pub struct Report<'a> {
     /// Descriptions of the loaded rules; formats that describe rules apart
     /// from findings (SARIF) look them up here.
     pub rules: &'a [RuleInfo],
+    /// Display paths → repository-relative paths: the formats GitHub reads
+    /// (SARIF, annotations) name files relative to the repository root.
+    pub repo_paths: &'a RepoPaths,
 }
 
 /// Rendering options shared by reporters.
@@ -51,6 +55,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// Only findings, no summary (`--quiet`).
     pub quiet: bool,
+    /// Wrap text output's prose (messages, remediation) to this many
+    /// columns: the terminal's width when printing to one, else `None`.
+    pub width: Option<usize>,
 }
 
 /// One output format.

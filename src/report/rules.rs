@@ -1,5 +1,7 @@
 //! What a rule *is*, without its compiled regexes: the catalogue that
 //! `--list-rules` prints and that SARIF needs for its `tool.driver.rules`.
+//! `--list-rules` also lists the audit rules (`rules/audits.toml`), whose
+//! findings come from code rather than patterns.
 //!
 //! Reporters must not depend on the matcher, yet SARIF describes each rule
 //! (title, description, how to rotate, how severe it can be) apart from any
@@ -11,6 +13,7 @@
 
 use crate::config::ProviderSettings;
 use crate::judge::rotation::rotation;
+use crate::rules::audits::{audit_rules, AuditRule};
 use crate::rules::{Rule, RuleKind, RuleSet, SeverityTable};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -84,14 +87,21 @@ impl RuleInfo {
     }
 }
 
-/// `--list-rules --format json`: `{"version": 1, "rules": [...]}`.
+/// `--list-rules --format json`: `{"version": 1, "rules": [...], "audits":
+/// [...]}` — key rules, then the repository checks (`rules/audits.toml`).
 pub fn write_json(rules: &[RuleInfo], out: &mut dyn Write) -> io::Result<()> {
     #[derive(Serialize)]
     struct Doc<'a> {
         version: u32,
         rules: &'a [RuleInfo],
+        audits: &'a [AuditRule],
     }
-    serde_json::to_writer_pretty(&mut *out, &Doc { version: 1, rules })?;
+    let doc = Doc {
+        version: 1,
+        rules,
+        audits: audit_rules(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
@@ -117,7 +127,20 @@ pub fn write_text(rules: &[RuleInfo], out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  source: {}", for_terminal(&r.source))?;
         writeln!(out)?;
     }
-    writeln!(out, "{} rules", rules.len())
+    let audits = audit_rules();
+    for a in audits {
+        writeln!(out, "{}  (repository check)", a.id)?;
+        writeln!(out, "  {}", a.name)?;
+        writeln!(out, "  {}", a.description)?;
+        writeln!(out, "  severity: {}", a.severity)?;
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "{} key rules, {} repository checks (rules/audits.toml)",
+        rules.len(),
+        audits.len()
+    )
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //!
 //! One run, one tool (`keyscan`, its version and repository URL). The
 //! `tool.driver.rules` array holds each rule that has a result, once, in
-//! order of first appearance, so `ruleIndex` points into it; a rule id that
-//! no loaded rule describes (an audit) is described from its first finding.
+//! order of first appearance, so `ruleIndex` points into it. Key rules are
+//! described from the rule catalogue, audit rules from `rules/audits.toml`
+//! (their help has fenced code blocks for commands).
 //!
 //! What GitHub needs and why each field is here:
 //!
@@ -15,14 +16,19 @@
 //!   bands for the same names), and each result carries its own `level`
 //!   (error for critical/high, warning for medium/low, note for info) and
 //!   `properties.severity`.
-//! - `partialFingerprints`: our fingerprint as `keyscan/v1`, and also as
-//!   `primaryLocationLineHash` (`FINGERPRINT:N`, N counting repeats of the
-//!   same key in the same file), because `upload-sarif` cannot compute a line
-//!   hash for a file that no longer exists at HEAD — a leak found in history.
-//! - Locations are relative URIs under `%SRCROOT%` (percent-encoded), with a
-//!   region whose line and column are at least 1: findings about a whole file
-//!   (line 0) point at line 1, column 1. Columns are keyscan's 1-based byte
-//!   columns, which equal SARIF's default UTF-16 columns on ASCII lines.
+//! - `partialFingerprints`: our fingerprint as `keyscan/v1` only. GitHub's
+//!   `primaryLocationLineHash` is a rolling hash of the lines around the
+//!   result that `upload-sarif` computes from the checked-out file; a value
+//!   of ours would disagree with it (one warning per alert), so it is left
+//!   to GitHub.
+//! - Locations are URIs relative to the **repository root**
+//!   (`uriBaseId` `%SRCROOT%`, percent-encoded), whatever folder was scanned
+//!   (`keyscan apps/web` reports `apps/web/src/api.js`; see
+//!   [`crate::facts::repo_paths`]), with a region whose line and column are
+//!   at least 1: findings about a whole file (line 0) point at line 1,
+//!   column 1. Columns count UTF-16 code units, as the run's `columnKind`
+//!   says (GitHub and SARIF's default), not keyscan's byte columns: `ü` is
+//!   two bytes and one unit, `😀` four bytes and two units.
 //!
 //! Secrets appear only through [`Finding::secret_display`] and
 //! [`Finding::snippet_display`]: redacted unless `--show-secrets`.
@@ -30,6 +36,7 @@
 use super::rules::RuleInfo;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
+use crate::rules::audits::audit_rule;
 use crate::rules::RuleKind;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
@@ -114,49 +121,61 @@ fn artifact_location(path: &str) -> Value {
     }
 }
 
-/// The rule description for `id`: from the catalogue, or from the first
-/// finding when no loaded rule has that id (audits).
+/// The rule description for `id`: a key rule from the catalogue, an audit
+/// rule from `rules/audits.toml` — never from one finding's path-specific
+/// message — and only an id that neither knows from its first finding.
 fn rule_object(id: &str, info: Option<&RuleInfo>, first: &Finding, worst: Severity) -> Value {
-    let (name, description, provider, url, steps, tags) = match info {
-        Some(r) => {
+    let (name, description, provider, url, text, markdown, tags) = match (info, audit_rule(id)) {
+        (Some(r), _) => {
             let kind = match r.kind {
                 RuleKind::Secret => "secret-key",
                 RuleKind::Publishable => "publishable-key",
             };
+            let (name, provider) = (&r.name, &r.provider);
+            let (description, steps, url) = (&r.description, &r.rotation_steps, &r.rotation_url);
+            let s = &r.severity;
+            let severity = format!(
+                "Severity depends on where the key is: client {}, server {}, dotenv {}, docs {}, test {}.",
+                s.client, s.server, s.dotenv, s.docs, s.test
+            );
             (
-                r.name.clone(),
-                r.description.clone(),
-                r.provider.clone(),
-                Some(r.rotation_url.clone()),
-                r.rotation_steps.clone(),
+                name.clone(),
+                description.clone(),
+                provider.clone(),
+                Some(url.clone()),
+                format!("{name} ({provider})\n\n{description}\n\nHow to fix:\n{steps}\n\nRotate the key at: {url}\n\n{severity}\n"),
+                format!("**{name}** ({provider})\n\n{description}\n\n### How to fix\n\n{steps}\n\nRotate the key at: <{url}>\n\n{severity}\n"),
                 kind,
             )
         }
-        None => (
-            first.title.clone(),
-            first.message.clone(),
-            first.provider.clone(),
-            first.rotation_url.clone(),
-            first.remediation.clone(),
+        (None, Some(a)) => (
+            a.name.clone(),
+            a.description.clone(),
+            "git".to_string(),
+            None,
+            format!(
+                "{} (repository check)\n\n{}\n\nHow to fix:\n{}\nSeverity: {}.\n",
+                a.name, a.description, a.help, a.severity
+            ),
+            format!(
+                "**{}** (repository check)\n\n{}\n\n### How to fix\n\n{}\nSeverity: {}.\n",
+                a.name, a.description, a.help, a.severity
+            ),
             "audit",
         ),
+        (None, None) => {
+            let fenced = format!("```text\n{}\n```", first.remediation);
+            (
+                first.title.clone(),
+                first.title.clone(),
+                first.provider.clone(),
+                first.rotation_url.clone(),
+                format!("{}\n\nHow to fix:\n{}\n", first.title, first.remediation),
+                format!("**{}**\n\n### How to fix\n\n{fenced}\n", first.title),
+                "audit",
+            )
+        }
     };
-    let mut text = format!("{name} ({provider})\n\n{description}\n\nHow to fix:\n{steps}\n");
-    let mut markdown =
-        format!("**{name}** ({provider})\n\n{description}\n\n### How to fix\n\n{steps}\n");
-    if let Some(url) = &url {
-        text.push_str(&format!("\nRotate the key at: {url}\n"));
-        markdown.push_str(&format!("\nRotate the key at: <{url}>\n"));
-    }
-    if let Some(r) = info {
-        let s = &r.severity;
-        let line = format!(
-            "\nSeverity depends on where the key is: client {}, server {}, dotenv {}, docs {}, test {}.\n",
-            s.client, s.server, s.dotenv, s.docs, s.test
-        );
-        text.push_str(&line);
-        markdown.push_str(&line);
-    }
     let mut rule = json!({
         "id": id,
         "name": pascal_case(id),
@@ -177,7 +196,7 @@ fn rule_object(id: &str, info: Option<&RuleInfo>, first: &Finding, worst: Severi
 }
 
 impl SarifReporter {
-    fn result(&self, f: &Finding, rule_index: usize, occurrence: usize) -> Value {
+    fn result(&self, f: &Finding, path: &str, rule_index: usize) -> Value {
         let show = self.opts.show_secrets;
         let mut text = format!("{} ({}, {}): {}", f.title, f.severity, f.context, f.message);
         if let Some(secret) = f.secret_display(show) {
@@ -187,11 +206,9 @@ impl SarifReporter {
             let short = &c.id[..c.id.len().min(12)];
             text.push_str(&format!(
                 " Introduced in commit {short}{}.",
-                if c.in_head {
-                    ""
-                } else {
-                    "; removed from HEAD but still in history"
-                }
+                f.history_note()
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default()
             ));
         }
         if let Some(url) = &f.rotation_url {
@@ -199,13 +216,18 @@ impl SarifReporter {
         }
         let mut region = Map::new();
         // SARIF lines and columns start at 1; whole-file findings point at the top.
+        // Columns in UTF-16 code units, the run's `columnKind`; when the
+        // scanner could not count them (deep in a line longer than its
+        // buffer), the region is the whole line.
         let (line, col) = if f.location.line == 0 {
-            (1, 1)
+            (1, Some(1))
         } else {
-            (f.location.line, f.location.column.max(1))
+            (f.location.line, f.location.column_utf16.map(|c| c.max(1)))
         };
         region.insert("startLine".into(), json!(line));
-        region.insert("startColumn".into(), json!(col));
+        if let Some(col) = col {
+            region.insert("startColumn".into(), json!(col));
+        }
         if let Some(snippet) = f.snippet_display(show) {
             region.insert("snippet".into(), json!({ "text": snippet }));
         }
@@ -234,6 +256,9 @@ impl SarifReporter {
         if let Some(src) = &f.source {
             props["source"] = json!(src);
         }
+        if let Some(reason) = &f.context_reason {
+            props["contextReason"] = json!(reason);
+        }
         json!({
             "ruleId": f.rule_id,
             "ruleIndex": rule_index,
@@ -241,14 +266,11 @@ impl SarifReporter {
             "message": { "text": text },
             "locations": [{
                 "physicalLocation": {
-                    "artifactLocation": artifact_location(&f.location.path),
+                    "artifactLocation": artifact_location(path),
                     "region": Value::Object(region),
                 }
             }],
-            "partialFingerprints": {
-                FINGERPRINT_KEY: f.fingerprint,
-                "primaryLocationLineHash": format!("{}:{occurrence}", f.fingerprint),
-            },
+            "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint },
             "properties": props,
         })
     }
@@ -275,14 +297,12 @@ impl Reporter for SarifReporter {
                 rule_object(&first.rule_id, info, first, *worst)
             })
             .collect();
-        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
         let results: Vec<Value> = report
             .findings
             .iter()
             .map(|f| {
-                let n = seen.entry((&f.location.path, &f.fingerprint)).or_insert(0);
-                *n += 1;
-                self.result(f, index[f.rule_id.as_str()], *n)
+                let path = report.repo_paths.repo_relative(&f.location.path);
+                self.result(f, &path, index[f.rule_id.as_str()])
             })
             .collect();
         let notifications: Vec<Value> = report
@@ -293,9 +313,16 @@ impl Reporter for SarifReporter {
                 json!({
                     "level": "warning",
                     "message": { "text": format!("could not scan: {}", e.message) },
-                    "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&e.path) } }],
+                    "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&report.repo_paths.repo_relative(&e.path)) } }],
                 })
             })
+            .chain(report.summary.incomplete.iter().map(|e| {
+                json!({
+                    "level": "warning",
+                    "message": { "text": format!("not fully scanned: {}", e.message) },
+                    "locations": [{ "physicalLocation": { "artifactLocation": artifact_location(&e.path) } }],
+                })
+            }))
             .collect();
         let doc = json!({
             "$schema": SARIF_SCHEMA,
@@ -314,6 +341,7 @@ impl Reporter for SarifReporter {
                     "executionSuccessful": true,
                     "toolExecutionNotifications": notifications,
                 }],
+                "columnKind": "utf16CodeUnits",
                 "results": results,
                 "properties": { "summary": report.summary },
             }],

@@ -70,6 +70,16 @@ impl TextReporter {
             self.paint(&for_terminal(&loc), Style::new().cyan()),
             f.context
         )?;
+        // Why the key has that context, wrapped like the message.
+        if let Some(reason) = &f.context_reason {
+            for (i, part) in self.wrap(&for_terminal(reason), 6).iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "  {} {part}", self.paint("why", Style::new().dimmed()))?;
+                } else {
+                    writeln!(out, "      {part}")?;
+                }
+            }
+        }
         if let Some(c) = &f.commit {
             writeln!(
                 out,
@@ -78,11 +88,9 @@ impl TextReporter {
                 for_terminal(c.id.get(..12).unwrap_or(&c.id)),
                 for_terminal(&c.author),
                 for_terminal(&c.date),
-                if c.in_head {
-                    ""
-                } else {
-                    " (removed from HEAD but still in history — rotate)"
-                }
+                f.history_note()
+                    .map(|n| format!(" ({n} — rotate)"))
+                    .unwrap_or_default()
             )?;
         }
         if let Some(secret) = f.secret_display(self.opts.show_secrets) {
@@ -91,6 +99,15 @@ impl TextReporter {
                 "  {} {}   {} {}",
                 self.paint("key", Style::new().dimmed()),
                 for_terminal(secret),
+                self.paint("fingerprint", Style::new().dimmed()),
+                for_terminal(&f.fingerprint)
+            )?;
+        } else {
+            // Findings without a key (the repository checks) are allowlisted
+            // by fingerprint too, as the footer says.
+            writeln!(
+                out,
+                "  {} {}",
                 self.paint("fingerprint", Style::new().dimmed()),
                 for_terminal(&f.fingerprint)
             )?;
@@ -111,7 +128,9 @@ impl TextReporter {
                 for_terminal(src)
             )?;
         }
-        writeln!(out, "  {}", for_terminal(&f.message))?;
+        for line in self.wrap(&for_terminal(&f.message), 2) {
+            writeln!(out, "  {line}")?;
+        }
         if let Some(url) = &f.rotation_url {
             writeln!(
                 out,
@@ -121,10 +140,52 @@ impl TextReporter {
             )?;
         }
         for line in f.remediation.lines() {
-            writeln!(out, "    {}", for_terminal(line))?;
+            // A numbered step's continuation lines line up under its text.
+            let hang = line
+                .find(". ")
+                .filter(|&i| i <= 3 && line[..i].bytes().all(|b| b.is_ascii_digit()));
+            let wrapped = self.wrap(&for_terminal(line), 4 + hang.map_or(0, |h| h + 2));
+            for (i, part) in wrapped.iter().enumerate() {
+                let pad = if i == 0 { 0 } else { hang.map_or(0, |h| h + 2) };
+                writeln!(out, "    {:pad$}{part}", "")?;
+            }
         }
         writeln!(out)
     }
+}
+
+impl TextReporter {
+    /// `text` split into lines that fit the terminal after `indent`
+    /// columns (one line when not wrapping).
+    fn wrap(&self, text: &str, indent: usize) -> Vec<String> {
+        match self.opts.width {
+            Some(width) => wrap(text, width.saturating_sub(indent).max(20)),
+            None => vec![text.to_string()],
+        }
+    }
+}
+
+/// Greedy word wrap at spaces to `width` characters; a word longer than a
+/// line (a URL, a path) gets a line of its own rather than being cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        if len > 0 && len + 1 + w > width {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(word);
+        len += w;
+    }
+    lines.push(line);
+    lines
 }
 
 impl Reporter for TextReporter {
@@ -154,23 +215,11 @@ impl TextReporter {
         }
         let s = report.summary;
         if sorted.iter().any(|f| f.severity > Severity::Info) {
-            writeln!(
-                out,
-                "{}",
-                self.paint(
-                    "A false positive? Put `keyscan:allow` in a comment on its line, or add its fingerprint to [allowlist] fingerprints in .keyscan.toml.",
-                    Style::new().dimmed()
-                )
-            )?;
-            if s.mode == "staged" {
-                writeln!(
-                    out,
-                    "{}",
-                    self.paint(
-                        "Nothing has been committed yet: take the key out of the file, `git add` it again and commit. If the key is real, rotate it as shown above — it may already be in other places.",
-                        Style::new().dimmed()
-                    )
-                )?;
+            for line in self.wrap(
+                "A false positive? Put `keyscan:allow` in a comment on its line, or add its fingerprint to [allowlist] fingerprints in .keyscan.toml.",
+                0,
+            ) {
+                writeln!(out, "{}", self.paint(&line, Style::new().dimmed()))?;
             }
         }
         let total = report.findings.len();
@@ -194,7 +243,9 @@ impl TextReporter {
             for_terminal(&s.mode)
         )?;
         for line in s.detail_lines() {
-            writeln!(out, "{line}")?;
+            for (i, part) in self.wrap(&line, 2).iter().enumerate() {
+                writeln!(out, "{}{part}", if i == 0 { "" } else { "  " })?;
+            }
         }
         if !s.errors.is_empty() {
             writeln!(
@@ -230,11 +281,13 @@ mod tests {
             title: s("title"),
             severity: Severity::High,
             context: Context::Server,
+            context_reason: None,
             origin: Origin::Commit,
             location: Location {
                 path: s("path"),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some(s("secret")),
             secret_redacted: Some(s("redacted")),
@@ -273,6 +326,7 @@ mod tests {
             show_secrets,
             color: false,
             quiet: false,
+            width: None,
         });
         let mut out = Vec::new();
         let findings = [finding];
@@ -280,9 +334,30 @@ mod tests {
             findings: &findings,
             summary: &summary,
             rules: &[],
+            repo_paths: &crate::report::RepoPaths::identity(),
         };
         reporter.write(&report, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn wraps_at_spaces_and_keeps_long_words_whole() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(
+            wrap("see https://example.com/a/very/long/url now", 10),
+            ["see", "https://example.com/a/very/long/url", "now"]
+        );
+        assert_eq!(wrap("", 10), [""]);
+        let opts = RenderOptions {
+            width: Some(30),
+            ..RenderOptions::default()
+        };
+        let long = "word ".repeat(40);
+        let lines = TextReporter::new(opts).wrap(long.trim(), 2);
+        assert!(
+            lines.len() > 1 && lines.iter().all(|l| l.chars().count() <= 28),
+            "{lines:?}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! for bytes with ASCII semantics: the matcher runs it *anchored* at keyword
 //! hits inside a bounded window, never over a whole file.
 
+pub mod audits;
 mod spec;
 
 pub use spec::{

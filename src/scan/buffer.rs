@@ -177,15 +177,29 @@ impl Matcher {
         // Locate new matches in offset order, then record snippets and
         // project ids while their bytes are still in the buffer.
         st.out.matches[first_new..].sort_by_key(|m| (m.offset, m.rule));
+        // UTF-16 columns (what SARIF viewers count), counted forward from
+        // the previous match on the same line so a long line costs its
+        // length once, not once per match.
+        let mut utf16_from: Option<(u64, usize, u64)> = None;
         for i in first_new..st.out.matches.len() {
             let offset = st.out.matches[i].offset;
             let (line, column) = st.lines.locate(buf, buf_abs, offset);
             let rel = (offset - buf_abs) as usize;
             let line_start_rel = rel.saturating_sub((column - 1) as usize);
+            let column_utf16 = match utf16_from {
+                Some((l, from, col)) if l == line && from <= rel => {
+                    Some(col + utf16_len(&buf[from..rel]))
+                }
+                // The line starts in this buffer: count from its start.
+                _ if (column - 1) as usize <= rel => Some(1 + utf16_len(&buf[line_start_rel..rel])),
+                _ => None,
+            };
+            utf16_from = column_utf16.map(|c| (line, rel, c));
             let before_from = line_start_rel.max(rel.saturating_sub(WINDOW_BEFORE));
             let m = &mut st.out.matches[i];
             m.line = line;
             m.column = column;
+            m.column_utf16 = column_utf16;
             m.line_before = buf[before_from..rel].to_vec();
             let end = rel + m.len;
             let after_end = (end + SNIPPET_CONTEXT).min(buf.len());
@@ -374,10 +388,23 @@ impl Matcher {
             len: secret.end - secret.start,
             line: 0,
             column: 0,
+            column_utf16: None,
             line_before: Vec::new(),
             after: Vec::new(),
             inline_allow: false,
         });
         true
     }
+}
+
+/// UTF-16 code units in `bytes` read as UTF-8 (an invalid sequence counts as
+/// one U+FFFD, as a lossy decoder shows it).
+fn utf16_len(bytes: &[u8]) -> u64 {
+    if bytes.is_ascii() {
+        return bytes.len() as u64;
+    }
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| c.len_utf16() as u64)
+        .sum()
 }

@@ -3,14 +3,14 @@
 //!
 //! [`Matcher`] owns a single automaton built from every rule's keywords plus a
 //! few *context words* (vendor hints such as `stripe`, and `<script`). One
-//! pass over the bytes yields keyword hits ([`literal`]); for each hit the
+//! pass over the bytes yields keyword hits (`literal`); for each hit the
 //! rules that own the keyword run their regex **anchored** at the hit (or up
 //! to the rule's `lookbehind` bytes earlier) inside a bounded window of
-//! [`WINDOW_AFTER`] bytes ([`buffer`]). A regex therefore never scans a whole
+//! [`WINDOW_AFTER`] bytes (`buffer`). A regex therefore never scans a whole
 //! file.
 //!
 //! Large files are streamed through a fixed-size buffer
-//! ([`Matcher::scan_reader`], [`stream`]); UTF-16 files are decoded while
+//! ([`Matcher::scan_reader`], `stream`); UTF-16 files are decoded while
 //! streaming ([`encoding`]). The matcher knows nothing of paths, git or
 //! severities: it returns [`RawMatch`]es and a few facts about the bytes
 //! ([`BlobScan`]); the judge turns those into findings.
@@ -91,6 +91,10 @@ pub struct RawMatch {
     pub line: u64,
     /// 1-based byte column of the secret's first byte.
     pub column: u64,
+    /// 1-based column in UTF-16 code units (SARIF's default), when the line
+    /// start was in the buffer (`None` only within a line longer than the
+    /// streaming buffer).
+    pub column_utf16: Option<u64>,
     /// Bytes of the same line before the secret (at most [`WINDOW_BEFORE`]).
     pub line_before: Vec<u8>,
     /// Up to [`SNIPPET_CONTEXT`] bytes after the secret, stopping at a line end.
@@ -155,9 +159,6 @@ pub struct BlobScan {
     pub project_ids: Vec<(usize, String)>,
     /// Encoding the bytes were read as.
     pub encoding: Encoding,
-    /// Always false: UTF-16 files are streamed whatever their size. Kept for
-    /// the tree source until the architecture refactor (#10) lands.
-    pub too_large_utf16: bool,
     /// What the matcher's bounds cut.
     pub shortfall: Shortfall,
 }
@@ -281,6 +282,33 @@ impl Matcher {
         self.scan_buffer(bytes, 0, 0, bytes.len(), false, &mut st);
         st.out.bytes = bytes.len() as u64;
         st.finish(self)
+    }
+
+    /// What a blob's [`Shortfall`] means, one sentence per cut, for the
+    /// summary (empty when nothing was cut).
+    pub fn describe_shortfall(&self, s: &Shortfall) -> Vec<String> {
+        let mut out = Vec::new();
+        if s.matches_dropped > 0 {
+            out.push(format!(
+                "more than {} candidate keys: the first {} were judged, {} more were counted and not judged",
+                self.limits.max_matches, self.limits.max_matches, s.matches_dropped
+            ));
+        }
+        for cut in &s.rules_cut {
+            let rule = &self.rules.rules[cut.rule];
+            let (budget, scope) = match cut.reason {
+                CutReason::BlobBudget => (self.limits.config_rule_time_per_blob, "this file"),
+                CutReason::ScanBudget => (self.limits.config_rule_time_per_scan, "the scan"),
+            };
+            out.push(format!(
+                "rule `{}` from {} used up its time budget ({} s for {scope}); its regex was not run at {} keyword hit(s) here: simplify its pattern",
+                rule.id(),
+                rule.source_file,
+                budget.as_secs_f64(),
+                cut.hits_skipped
+            ));
+        }
+        out
     }
 
     /// Nanoseconds rule `ri` has spent in this scan so far.
@@ -562,7 +590,6 @@ mod tests {
             .scan_reader(&bytes[..], MIN_CHUNK, &mut Vec::new())
             .unwrap();
         assert_eq!(scan.encoding, Encoding::Utf16);
-        assert!(!scan.too_large_utf16);
         assert_eq!(scan.bytes, text.len() as u64);
         assert_eq!(scan.matches.len(), 1);
         assert_eq!((scan.matches[0].line, scan.matches[0].column), (2_001, 5));

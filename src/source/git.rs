@@ -175,6 +175,8 @@ pub struct BlobTotals {
     pub skipped: BTreeMap<String, u64>,
     /// Blobs that could not be read (missing or corrupt objects).
     pub errors: Vec<ScanIssue>,
+    /// `(index, message)` of blobs the matcher's bounds cut short.
+    pub incomplete: Vec<(usize, String)>,
 }
 
 impl BlobTotals {
@@ -186,6 +188,7 @@ impl BlobTotals {
             *self.skipped.entry(k).or_default() += v;
         }
         self.errors.extend(other.errors);
+        self.incomplete.extend(other.incomplete);
     }
 }
 
@@ -231,7 +234,7 @@ pub fn scan_blobs<'a>(
         progress(content.len() as u64);
         let dotenv = (j.dotenv && !scan.binary && !scan.matches.is_empty())
             .then(|| dotenv::parse_any(content));
-        tally(acc, i, scan, dotenv);
+        tally(acc, i, matcher, scan, dotenv);
     };
 
     let threads = if threads == 0 {
@@ -362,7 +365,8 @@ pub fn scan_stream(
                         Ok(blob) => {
                             let content = blob.content();
                             progress(content.len() as u64);
-                            tally(&mut acc.totals, i, matcher.scan_bytes(content), None);
+                            let scan = matcher.scan_bytes(content);
+                            tally(&mut acc.totals, i, matcher, scan, None);
                         }
                         Err(e) => {
                             progress(0);
@@ -398,7 +402,16 @@ pub fn scan_stream(
 }
 
 /// Adds one scanned blob to `acc`.
-fn tally(acc: &mut BlobTotals, index: usize, scan: BlobScan, dotenv: Option<Vec<dotenv::Entry>>) {
+fn tally(
+    acc: &mut BlobTotals,
+    index: usize,
+    matcher: &Matcher,
+    scan: BlobScan,
+    dotenv: Option<Vec<dotenv::Entry>>,
+) {
+    for message in matcher.describe_shortfall(&scan.shortfall) {
+        acc.incomplete.push((index, message));
+    }
     if scan.binary {
         *acc.skipped.entry("binary".into()).or_default() += 1;
         return;

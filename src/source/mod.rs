@@ -26,6 +26,7 @@ pub mod tree;
 use crate::blob::ScannedBlob;
 use crate::facts::project::ProjectIndex;
 use crate::facts::tree::SeenFile;
+use crate::scan::{BlobScan, Matcher};
 pub use crate::summary::ScanIssue;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub struct SourceStats {
     pub files_skipped: BTreeMap<String, u64>,
     /// Per-input errors.
     pub errors: Vec<ScanIssue>,
+    /// Inputs the matcher's bounds cut short (see [`crate::scan::Shortfall`]).
+    pub incomplete: Vec<ScanIssue>,
     /// Git-ignored build-output folders that were scanned anyway.
     pub build_dirs_scanned: Vec<String>,
     /// Notes for the summary (e.g. "git not available").
@@ -51,6 +54,16 @@ impl SourceStats {
     /// Counts a skipped blob.
     pub fn skip(&mut self, reason: &str) {
         *self.files_skipped.entry(reason.to_string()).or_default() += 1;
+    }
+
+    /// Records what the matcher's bounds cut from the blob at `path`.
+    pub fn shortfall(&mut self, matcher: &Matcher, path: &str, scan: &BlobScan) {
+        for message in matcher.describe_shortfall(&scan.shortfall) {
+            self.incomplete.push(ScanIssue {
+                path: path.to_string(),
+                message,
+            });
+        }
     }
 }
 

@@ -30,7 +30,7 @@
 //! shape (e.g. a `.env` being committed) can reuse the list.
 
 use super::git::{self, BlobJob, EntryKind};
-use super::index::{CacheTree, Entry, Index};
+use super::index::{CacheDir, Index};
 use super::{FactInputs, SourceOutput, SourceStats};
 use crate::blob::ScannedBlob;
 use crate::dotenv;
@@ -40,6 +40,7 @@ use crate::finding::Origin;
 use crate::paths::file_name;
 use crate::scan::Matcher;
 use git2::{ErrorCode, Oid, Repository};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// How a staged path differs from HEAD.
@@ -94,12 +95,70 @@ impl std::fmt::Debug for StagedRepo {
     }
 }
 
+/// One step of the comparison of HEAD with the index.
+enum Task<'s> {
+    /// Index entries `entries` under `prefix` against HEAD's tree `head`.
+    Dir {
+        prefix: Vec<u8>,
+        head: Option<Oid>,
+        entries: Range<usize>,
+        cache: Option<CacheDir<'s>>,
+    },
+    /// HEAD's tree `old` against the index's tree `new` (a sparse
+    /// directory, or nothing when HEAD's directory is gone).
+    Trees {
+        prefix: Vec<u8>,
+        old: Option<Oid>,
+        new: Option<Oid>,
+    },
+}
+
+/// An entry of a tree, and whether the index has it.
+struct HeadEntry {
+    name: Vec<u8>,
+    mode: u32,
+    id: Oid,
+    seen: bool,
+}
+
+/// How a file at `path` changes from HEAD's `old` (mode, id) to the
+/// index's `new`; `None` when it does not (same blob, a mode-only change)
+/// or a submodule is involved.
+fn classify(path: &[u8], old: Option<(u32, Oid)>, new: Option<(u32, Oid)>) -> Option<StagedPath> {
+    let submodule = |m: (u32, Oid)| EntryKind::from_mode(m.0) == EntryKind::Submodule;
+    if old.is_some_and(submodule) || new.is_some_and(submodule) {
+        return None;
+    }
+    let (status, (mode, id)) = match (old, new) {
+        (None, None) => return None,
+        (None, Some(n)) => (StagedStatus::Added, n),
+        (Some(o), None) => (StagedStatus::Deleted, (o.0, Oid::zero())),
+        (Some(o), Some(n)) if EntryKind::from_mode(o.0) != EntryKind::from_mode(n.0) => {
+            (StagedStatus::TypeChange, n)
+        }
+        (Some(o), Some(n)) if o.1 != n.1 => (StagedStatus::Modified, n),
+        _ => return None,
+    };
+    Some(StagedPath {
+        path: git::path_string(path),
+        id,
+        head_id: old.map(|o| o.1),
+        mode,
+        status,
+    })
+}
+
 impl StagedRepo {
     /// Opens the repository containing `path` and the index to judge:
     /// `$GIT_INDEX_FILE` when set, else the repository's own index.
     pub fn open(path: &Path) -> Result<StagedRepo> {
         let env = std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty());
         Self::open_with_index(path, env.map(PathBuf::from))
+    }
+
+    /// The repository's work tree (a staged scan always has one).
+    pub fn workdir(&self) -> Option<&Path> {
+        self.repo.workdir()
     }
 
     /// Like [`StagedRepo::open`], with the index file given explicitly
@@ -130,7 +189,7 @@ impl StagedRepo {
         // A fresh repository has no index file until the first `git add`:
         // nothing is staged.
         let index = if index_path.exists() {
-            Index::read(&index_path)?
+            Index::read(&index_path, repo.path())?
         } else {
             Index::empty()
         };
@@ -187,143 +246,250 @@ impl StagedRepo {
     /// HEAD's tree is compared with the index directory by directory, and a
     /// directory whose cache-tree id (see [`super::index`]) equals HEAD's
     /// tree there is skipped whole, so a commit touching five files reads
-    /// the few trees on their paths, not the whole of HEAD.
+    /// the few trees on their paths, not the whole of HEAD. A sparse
+    /// directory entry (a sparse index) is a tree: compared with HEAD's tree
+    /// at its path by id, and walked only if they differ (e.g. after
+    /// `git reset --soft`). The walk keeps its own stack of directories, so
+    /// a path of any depth costs no call stack.
     pub fn staged_paths(&self) -> Result<Vec<StagedPath>> {
         let head = self.head_tree()?.map(|t| t.id());
         let mut out = Vec::new();
-        let mut prefix = Vec::new();
-        self.compare_dir(
-            &mut prefix,
+        let mut todo = vec![Task::Dir {
+            prefix: Vec::new(),
             head,
-            &self.index.entries,
-            self.index.tree.as_ref(),
-            &mut out,
-        )?;
+            entries: 0..self.index.entries.len(),
+            cache: self.index.cache_tree(),
+        }];
+        while let Some(task) = todo.pop() {
+            match task {
+                Task::Dir {
+                    prefix,
+                    head,
+                    entries,
+                    cache,
+                } => self.compare_dir(prefix, head, entries, cache, &mut todo, &mut out)?,
+                Task::Trees { prefix, old, new } => {
+                    self.compare_trees(prefix, old, new, &mut todo, &mut out)?
+                }
+            }
+        }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
-    /// Compares `entries` (the index entries under `prefix`, which is empty
-    /// or ends in `/`) with HEAD's tree `head` at that path.
-    fn compare_dir(
-        &self,
-        prefix: &mut Vec<u8>,
+    /// The entries of a tree, sorted by name for binary search.
+    fn tree_entries(&self, id: Oid) -> Result<Vec<HeadEntry>> {
+        let tree = self
+            .repo
+            .find_tree(id)
+            .map_err(|e| git::git_error(self.repo.path(), &format!("cannot read tree {id}"), &e))?;
+        let mut list: Vec<HeadEntry> = tree
+            .iter()
+            .map(|e| HeadEntry {
+                name: e.name_bytes().to_vec(),
+                mode: e.filemode() as u32,
+                id: e.id(),
+                seen: false,
+            })
+            .collect();
+        list.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(list)
+    }
+
+    /// Compares the index entries `range` (those under `prefix`, which is
+    /// empty or ends in `/`) with HEAD's tree `head` at that path; queues
+    /// subdirectories on `todo`.
+    fn compare_dir<'s>(
+        &'s self,
+        prefix: Vec<u8>,
         head: Option<Oid>,
-        entries: &[Entry],
-        cache: Option<&CacheTree>,
+        range: Range<usize>,
+        cache: Option<CacheDir<'s>>,
+        todo: &mut Vec<Task<'s>>,
         out: &mut Vec<StagedPath>,
     ) -> Result<()> {
-        if let (Some(h), Some((count, id))) = (head, cache.and_then(|c| c.valid)) {
+        let entries = &self.index.entries[range.clone()];
+        if let (Some(h), Some((count, id))) = (head, cache.and_then(|c| c.valid())) {
             if id == h && count == entries.len() {
                 return Ok(());
             }
         }
-        // HEAD's entries here: (name, mode, id), and whether the index has it.
-        let mut head_entries: Vec<(Vec<u8>, u32, Oid, bool)> = Vec::new();
-        if let Some(h) = head {
-            let tree = self.repo.find_tree(h).map_err(|e| {
-                git::git_error(
-                    self.repo.path(),
-                    &format!("cannot read HEAD's tree {h}"),
-                    &e,
-                )
-            })?;
-            head_entries.reserve(tree.len());
-            for e in tree.iter() {
-                head_entries.push((e.name_bytes().to_vec(), e.filemode() as u32, e.id(), false));
-            }
-        }
-        let find = |list: &[(Vec<u8>, u32, Oid, bool)], name: &[u8]| {
-            list.iter().position(|(n, ..)| n.as_slice() == name)
+        // HEAD's entries here, and whether the index has each.
+        let mut head_entries = match head {
+            Some(h) => self.tree_entries(h)?,
+            None => Vec::new(),
+        };
+        // The cache-tree's subdirectories, sorted by name (git keeps them
+        // sorted by length first).
+        let mut sub_caches: Vec<CacheDir<'s>> =
+            cache.map(|c| c.children().collect()).unwrap_or_default();
+        sub_caches.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+        let find = |list: &[HeadEntry], name: &[u8]| {
+            list.binary_search_by(|e| e.name.as_slice().cmp(name)).ok()
         };
         let mut i = 0;
         while i < entries.len() {
-            let rel = &self.index.path(&entries[i])[prefix.len()..];
+            let path = self.index.path(&entries[i]);
+            let rel = &path[prefix.len()..];
             if let Some(slash) = memchr::memchr(b'/', rel) {
                 // A subdirectory: its entries are consecutive in index order.
                 // Index order is by path bytes, so the group ends before the
                 // first path not below `prefix/name/`, i.e. not before
                 // `prefix/name0` ('0' follows '/'): a binary search, not a
                 // comparison per entry at every level.
-                let name = rel[..slash].to_vec();
-                let mut upper = prefix.clone();
-                upper.extend_from_slice(&name);
+                let name = &rel[..slash];
+                let mut upper = path[..prefix.len() + slash].to_vec();
                 upper.push(b'/' + 1);
                 let j = i + entries[i..].partition_point(|e| self.index.path(e) < &upper[..]);
                 let mut sub_head = None;
-                if let Some(k) = find(&head_entries, &name) {
-                    let (_, mode, id, seen) = &mut head_entries[k];
-                    if *mode & 0o170000 == 0o040000 {
-                        *seen = true;
-                        sub_head = Some(*id);
+                if let Some(k) = find(&head_entries, name) {
+                    // A HEAD file replaced by a directory stays unseen
+                    // (deleted).
+                    let h = &mut head_entries[k];
+                    if h.mode & 0o170000 == 0o040000 {
+                        h.seen = true;
+                        sub_head = Some(h.id);
                     }
-                    // A HEAD file replaced by a directory stays unseen: deleted.
                 }
-                let len = prefix.len();
-                prefix.extend_from_slice(&name);
-                prefix.push(b'/');
-                let sub_cache = cache.and_then(|c| c.child(&name));
-                self.compare_dir(prefix, sub_head, &entries[i..j], sub_cache, out)?;
-                prefix.truncate(len);
+                let mut sub_prefix = path[..prefix.len() + slash + 1].to_vec();
+                let first = &entries[i];
+                if first.is_sparse_dir() && rel.len() == slash + 1 {
+                    // A sparse directory: one entry naming the whole tree.
+                    if j != i + 1 {
+                        return Err(Error::Git {
+                            path: self.index_path.clone(),
+                            message: format!(
+                                "cannot read the index: sparse directory `{}` has entries below it",
+                                git::path_string(&sub_prefix)
+                            ),
+                            source: None,
+                        });
+                    }
+                    if first.stage == 0 {
+                        todo.push(Task::Trees {
+                            prefix: std::mem::take(&mut sub_prefix),
+                            old: sub_head,
+                            new: Some(first.id),
+                        });
+                    }
+                } else {
+                    todo.push(Task::Dir {
+                        prefix: sub_prefix,
+                        head: sub_head,
+                        entries: range.start + i..range.start + j,
+                        cache: sub_caches
+                            .binary_search_by(|c| c.name().cmp(name))
+                            .ok()
+                            .map(|k| sub_caches[k]),
+                    });
+                }
                 i = j;
                 continue;
             }
             // A file: all its stages are consecutive.
             let mut j = i + 1;
-            while j < entries.len() && self.index.path(&entries[j]) == self.index.path(&entries[i])
-            {
+            while j < entries.len() && self.index.path(&entries[j]) == path {
                 j += 1;
             }
             let e = entries[i];
             let old = find(&head_entries, rel).and_then(|k| {
-                let (_, mode, id, seen) = &mut head_entries[k];
+                let h = &mut head_entries[k];
                 // A HEAD directory replaced by a file stays unseen: its files
                 // are deleted.
-                (*mode & 0o170000 != 0o040000).then(|| {
-                    *seen = true;
-                    (*mode, *id)
+                (h.mode & 0o170000 != 0o040000).then(|| {
+                    h.seen = true;
+                    (h.mode, h.id)
                 })
             });
             let staged = j == i + 1 && e.stage == 0 && !e.intent_to_add;
-            let submodule = |mode: u32| EntryKind::from_mode(mode) == EntryKind::Submodule;
-            if staged && !submodule(e.mode) && !old.is_some_and(|(m, _)| submodule(m)) {
-                let status = match old {
-                    None => Some(StagedStatus::Added),
-                    Some((m, _)) if EntryKind::from_mode(m) != EntryKind::from_mode(e.mode) => {
-                        Some(StagedStatus::TypeChange)
-                    }
-                    Some((_, id)) if id != e.id => Some(StagedStatus::Modified),
-                    Some(_) => None,
-                };
-                if let Some(status) = status {
-                    out.push(StagedPath {
-                        path: git::path_string(self.index.path(&e)),
-                        id: e.id,
-                        head_id: old.map(|(_, id)| id),
-                        mode: e.mode,
-                        status,
-                    });
-                }
+            if staged {
+                out.extend(classify(path, old, Some((e.mode, e.id))));
             }
             i = j;
         }
-        for (name, mode, id, seen) in head_entries {
-            if seen {
+        for h in head_entries {
+            if h.seen {
                 continue;
             }
             let mut path = prefix.clone();
-            path.extend_from_slice(&name);
-            if mode & 0o170000 == 0o040000 {
+            path.extend_from_slice(&h.name);
+            if h.mode & 0o170000 == 0o040000 {
                 path.push(b'/');
-                self.compare_dir(&mut path, Some(id), &[], None, out)?;
-            } else if EntryKind::from_mode(mode) != EntryKind::Submodule {
-                out.push(StagedPath {
-                    path: git::path_string(&path),
-                    id: Oid::zero(),
-                    head_id: Some(id),
-                    mode,
-                    status: StagedStatus::Deleted,
+                todo.push(Task::Trees {
+                    prefix: path,
+                    old: Some(h.id),
+                    new: None,
                 });
+            } else {
+                out.extend(classify(&path, Some((h.mode, h.id)), None));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares HEAD's tree `old` with the index's tree `new` (a sparse
+    /// directory) at `prefix` (ending in `/`); either may be absent.
+    fn compare_trees<'s>(
+        &'s self,
+        prefix: Vec<u8>,
+        old: Option<Oid>,
+        new: Option<Oid>,
+        todo: &mut Vec<Task<'s>>,
+        out: &mut Vec<StagedPath>,
+    ) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        let list = |id: Option<Oid>| match id {
+            Some(id) => self.tree_entries(id),
+            None => Ok(Vec::new()),
+        };
+        let (old, new) = (list(old)?, list(new)?);
+        let is_dir = |m: u32| m & 0o170000 == 0o040000;
+        let (mut a, mut b) = (old.iter().peekable(), new.iter().peekable());
+        loop {
+            let (o, n) = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(o), Some(n)) if o.name == n.name => (a.next(), b.next()),
+                (Some(o), Some(n)) if o.name < n.name => (a.next(), None),
+                (Some(_), None) => (a.next(), None),
+                _ => (None, b.next()),
+            };
+            let name = o.or(n).map(|e| e.name.as_slice()).expect("one side");
+            let mut path = prefix.clone();
+            path.extend_from_slice(name);
+            let dir = |e: Option<&HeadEntry>| e.filter(|e| is_dir(e.mode)).map(|e| e.id);
+            let file =
+                |e: Option<&HeadEntry>| e.filter(|e| !is_dir(e.mode)).map(|e| (e.mode, e.id));
+            out.extend(classify(&path, file(o), file(n)));
+            if dir(o).is_some() || dir(n).is_some() {
+                path.push(b'/');
+                todo.push(Task::Trees {
+                    prefix: path,
+                    old: dir(o),
+                    new: dir(n),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The fact files (manifests, dotenv files) of the tree `id` at
+    /// `prefix` (ending in `/`), walked with an explicit stack.
+    fn tree_facts(&self, prefix: &[u8], id: Oid, facts: &mut Vec<(String, Oid)>) -> Result<()> {
+        let mut todo = vec![(prefix.to_vec(), id)];
+        while let Some((prefix, id)) = todo.pop() {
+            for e in self.tree_entries(id)? {
+                let mut path = prefix.clone();
+                path.extend_from_slice(&e.name);
+                if e.mode & 0o170000 == 0o040000 {
+                    path.push(b'/');
+                    todo.push((path, e.id));
+                } else if EntryKind::from_mode(e.mode) == EntryKind::File
+                    && is_fact_path(&String::from_utf8_lossy(&e.name))
+                {
+                    facts.push((git::path_string(&path), e.id));
+                }
             }
         }
         Ok(())
@@ -364,6 +530,14 @@ impl StagedRepo {
             *stats.files_skipped.entry(k).or_default() += v;
         }
         stats.errors = totals.errors;
+        stats.incomplete = totals
+            .incomplete
+            .into_iter()
+            .map(|(i, message)| crate::summary::ScanIssue {
+                path: files[i].path.clone(),
+                message,
+            })
+            .collect();
 
         let blobs: Vec<ScannedBlob> = totals
             .matched
@@ -383,19 +557,31 @@ impl StagedRepo {
         // Project facts from index entries (stage 0), read only where needed
         // — and not even listed when nothing matched, the usual hook run.
         let mut facts = Vec::new();
+        let matched: Vec<&str> = blobs.iter().map(|b| b.path.as_str()).collect();
         if !blobs.is_empty() {
             for entry in &self.index.entries {
                 if entry.stage != 0 || entry.intent_to_add {
                     continue;
                 }
+                let path = self.index.path(entry);
+                if entry.is_sparse_dir() {
+                    // Files staged inside a sparse directory (after
+                    // `git reset --soft`): its manifests and dotenv files
+                    // are facts about them.
+                    if matched.iter().any(|m| m.as_bytes().starts_with(path)) {
+                        self.tree_facts(path, entry.id, &mut facts)?;
+                    }
+                    continue;
+                }
                 // Judge the file name first: converting all 100,000 paths of
                 // a large index to strings cost more than the rest of a run.
-                let path = self.index.path(entry);
                 let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
                 if is_fact_path(&String::from_utf8_lossy(name)) {
                     facts.push((git::path_string(path), entry.id));
                 }
             }
+            // Index order, with the files of sparse directories in place.
+            facts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
         Ok(SourceOutput {
             blobs,

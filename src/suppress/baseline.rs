@@ -29,6 +29,7 @@
 
 use crate::error::{Error, Result};
 use crate::finding::Finding;
+use crate::fs::{read_limited, write_replace, Links};
 use crate::summary::Summary;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -96,12 +97,16 @@ pub struct Baseline {
 impl Baseline {
     /// Reads and parses a baseline file.
     pub fn load(path: &Path) -> Result<Baseline> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+        let err = |message: String| Error::Config {
             path: path.to_path_buf(),
             line: None,
             column: None,
-            message: format!("cannot read baseline: {e}"),
-        })?;
+            message,
+        };
+        let bytes = read_limited(path, MAX_BASELINE_BYTES, Links::Follow)
+            .map_err(|e| err(format!("cannot read baseline: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| err("cannot read baseline: not valid UTF-8".into()))?;
         Baseline::parse(path, &text)
     }
 
@@ -156,7 +161,13 @@ pub fn write(findings: &[Finding], out: &mut dyn Write) -> io::Result<usize> {
     Ok(sorted.len())
 }
 
+/// Largest baseline file read (about 400,000 entries); a bigger one is an error.
+pub const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Writes a baseline file, naming it on error. Returns the number of entries.
+/// The file is replaced through a temporary file and a rename (see
+/// `write_replace`): never truncated half-way, never written through a
+/// symlink.
 pub fn write_file(findings: &[Finding], path: &Path) -> Result<usize> {
     let io_err = |e: io::Error| Error::Io {
         path: PathBuf::from(path),
@@ -164,7 +175,7 @@ pub fn write_file(findings: &[Finding], path: &Path) -> Result<usize> {
     };
     let mut buf = Vec::new();
     let n = write(findings, &mut buf).map_err(io_err)?;
-    std::fs::write(path, buf).map_err(io_err)?;
+    write_replace(path, &buf).map_err(io_err)?;
     Ok(n)
 }
 
@@ -180,11 +191,13 @@ mod tests {
             title: "t".into(),
             severity: Severity::High,
             context: Context::Server,
+            context_reason: None,
             origin: Origin::File,
             location: Location {
                 path: path.into(),
                 line: 3,
                 column: 7,
+                column_utf16: Some(7),
             },
             secret: Some("mbk_secretsecretsecret".into()),
             secret_redacted: Some("mbk_secr…et".into()),

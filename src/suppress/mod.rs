@@ -28,6 +28,38 @@ pub struct Allowlist {
     rules: HashSet<String>,
 }
 
+/// Checks one `[allowlist] fingerprints` entry (the `n`th): 32 hex digits,
+/// as findings print them (upper case is accepted and folded).
+fn fingerprint_entry(
+    fp: &str,
+    n: usize,
+    config: &Config,
+    redact_key: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    let fp = fp.trim();
+    if fp.len() == 32 && fp.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(fp.to_ascii_lowercase());
+    }
+    let message = match redact_key(fp) {
+        Some(redacted) => format!(
+            "allowlist.fingerprints entry {n} (`{redacted}`) looks like an API key, not a fingerprint. \
+             Put the finding's `fingerprint` there (32 hex characters, printed with every finding), \
+             remove the key from this file — and if it is a real key, rotate it: it is now in the config"
+        ),
+        None => format!(
+            "allowlist.fingerprints entry {n} is not a fingerprint: expected the 32 hex characters \
+             a finding prints as its `fingerprint`, found {} characters",
+            fp.chars().count()
+        ),
+    };
+    Err(Error::Config {
+        path: config.path.clone().unwrap_or_default(),
+        line: None,
+        column: None,
+        message,
+    })
+}
+
 /// Compiles path globs, naming the config file on error.
 pub fn compile_globs(globs: &[String], config: &Config, field: &str) -> Result<Option<GlobSet>> {
     if globs.is_empty() {
@@ -52,12 +84,22 @@ pub fn compile_globs(globs: &[String], config: &Config, field: &str) -> Result<O
 }
 
 impl Allowlist {
-    /// Compiles a config's `[allowlist]`.
-    pub fn from_config(config: &Config) -> Result<Allowlist> {
+    /// Compiles a config's `[allowlist]`. `redact_key(s)` returns `s` with
+    /// its keys redacted when it holds one (the matcher's redaction), so a
+    /// key pasted where a fingerprint belongs is an error that says so —
+    /// quoting it redacted — instead of an entry that silently never matches.
+    pub fn from_config(
+        config: &Config,
+        redact_key: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Allowlist> {
         let spec: &AllowlistSpec = &config.file.allowlist;
+        let mut fingerprints = HashSet::new();
+        for (i, fp) in spec.fingerprints.iter().enumerate() {
+            fingerprints.insert(fingerprint_entry(fp, i + 1, config, redact_key)?);
+        }
         Ok(Allowlist {
             paths: compile_globs(&spec.paths, config, "allowlist.paths")?,
-            fingerprints: spec.fingerprints.iter().cloned().collect(),
+            fingerprints,
             rules: spec.rules.iter().cloned().collect(),
         })
     }

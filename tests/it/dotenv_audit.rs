@@ -394,10 +394,21 @@ fn bundle_finding_names_the_variable_it_was_inlined_from() {
         Value::Null
     );
 
-    // Linked even when the dotenv key is set aside (no exposed prefix).
+    // Linked when the variable has no exposed prefix too; and since the
+    // built bundle proves the build inlined it, the dotenv line is no longer
+    // "correct usage" but client/critical (issue #16).
     t.write("apps/web/.env.local", format!("MINIBACK_KEY={key}\n"));
     let (v, _) = scan(t.path(), &["."]);
-    assert!(find(&v, "miniback-api-key", "apps/web/.env.local").is_empty());
+    let line = find(&v, "miniback-api-key", "apps/web/.env.local");
+    assert_eq!(line.len(), 1, "{v:#}");
+    assert_eq!(line[0]["context"], "client");
+    assert_eq!(line[0]["severity"], "critical");
+    assert!(
+        line[0]["context_reason"].as_str().unwrap().contains(
+            "the built bundle `apps/web/dist/assets/index-4f3a9b2c.js` already holds this key"
+        ),
+        "{v:#}"
+    );
     let bundle = find(
         &v,
         "miniback-api-key",

@@ -5,15 +5,25 @@
 //! property tests, insta snapshots of CLI output. Run one area with
 //! `cargo test --test it <module>::`, e.g. `cargo test --test it snapshots::`.
 
+mod action;
 mod architecture;
+mod bounds;
+mod bundler;
 mod common;
+mod context;
 mod dotenv_audit;
 mod git_history;
+mod git_history_cases;
+mod git_index;
 mod git_staged;
 mod hardening;
 mod integrations;
+mod links;
+mod npm_package;
 mod pre_commit;
+mod proptest_git;
 mod proptest_matcher;
+mod release;
 mod rules;
 mod snapshots;
 mod suppression;

@@ -370,3 +370,48 @@ steps = ["Revoke the token and create a new one."]
         (Some("critical"), Some("client"))
     );
 }
+
+#[test]
+fn a_key_in_allowlist_fingerprints_is_an_error_that_does_not_echo_it() {
+    let mut rng = Rng::new(83);
+    let (t, _) = suppression_tree(&mut rng);
+    let key = miniback_key(&mut rng);
+    let fp = fingerprint_of(t.path(), "api/known.js");
+    // The key pasted where its fingerprint belongs (a common mistake).
+    t.write(
+        ".keyscan.toml",
+        format!("[allowlist]\nfingerprints = [\"{fp}\", \"{key}\"]\n"),
+    );
+    let out = run_in(t.path(), &["."]);
+    assert_eq!(out.status.code(), Some(2), "a config error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".keyscan.toml"), "{err}");
+    assert!(
+        err.contains(
+            "allowlist.fingerprints entry 2 (`mbk_…`) looks like an API key, not a fingerprint"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(&key[4..]), "the key was echoed: {err}");
+    assert!(out.stdout.is_empty());
+
+    // Anything else that is not 32 hex digits is named too; upper case is fine.
+    t.write(
+        ".keyscan.toml",
+        "[allowlist]\nfingerprints = [\"4d764dfd\"]\n",
+    );
+    let out = run_in(t.path(), &["."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("entry 1 is not a fingerprint"), "{err}");
+    assert!(err.contains("found 8 characters"), "{err}");
+    t.write(
+        ".keyscan.toml",
+        format!(
+            "[allowlist]\nfingerprints = [\"{}\"]\n",
+            fp.to_ascii_uppercase()
+        ),
+    );
+    let (v, _) = json_in(t.path(), &["."]);
+    assert_eq!(v["summary"]["suppressed"]["config"], 1);
+}

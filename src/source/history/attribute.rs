@@ -4,12 +4,12 @@
 //! looked up in HEAD's tree ([`KeyAges`], a fact the judge reads).
 
 use super::super::git::{self, BlobJob, EntryKind};
-use super::enumerate::{key, Enumeration, NO_COMMIT};
+use super::enumerate::{key, Enumeration, MessageOf, NO_COMMIT};
 use super::{ScanIssue, SourceStats};
 use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::facts::history::{FirstSeen, KeyAges};
-use crate::finding::{CommitInfo, Origin};
+use crate::finding::{message_path, CommitInfo, Origin};
 use crate::paths::file_name;
 use crate::scan::Matcher;
 use foldhash::{HashMap, HashSet};
@@ -34,37 +34,93 @@ pub(super) fn attribute(
         }
     }
     let mut commit_cache: HashMap<u32, Option<(CommitInfo, i64)>> = HashMap::default();
+    let mut info_of = |idx: u32| -> Option<(CommitInfo, i64)> {
+        if idx == NO_COMMIT {
+            return None;
+        }
+        commit_cache
+            .entry(idx)
+            .or_insert_with(|| {
+                let c = repo.find_commit(en.commits[idx as usize]).ok()?;
+                Some((git::commit_info(&c), c.time().seconds()))
+            })
+            .clone()
+    };
+    // Whether a commit is HEAD or one of its ancestors (cached per commit).
+    let head_id = head.as_ref().map(|c| c.id());
+    let mut on_head_line_cache: HashMap<u32, bool> = HashMap::default();
+    let mut on_head_line = |idx: u32| -> bool {
+        let Some(h) = head_id else { return false };
+        if idx == NO_COMMIT {
+            return false;
+        }
+        *on_head_line_cache.entry(idx).or_insert_with(|| {
+            let c = en.commits[idx as usize];
+            c == h || repo.graph_descendant_of(h, c).unwrap_or(false)
+        })
+    };
+    // GitHub Pages branches: what they hold is a public web site.
+    let pages: Vec<(Oid, String)> = repo
+        .references()
+        .map(|refs| {
+            refs.flatten()
+                .filter_map(|r| {
+                    let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+                    let short = name.rsplit('/').next().unwrap_or("");
+                    let branch =
+                        name.starts_with("refs/heads/") || name.starts_with("refs/remotes/");
+                    (branch && short == "gh-pages")
+                        .then(|| r.peel_to_commit().ok().map(|c| (c.id(), name)))
+                        .flatten()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut pages_cache: HashMap<u32, Option<String>> = HashMap::default();
+    let mut published_by = |idx: u32| -> Option<String> {
+        if idx == NO_COMMIT || pages.is_empty() {
+            return None;
+        }
+        pages_cache
+            .entry(idx)
+            .or_insert_with(|| {
+                let c = en.commits[idx as usize];
+                pages
+                    .iter()
+                    .find(|(tip, _)| {
+                        *tip == c || repo.graph_descendant_of(*tip, c).unwrap_or(false)
+                    })
+                    .map(|(_, name)| name.clone())
+            })
+            .clone()
+    };
     let mut blobs = Vec::new();
     for r in &matched {
         let rec = &en.blobs[r.index];
+        // Every key of the blob is still in HEAD (somewhere).
+        let all_live = r.scan.matches.iter().all(|m| ages.in_head(&m.secret));
         for a in rec.appearances() {
-            let path = en.paths.get(a.path).to_string();
-            let info = if a.commit == NO_COMMIT {
-                None
-            } else {
-                commit_cache
-                    .entry(a.commit)
-                    .or_insert_with(|| {
-                        let c = repo.find_commit(en.commits[a.commit as usize]).ok()?;
-                        Some((git::commit_info(&c), c.time().seconds()))
-                    })
-                    .clone()
-            };
+            let path = en.paths.get(a.path);
+            let info = info_of(a.commit);
             if let Some((info, time)) = &info {
-                for m in &r.scan.matches {
-                    let older = ages
-                        .first_seen
-                        .get(&m.secret)
-                        .is_none_or(|f| *time < f.time);
-                    if older {
-                        ages.first_seen.insert(
-                            m.secret.clone(),
-                            FirstSeen {
-                                time: *time,
-                                commit: info.clone(),
-                            },
-                        );
-                    }
+                note_first_seen(&mut ages, &r.scan, info, *time);
+            }
+            // Keys that HEAD holds at other paths were moved (renamed,
+            // moved with an edit) away from this one on HEAD's own line of
+            // history: they are reported where they live, attributed to
+            // their introduction. (On other branches — gh-pages, say —
+            // every path stays.)
+            let here = r
+                .scan
+                .matches
+                .iter()
+                .any(|m| ages.at_head.contains(&(path.clone(), m.secret.clone())));
+            if all_live && !here && on_head_line(a.commit) {
+                continue;
+            }
+            if !on_head_line(a.commit) {
+                if let Some(branch) = published_by(a.commit) {
+                    ages.published.insert(path.clone(), branch);
                 }
             }
             let is_env = dotenv::is_dotenv_name(file_name(&path));
@@ -75,14 +131,114 @@ pub(super) fn attribute(
                 ignored: false,
                 scan: r.scan.clone(),
                 dotenv: if is_env { r.dotenv.clone() } else { None },
-                // `in_head` is per key, not per blob: the judge settles it
-                // per finding from the facts (`KeyAges::in_head`).
+                // `in_head` is per key, not per blob, and the commit shown is
+                // the key's introduction: the judge settles both per finding
+                // from the facts (`KeyAges`).
                 commit: info.map(|(c, _)| c),
             });
         }
     }
+    // Pushed or not: introducing commits that HEAD's upstream lacks.
+    if let Some((up_name, up)) = upstream(repo) {
+        let firsts: HashSet<String> = ages
+            .first_seen
+            .values()
+            .map(|f| f.commit.id.clone())
+            .collect();
+        for id in firsts {
+            if let Ok(c) = Oid::from_str(&id) {
+                if c != up && !repo.graph_descendant_of(up, c).unwrap_or(false) {
+                    ages.unpushed.insert(id);
+                }
+            }
+        }
+        ages.upstream = Some(up_name);
+    }
+    // Commit and tag messages: never in HEAD's tree, but in every clone.
+    for m in &en.messages {
+        let (origin, name, info) = match &m.of {
+            MessageOf::Commit(idx) => (
+                Origin::CommitMessage,
+                en.commits[*idx as usize].to_string(),
+                info_of(*idx),
+            ),
+            MessageOf::Tag(id, name) => (
+                Origin::TagMessage,
+                name.clone(),
+                repo.find_tag(*id).ok().map(|t| tag_info(&t)),
+            ),
+        };
+        if let Some((info, time)) = &info {
+            note_first_seen(&mut ages, &m.scan, info, *time);
+        }
+        blobs.push(ScannedBlob {
+            path: message_path(&origin, &name),
+            origin,
+            ignored: false,
+            scan: m.scan.clone(),
+            dotenv: None,
+            commit: info.map(|(c, _)| c),
+        });
+    }
     blobs.sort_by(|a, b| a.path.cmp(&b.path));
     (blobs, ages)
+}
+
+/// HEAD's upstream branch (`@{upstream}`) and its commit, if any.
+fn upstream(repo: &Repository) -> Option<(String, Oid)> {
+    let head = repo.head().ok()?;
+    if !head.is_branch() {
+        return None;
+    }
+    let name = head.shorthand()?.to_string();
+    let branch = repo.find_branch(&name, git2::BranchType::Local).ok()?;
+    let up = branch.upstream().ok()?;
+    let up_name = up.name().ok().flatten()?.to_string();
+    let id = up.get().peel_to_commit().ok()?.id();
+    Some((up_name, id))
+}
+
+/// Records `info` as the first sighting of each key of `scan` if it is
+/// older than what is known.
+fn note_first_seen(ages: &mut KeyAges, scan: &crate::scan::BlobScan, info: &CommitInfo, time: i64) {
+    for m in &scan.matches {
+        let older = ages.first_seen.get(&m.secret).is_none_or(|f| time < f.time);
+        if older {
+            ages.first_seen.insert(
+                m.secret.clone(),
+                FirstSeen {
+                    time,
+                    commit: info.clone(),
+                },
+            );
+        }
+    }
+}
+
+/// Attribution for an annotated tag's message: the tag object, its tagger
+/// and the tagger's date.
+fn tag_info(tag: &git2::Tag<'_>) -> (CommitInfo, i64) {
+    let (author, date, time) = match tag.tagger() {
+        Some(t) => (
+            format!(
+                "{} <{}>",
+                String::from_utf8_lossy(t.name_bytes()),
+                String::from_utf8_lossy(t.email_bytes())
+            ),
+            git::rfc3339(t.when()),
+            t.when().seconds(),
+        ),
+        None => (String::new(), String::new(), 0),
+    };
+    (
+        CommitInfo {
+            id: tag.id().to_string(),
+            author,
+            date,
+            in_head: false,
+        },
+        time,
+    )
 }
 
 /// Fills `ages.in_head` / `ages.at_head`: which matched keys are in HEAD's

@@ -13,26 +13,105 @@ pub(super) const NO_COMMIT: u32 = u32::MAX;
 /// Marks a tree walked only to learn what the range's base already had.
 pub(super) const SEED: u32 = u32::MAX - 1;
 
-/// Paths interned to small ids: history repeats the same paths endlessly.
-#[derive(Default)]
+/// Paths interned to small ids, as a trie: each path is its parent's id
+/// plus one name, so a tree 25,000 levels deep costs memory in proportion
+/// to its names, not to the sum of its paths' lengths (which is quadratic
+/// in the depth). History repeats the same paths endlessly; full path
+/// strings are built only for what is reported.
 pub(super) struct Interner {
-    ids: HashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    nodes: Vec<PathNode>,
+    names: Vec<u8>,
+    /// First node with a given hash of (parent, name); others chain.
+    by_hash: HashMap<u64, u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+struct PathNode {
+    parent: u32,
+    start: usize,
+    len: u32,
+    /// Next node whose (parent, name) hashes the same, or `NONE`.
+    next: u32,
+}
+
+const NONE: u32 = u32::MAX;
+/// The root path (`""`).
+pub(super) const ROOT: u32 = 0;
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            nodes: vec![PathNode {
+                parent: NONE,
+                start: 0,
+                len: 0,
+                next: NONE,
+            }],
+            names: Vec::new(),
+            by_hash: HashMap::default(),
+            hasher: foldhash::fast::FixedState::with_seed(0x6b65_7973),
+        }
+    }
 }
 
 impl Interner {
-    pub(super) fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
+    fn name_of(&self, id: u32) -> &[u8] {
+        let n = &self.nodes[id as usize];
+        &self.names[n.start..n.start + n.len as usize]
+    }
+
+    /// The id of `parent/name`, interning it.
+    pub(super) fn child(&mut self, parent: u32, name: &[u8]) -> u32 {
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one((parent, name));
+        let head = self.by_hash.get(&h).copied();
+        let mut at = head.unwrap_or(NONE);
+        while at != NONE {
+            if self.nodes[at as usize].parent == parent && self.name_of(at) == name {
+                return at;
+            }
+            at = self.nodes[at as usize].next;
         }
-        let id = self.names.len() as u32;
-        self.names.push(s.into());
-        self.ids.insert(s.into(), id);
+        let id = self.nodes.len() as u32;
+        self.nodes.push(PathNode {
+            parent,
+            start: self.names.len(),
+            len: name.len() as u32,
+            next: head.unwrap_or(NONE),
+        });
+        self.names.extend_from_slice(name);
+        self.by_hash.insert(h, id);
         id
     }
 
-    pub(super) fn get(&self, id: u32) -> &str {
-        &self.names[id as usize]
+    /// The id of a `/`-separated path, interning it.
+    pub(super) fn intern(&mut self, path: &str) -> u32 {
+        path.split('/')
+            .filter(|c| !c.is_empty())
+            .fold(ROOT, |parent, name| self.child(parent, name.as_bytes()))
+    }
+
+    /// The last component of the path (empty for the root).
+    pub(super) fn file_name(&self, id: u32) -> &[u8] {
+        self.name_of(id)
+    }
+
+    /// The full path, `/`-separated (names that are not UTF-8 lossily).
+    pub(super) fn get(&self, id: u32) -> String {
+        let mut parts = Vec::new();
+        let mut at = id;
+        while at != ROOT && at != NONE {
+            parts.push(at);
+            at = self.nodes[at as usize].parent;
+        }
+        let mut out = Vec::new();
+        for (i, p) in parts.iter().rev().enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            out.extend_from_slice(self.name_of(*p));
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 
@@ -41,6 +120,21 @@ impl Interner {
 pub(super) struct Appearance {
     pub(super) path: u32,
     pub(super) commit: u32,
+}
+
+/// A scanned message with matches: a commit's (its index in
+/// `Enumeration::commits`) or an annotated tag's.
+pub(super) struct MessageRec {
+    pub(super) of: MessageOf,
+    pub(super) scan: crate::scan::BlobScan,
+}
+
+/// Whose message.
+pub(super) enum MessageOf {
+    /// A walked commit.
+    Commit(u32),
+    /// An annotated tag object and the ref name that reaches it.
+    Tag(Oid, String),
 }
 
 pub(super) struct BlobRec {
@@ -73,6 +167,12 @@ pub(super) struct Enumeration {
     pub(super) seen_trees: HashSet<(Key, u32)>,
     pub(super) blob_index: HashMap<Key, usize>,
     pub(super) blobs: Vec<BlobRec>,
+    /// `(blob, path)` appearances already recorded: one lookup, however
+    /// many paths a blob has (a blob at 50,000 paths in 250 commits made the
+    /// list search quadratic).
+    pub(super) appear: HashSet<(u32, u32)>,
+    /// Commit and tag messages with matches.
+    pub(super) messages: Vec<MessageRec>,
     pub(super) symlinks: HashSet<Key>,
     /// Newest blob of each manifest or dotenv path, for project facts.
     pub(super) facts: HashMap<u32, Oid>,
@@ -88,9 +188,10 @@ pub(super) struct Enumeration {
 }
 
 impl Enumeration {
-    pub(super) fn add_blob(&mut self, id: Oid, path: &str, commit: u32) {
-        let pid = self.paths.intern(path);
-        if is_fact_path(path) {
+    /// Records blob `id` at path `pid` (whose file name is `name`) in
+    /// `commit`.
+    pub(super) fn add_blob(&mut self, id: Oid, pid: u32, commit: u32) {
+        if is_fact_path(&String::from_utf8_lossy(self.paths.file_name(pid))) {
             self.facts.insert(pid, id);
         }
         if commit == SEED {
@@ -102,9 +203,8 @@ impl Enumeration {
         }
         match self.blob_index.get(&key(id)) {
             Some(&i) => {
-                let rec = &mut self.blobs[i];
-                if rec.first.path != pid && !rec.more.iter().any(|a| a.path == pid) {
-                    rec.more.push(Appearance { path: pid, commit });
+                if self.appear.insert((i as u32, pid)) {
+                    self.blobs[i].more.push(Appearance { path: pid, commit });
                 }
             }
             None => {
@@ -113,7 +213,9 @@ impl Enumeration {
                     // that failed to start is reported by `scan_stream`.
                     let _ = tx.send((self.blobs.len(), id));
                 }
-                self.blob_index.insert(key(id), self.blobs.len());
+                let i = self.blobs.len();
+                self.appear.insert((i as u32, pid));
+                self.blob_index.insert(key(id), i);
                 self.blobs.push(BlobRec {
                     id,
                     first: Appearance { path: pid, commit },
@@ -124,11 +226,9 @@ impl Enumeration {
     }
 
     /// Walks `root` (a tree) for `commit`, skipping subtrees already seen at
-    /// the same path.
+    /// the same path. Iterative: a tree of any depth costs no call stack.
     pub(super) fn visit_tree(&mut self, odb: &Odb<'_>, root: Oid, commit: u32) {
-        let root_path = self.paths.intern("");
-        let mut stack = vec![(root, root_path)];
-        let mut child = String::new();
+        let mut stack = vec![(root, ROOT)];
         while let Some((tree_id, path_id)) = stack.pop() {
             if !self.seen_trees.insert((key(tree_id), path_id)) {
                 continue;
@@ -146,35 +246,26 @@ impl Enumeration {
                 }
             });
             let problem = match obj {
-                Ok(obj) => {
-                    // One buffer for every child path: interning looks up by
-                    // `&str` and copies only paths it has not seen.
-                    child.clear();
-                    child.push_str(self.paths.get(path_id));
-                    if !child.is_empty() {
-                        child.push('/');
+                Ok(obj) => git::parse_tree(obj.data(), |mode, name, id| {
+                    if mode & 0o170000 == 0o040000 {
+                        let pid = self.paths.child(path_id, name);
+                        stack.push((id, pid));
+                        return;
                     }
-                    let base = child.len();
-                    git::parse_tree(obj.data(), |mode, name, id| {
-                        child.truncate(base);
-                        child.push_str(&String::from_utf8_lossy(name));
-                        if mode & 0o170000 == 0o040000 {
-                            let pid = self.paths.intern(&child);
-                            stack.push((id, pid));
-                            return;
+                    match EntryKind::from_mode(mode) {
+                        EntryKind::File => {
+                            let pid = self.paths.child(path_id, name);
+                            self.add_blob(id, pid, commit);
                         }
-                        match EntryKind::from_mode(mode) {
-                            EntryKind::File => self.add_blob(id, &child, commit),
-                            EntryKind::Symlink => {
-                                self.symlinks.insert(key(id));
-                            }
-                            // Submodule commits belong to another repository.
-                            EntryKind::Submodule => {}
+                        EntryKind::Symlink => {
+                            self.symlinks.insert(key(id));
                         }
-                    })
-                    .err()
-                    .map(str::to_string)
-                }
+                        // Submodule commits belong to another repository.
+                        EntryKind::Submodule => {}
+                    }
+                })
+                .err()
+                .map(str::to_string),
                 Err(e) => Some(e.message().to_string()),
             };
             if let Some(message) = problem {
@@ -183,11 +274,35 @@ impl Enumeration {
                     path: if prefix.is_empty() {
                         "/".into()
                     } else {
-                        prefix.to_string()
+                        prefix
                     },
                     message: format!("tree {tree_id}: {message}"),
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_a_trie_and_read_back_whole() {
+        let mut p = Interner::default();
+        let a = p.intern("src/lib/a.js");
+        let src = p.intern("src");
+        let lib = p.child(src, b"lib");
+        assert_eq!(p.child(lib, b"a.js"), a);
+        assert_eq!(p.get(a), "src/lib/a.js");
+        assert_eq!(p.get(ROOT), "");
+        assert_eq!(p.file_name(a), b"a.js");
+        // A deep path costs one node per level.
+        let mut at = ROOT;
+        for _ in 0..25_000 {
+            at = p.child(at, b"d");
+        }
+        assert!(p.names.len() < 30_000);
+        assert_eq!(p.get(at).len(), 25_000 * 2 - 1);
     }
 }

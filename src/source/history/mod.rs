@@ -49,9 +49,8 @@ use super::{FactInputs, ScanIssue, SourceOutput, SourceStats};
 use crate::dotenv;
 use crate::error::{Error, Result};
 use crate::facts::history::KeyAges;
-use crate::paths::file_name;
 use crate::scan::Matcher;
-use enumerate::{Enumeration, NO_COMMIT, SEED};
+use enumerate::{Enumeration, MessageOf, MessageRec, NO_COMMIT, SEED};
 use foldhash::HashSet;
 use git2::{ObjectType, Oid, ReferenceType, Repository, Sort};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -109,15 +108,23 @@ fn resolve_commit(repo: &Repository, rev: &str, what: &str) -> Result<Oid> {
 /// An object a ref points at directly, with the ref's name.
 type NamedObject = (Oid, String);
 
-/// Pushes every ref's commit and HEAD; refs to trees or blobs are returned
-/// for scanning without a commit. Broken refs become error entries.
-fn push_all_refs(
-    repo: &Repository,
-    walk: &mut git2::Revwalk<'_>,
-    errors: &mut Vec<ScanIssue>,
-) -> Result<(Vec<NamedObject>, Vec<NamedObject>)> {
-    let mut trees = Vec::new();
-    let mut blobs = Vec::new();
+/// What the refs of a repository hold, for a full scan.
+#[derive(Default)]
+struct Refs {
+    /// Commits at ref tips (and HEAD).
+    commits: Vec<Oid>,
+    /// Refs that point straight at a tree or a blob.
+    trees: Vec<NamedObject>,
+    blobs: Vec<NamedObject>,
+    /// Annotated tag objects (each once), with a ref name reaching them.
+    tags: Vec<NamedObject>,
+}
+
+/// Every ref's commit and HEAD; refs to trees or blobs, and annotated tags
+/// (with the tags they point to in turn). Broken refs become error entries.
+fn all_refs(repo: &Repository, errors: &mut Vec<ScanIssue>) -> Result<Refs> {
+    let mut out = Refs::default();
+    let mut tags_seen: HashSet<Oid> = HashSet::default();
     let refs = repo
         .references()
         .map_err(|e| git::git_error(repo.path(), "cannot list references", &e))?;
@@ -138,6 +145,19 @@ fn push_all_refs(
             continue;
         }
         let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        // Annotated tags along the way (a tag may name another tag).
+        let mut target = r.target();
+        while let Some(id) = target {
+            match repo.find_tag(id) {
+                Ok(tag) => {
+                    if tags_seen.insert(id) {
+                        out.tags.push((id, name.clone()));
+                    }
+                    target = Some(tag.target_id());
+                }
+                Err(_) => break,
+            }
+        }
         let obj = match r.peel(ObjectType::Any) {
             Ok(o) => o,
             Err(e) => {
@@ -153,26 +173,191 @@ fn push_all_refs(
             }
         };
         match obj.kind() {
-            Some(ObjectType::Commit) => {
-                if let Err(e) = walk.push(obj.id()) {
-                    errors.push(ScanIssue {
-                        path: name,
-                        message: format!("commit {}: {}", obj.id(), e.message()),
-                    });
-                }
-            }
-            Some(ObjectType::Tree) => trees.push((obj.id(), name)),
-            Some(ObjectType::Blob) => blobs.push((obj.id(), name)),
+            Some(ObjectType::Commit) => out.commits.push(obj.id()),
+            Some(ObjectType::Tree) => out.trees.push((obj.id(), name)),
+            Some(ObjectType::Blob) => out.blobs.push((obj.id(), name)),
             _ => {}
         }
     }
     // HEAD too: a detached HEAD is on no branch.
     if let Ok(head) = repo.head() {
-        if let Ok(c) = head.peel_to_commit() {
-            let _ = walk.push(c.id());
+        if let Some(id) = head.target() {
+            out.commits.push(id);
         }
     }
-    Ok((trees, blobs))
+    Ok(out)
+}
+
+/// The commits to walk, parents before children: reachable from `tips`,
+/// not from `hidden`. libgit2's sorted walk gives up when it cannot parse a
+/// commit (a corrupt root commit made the whole history "0 commits"); then
+/// the walk is done here, commit by commit, and every commit that cannot be
+/// read is listed in `errors` while all the readable ones are walked.
+fn commit_order(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+    errors: &mut Vec<ScanIssue>,
+) -> Result<Vec<Oid>> {
+    let sorted = (|| -> std::result::Result<Vec<Oid>, git2::Error> {
+        let mut walk = repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)?;
+        for t in tips {
+            walk.push(*t)?;
+        }
+        for h in hidden {
+            walk.hide(*h)?;
+        }
+        walk.collect()
+    })();
+    if let Ok(order) = sorted {
+        return Ok(order);
+    }
+    // Reachable from the hidden commits: not walked.
+    let reach = |from: &[Oid], stop: &HashSet<Oid>, mut errors: Option<&mut Vec<ScanIssue>>| {
+        let mut seen: HashSet<Oid> = HashSet::default();
+        let mut commits: Vec<(Oid, Vec<Oid>, i64)> = Vec::new();
+        let mut todo: Vec<Oid> = from.to_vec();
+        while let Some(id) = todo.pop() {
+            if stop.contains(&id) || !seen.insert(id) {
+                continue;
+            }
+            match repo.find_commit(id) {
+                Ok(c) => {
+                    let parents: Vec<Oid> = c.parent_ids().collect();
+                    todo.extend(parents.iter().copied());
+                    commits.push((id, parents, c.time().seconds()));
+                }
+                Err(e) => {
+                    if let Some(errors) = errors.as_mut() {
+                        errors.push(ScanIssue {
+                            path: format!("commit {id}"),
+                            message: format!(
+                                "cannot be read ({}); its own tree and message are not scanned, the commits around it are",
+                                e.message()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        commits
+    };
+    let hidden_set: HashSet<Oid> = reach(hidden, &HashSet::default(), None)
+        .into_iter()
+        .map(|(id, ..)| id)
+        .collect();
+    let mut commits = reach(tips, &hidden_set, Some(errors));
+    // Parents before children (Kahn's algorithm), oldest first among ready
+    // commits; a parent that could not be read does not hold a child back.
+    commits.sort_by_key(|c| (c.2, key_bytes(c.0)));
+    let index: foldhash::HashMap<Oid, usize> =
+        commits.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
+    let mut waiting = vec![0usize; commits.len()];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); commits.len()];
+    for (i, (_, parents, _)) in commits.iter().enumerate() {
+        for p in parents {
+            if let Some(&j) = index.get(p) {
+                waiting[i] += 1;
+                children[j].push(i);
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..commits.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut order = Vec::with_capacity(commits.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(commits[i].0);
+        for &c in &children[i] {
+            waiting[c] -= 1;
+            if waiting[c] == 0 {
+                ready.insert(c);
+            }
+        }
+    }
+    Ok(order)
+}
+
+fn key_bytes(id: Oid) -> [u8; 20] {
+    enumerate::key(id)
+}
+
+/// The all-zero id CI systems send as the `before` of a newly pushed
+/// branch.
+fn is_zero_id(rev: &str) -> bool {
+    rev.len() >= 7 && rev.bytes().all(|b| b == b'0')
+}
+
+/// A full hexadecimal object id (a `before` sha from a CI event).
+fn is_full_hex(rev: &str) -> bool {
+    rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `--range A..B`: the tip, the commits to hide, and notes on how the
+/// range was read. CI passes ranges git cannot always answer exactly; each
+/// case gets a note and a fallback that scans more, never less.
+fn range_walk(repo: &Repository, range: &str, notes: &mut Vec<String>) -> Result<(Oid, Vec<Oid>)> {
+    if range.contains("...") {
+        return Err(Error::Usage(format!(
+            "--range `{range}`: symmetric differences (A...B) are not supported; give A..B"
+        )));
+    }
+    let Some((a, b)) = range.split_once("..") else {
+        return Err(Error::Usage(format!("--range `{range}`: expected A..B")));
+    };
+    let a = if a.is_empty() { "HEAD" } else { a };
+    let b = if b.is_empty() { "HEAD" } else { b };
+    let tip = resolve_commit(repo, b, "the tip of --range")?;
+    if is_zero_id(a) {
+        // A new branch: its own commits are those no other ref has.
+        let mut hidden = Vec::new();
+        if let Ok(refs) = repo.references() {
+            for r in refs.flatten() {
+                if r.kind() == Some(ReferenceType::Symbolic) {
+                    continue;
+                }
+                if let Ok(c) = r.peel_to_commit() {
+                    let id = c.id();
+                    if id != tip && repo.graph_descendant_of(tip, id).unwrap_or(false) {
+                        hidden.push(id);
+                    }
+                }
+            }
+        }
+        notes.push(if hidden.is_empty() {
+            format!("--range base `{a}` is the all-zero id of a newly pushed branch, and no other branch or tag of this clone shares history with `{b}`: every commit reachable from `{b}` was scanned.")
+        } else {
+            format!("--range base `{a}` is the all-zero id of a newly pushed branch: the commits of `{b}` that no other branch or tag of this clone has were scanned ({} refs' history left out).", hidden.len())
+        });
+        return Ok((tip, hidden));
+    }
+    match resolve_commit(repo, a, "the base of --range") {
+        Ok(base) => {
+            if base != tip && !repo.graph_descendant_of(tip, base).unwrap_or(false) {
+                let mb = repo
+                    .merge_base(base, tip)
+                    .map(|m| format!("from their merge base {}", &m.to_string()[..12]))
+                    .unwrap_or_else(|_| "they share no history".to_string());
+                notes.push(format!(
+                    "--range base `{a}` is not an ancestor of `{b}` (a force push?): scanned the commits of `{b}` that `{a}` does not have, {mb}."
+                ));
+            }
+            Ok((tip, vec![base]))
+        }
+        Err(e) if repo.is_shallow() || is_full_hex(a) => {
+            let why = if repo.is_shallow() {
+                "this is a shallow clone that does not reach it"
+            } else {
+                "it is not in this clone (a force push whose old tip was never fetched?)"
+            };
+            let _ = e;
+            notes.push(format!(
+                "--range base `{a}` cannot be read: {why}. Every commit reachable from `{b}` was scanned instead, so nothing new is missed; fetch the base (or the whole history: `fetch-depth: 0` with actions/checkout) for an exact range."
+            ));
+            Ok((tip, Vec::new()))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn progress_bar(enabled: bool) -> ProgressBar {
@@ -190,66 +375,49 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     let repo = git::open(path)?;
     let shallow = repo.is_shallow();
     let mut en = Enumeration::default();
-    let mut walk = repo
-        .revwalk()
-        .map_err(|e| git::git_error(repo.path(), "cannot walk history", &e))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)
-        .map_err(|e| git::git_error(repo.path(), "cannot walk history", &e))?;
-    let mut extra_trees = Vec::new();
-    let mut extra_blobs = Vec::new();
-    match (&opts.range, &opts.since) {
+    let mut notes = Vec::new();
+    let mut refs = Refs::default();
+    let (tips, hidden) = match (&opts.range, &opts.since) {
         (Some(range), _) => {
-            if range.contains("...") {
-                return Err(Error::Usage(format!(
-                    "--range `{range}`: symmetric differences (A...B) are not supported; give A..B"
-                )));
-            }
-            let Some((a, b)) = range.split_once("..") else {
-                return Err(Error::Usage(format!("--range `{range}`: expected A..B")));
-            };
-            let a = if a.is_empty() { "HEAD" } else { a };
-            let b = if b.is_empty() { "HEAD" } else { b };
-            let base = resolve_commit(&repo, a, "the base of --range")?;
-            let tip = resolve_commit(&repo, b, "the tip of --range")?;
-            walk.push(tip)
-                .and_then(|_| walk.hide(base))
-                .map_err(|e| git::git_error(repo.path(), "cannot walk the range", &e))?;
+            let (tip, hidden) = range_walk(&repo, range, &mut notes)?;
+            (vec![tip], hidden)
         }
         (None, since) => {
             let hidden = since
                 .as_deref()
                 .map(|rev| resolve_commit(&repo, rev, "--since"))
                 .transpose()?;
-            let (trees, blobs) = push_all_refs(&repo, &mut walk, &mut en.errors)?;
-            if let Some(h) = hidden {
-                walk.hide(h)
-                    .map_err(|e| git::git_error(repo.path(), "cannot walk history", &e))?;
-            } else {
-                extra_trees = trees;
-                extra_blobs = blobs;
+            refs = all_refs(&repo, &mut en.errors)?;
+            let tips = std::mem::take(&mut refs.commits);
+            if hidden.is_some() {
+                // Only commits after REV: refs' trees and blobs are not new.
+                refs.trees.clear();
+                refs.blobs.clear();
             }
+            (tips, hidden.into_iter().collect())
         }
+    };
+    let order = commit_order(&repo, &tips, &hidden, &mut en.errors)?;
+    let limited = opts.range.is_some() || opts.since.is_some();
+    let walked: HashSet<Oid> = order.iter().copied().collect();
+    if limited {
+        // Tags of commits outside the range are not new in it.
+        refs.tags.retain(|(id, _)| {
+            repo.find_tag(*id)
+                .ok()
+                .and_then(|t| t.target().ok())
+                .and_then(|o| o.peel_to_commit().ok())
+                .is_some_and(|c| walked.contains(&c.id()))
+        });
     }
+    let (extra_trees, extra_blobs) = (
+        std::mem::take(&mut refs.trees),
+        std::mem::take(&mut refs.blobs),
+    );
 
     // Steps 1 and 2 overlap: the walk (this thread) hands each new blob to
     // the scanning workers the moment it finds it.
     let bar = progress_bar(opts.progress);
-    let mut order = Vec::new();
-    for oid in walk {
-        match oid {
-            Ok(o) => order.push(o),
-            Err(e) => en.errors.push(ScanIssue {
-                path: "history".into(),
-                message: format!("walking commits: {}", e.message()),
-            }),
-        }
-    }
-    let limited = opts.range.is_some() || opts.since.is_some();
-    let walked: HashSet<Oid> = if limited {
-        order.iter().copied().collect()
-    } else {
-        HashSet::default()
-    };
     let bytes_seen = AtomicU64::new(0);
     let blobs_done = AtomicU64::new(0);
     let on_blob = |bytes: u64| {
@@ -295,7 +463,15 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
             let idx = en.commits.len() as u32;
             en.commits.push(oid);
             en.visit_tree(&odb, commit.tree_id(), idx);
-            if idx % 256 == 0 {
+            // The message, once per commit: every clone and `git log` show it.
+            let scan = matcher.scan_bytes(commit.message_raw_bytes());
+            if !scan.matches.is_empty() {
+                en.messages.push(MessageRec {
+                    of: MessageOf::Commit(idx),
+                    scan,
+                });
+            }
+            if idx.is_multiple_of(256) {
                 bar.set_message(format!(
                     "reading history: {} commits, {} blobs found, {} scanned, {}",
                     idx + 1,
@@ -310,7 +486,26 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
             en.visit_tree(&odb, *tree, NO_COMMIT);
         }
         for (blob, name) in &extra_blobs {
-            en.add_blob(*blob, name, NO_COMMIT);
+            let pid = en.paths.intern(name);
+            en.add_blob(*blob, pid, NO_COMMIT);
+        }
+        for (id, name) in &refs.tags {
+            match repo.find_tag(*id) {
+                Ok(tag) => {
+                    let scan = matcher.scan_bytes(tag.message_bytes().unwrap_or_default());
+                    if !scan.matches.is_empty() {
+                        let name = name.strip_prefix("refs/tags/").unwrap_or(name);
+                        en.messages.push(MessageRec {
+                            of: MessageOf::Tag(*id, name.to_string()),
+                            scan,
+                        });
+                    }
+                }
+                Err(e) => en.errors.push(ScanIssue {
+                    path: name.clone(),
+                    message: format!("tag {id} cannot be read: {}", e.message()),
+                }),
+            }
         }
         // Dropping the sender ends the workers once they drain the queue.
         en.tx = None;
@@ -326,9 +521,15 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     }
     stats.errors = std::mem::take(&mut en.errors);
     let mut totals = streamed.totals;
+    for (i, message) in std::mem::take(&mut totals.incomplete) {
+        stats.incomplete.push(ScanIssue {
+            path: en.paths.get(en.blobs[i].first.path).to_string(),
+            message,
+        });
+    }
     for (i, message) in streamed.unreadable {
         stats.errors.push(ScanIssue {
-            path: en.paths.get(en.blobs[i].first.path).to_string(),
+            path: en.paths.get(en.blobs[i].first.path),
             message,
         });
     }
@@ -338,7 +539,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
         let rec = &en.blobs[r.index];
         if rec
             .appearances()
-            .any(|a| dotenv::is_dotenv_name(file_name(en.paths.get(a.path))))
+            .any(|a| dotenv::is_dotenv_name(&String::from_utf8_lossy(en.paths.file_name(a.path))))
         {
             if let Ok(blob) = repo.find_blob(rec.id) {
                 r.dotenv = Some(dotenv::parse_any(blob.content()));
@@ -352,6 +553,25 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     }
     if shallow {
         stats.notes.push(SHALLOW_NOTE.to_string());
+    }
+    stats.notes.extend(notes);
+    // A scan that read nothing proves nothing: if commits could not be read
+    // and none could, fail instead of reporting a clean history.
+    if en.commits.is_empty() && totals.scanned == 0 && !stats.errors.is_empty() {
+        let listed: Vec<String> = stats
+            .errors
+            .iter()
+            .take(5)
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        return Err(Error::Git {
+            path: repo.path().to_path_buf(),
+            message: format!(
+                "no commit of the history could be read, so nothing was scanned: {}",
+                listed.join("; ")
+            ),
+            source: None,
+        });
     }
 
     // Step 3: attribution, HEAD presence and ages, for matched blobs only.
@@ -367,7 +587,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
     let mut files: Vec<(String, Oid)> = en
         .facts
         .iter()
-        .map(|(p, id)| (en.paths.get(*p).to_string(), *id))
+        .map(|(p, id)| (en.paths.get(*p), *id))
         .collect();
     files.sort();
     Ok(HistoryOutput {

@@ -40,8 +40,8 @@ use crate::paths::{parent_dir, root_displays};
 use crate::scan::Matcher;
 use ignore::WalkBuilder;
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use visit::{add_scanned, display_of, scan_file, Found, Root, Walk};
 
 /// Dotenv and manifest files larger than this are streamed like any file
@@ -61,6 +61,127 @@ pub struct TreeOptions {
     pub threads: usize,
     /// Streaming buffer size.
     pub chunk: usize,
+}
+
+/// The ignore files the walk reads in every folder.
+const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".keyscanignore"];
+
+/// Largest ignore file the walk lets the `ignore` crate read.
+const MAX_IGNORE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The ignore files in `dir` that must not be opened, and why: the `ignore`
+/// crate opens them itself, following links and blocking on FIFOs, so a
+/// `.gitignore -> /dev/zero` would be read forever, a FIFO would hang the
+/// scan and a link to `/proc/self/environ` would put the CI job's
+/// environment into the notes.
+fn unsafe_ignore_files(dir: &Path) -> Vec<(&'static str, &'static str)> {
+    IGNORE_FILES
+        .iter()
+        .filter_map(|&name| {
+            let m = std::fs::symlink_metadata(dir.join(name)).ok()?;
+            let why = if m.file_type().is_symlink() {
+                "is a symbolic link"
+            } else if !m.is_file() {
+                "is not a regular file"
+            } else if m.len() > MAX_IGNORE_FILE_BYTES {
+                "is larger than 16 MiB"
+            } else {
+                return None;
+            };
+            Some((name, why))
+        })
+        .collect()
+}
+
+/// A walk filter that keeps `.git` out and sets aside (in `deferred`)
+/// every folder with an ignore file the `ignore` crate must not open, before
+/// the crate enters it.
+fn guarded_filter(
+    deferred: Arc<Mutex<Vec<PathBuf>>>,
+) -> impl Fn(&ignore::DirEntry) -> bool + Send + Sync + 'static {
+    move |e| {
+        if e.file_name() == ".git" {
+            return false;
+        }
+        if e.file_type().is_some_and(|t| t.is_dir()) && !unsafe_ignore_files(e.path()).is_empty() {
+            deferred.lock().unwrap().push(e.path().to_path_buf());
+            return false;
+        }
+        true
+    }
+}
+
+/// Scans the folders set aside by [`guarded_filter`]: each folder's bad
+/// ignore files are named, never opened, and its entries are walked as roots
+/// of their own. The `ignore` crate reads the ignore files of every folder
+/// above a root whenever `.gitignore` support is on, so these walks run
+/// without `.gitignore` rules (`.ignore` and `.keyscanignore` below still
+/// apply): more is scanned, never less. Folders below with bad ignore files
+/// are set aside again.
+fn scan_deferred(
+    walk: &Walk,
+    configure: &dyn Fn(&mut WalkBuilder),
+    threads: usize,
+    deferred: &Arc<Mutex<Vec<PathBuf>>>,
+) {
+    loop {
+        let dirs = std::mem::take(&mut *deferred.lock().unwrap());
+        if dirs.is_empty() {
+            return;
+        }
+        let mut roots = Vec::new();
+        {
+            let mut merged = walk.merged.lock().unwrap();
+            for dir in &dirs {
+                let shown = display_of(walk.roots, dir);
+                let shown = if shown.is_empty() { ".".into() } else { shown };
+                // Named here; the walk counts the file itself (a link or a
+                // special file) among the skipped entries.
+                for (name, why) in unsafe_ignore_files(dir) {
+                    merged.stats.notes.push(format!(
+                        "`{}` {why}: not read; `{shown}` was scanned without it and without .gitignore rules",
+                        crate::paths::join_display(if shown == "." { "" } else { &shown }, name)
+                    ));
+                }
+                let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+                if name.is_some_and(|n| BUILD_DIRS.contains(&n.as_str())) {
+                    merged.visited.push(dir.clone());
+                }
+                let entries = match std::fs::read_dir(dir) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        visit::file_error(&mut merged.stats, walk.matcher, shown, e.to_string());
+                        continue;
+                    }
+                };
+                for entry in entries.flatten() {
+                    let Ok(ft) = entry.file_type() else { continue };
+                    if entry.file_name() == ".git" {
+                        continue;
+                    }
+                    if ft.is_symlink() {
+                        merged.stats.skip("symlink");
+                    } else if ft.is_dir() && !unsafe_ignore_files(&entry.path()).is_empty() {
+                        deferred.lock().unwrap().push(entry.path());
+                    } else {
+                        roots.push(entry.path());
+                    }
+                }
+            }
+        }
+        if roots.is_empty() {
+            continue;
+        }
+        roots.sort();
+        let mut b = base_builder(&roots, threads);
+        configure(&mut b);
+        b.parents(false)
+            .git_ignore(false)
+            .git_exclude(false)
+            .git_global(false)
+            .filter_entry(guarded_filter(Arc::clone(deferred)));
+        b.build_parallel().visit(&mut &*walk);
+    }
 }
 
 fn base_builder(roots: &[PathBuf], threads: usize) -> WalkBuilder {
@@ -101,18 +222,61 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         merged: &merged,
     };
 
-    let mut builder = base_builder(&opts.roots, opts.threads);
-    builder
-        .add_custom_ignore_filename(".keyscanignore")
-        .git_ignore(!opts.no_ignore)
-        .git_global(!opts.no_ignore)
-        .git_exclude(!opts.no_ignore)
-        .ignore(!opts.no_ignore)
-        .parents(!opts.no_ignore);
-    if opts.no_ignore {
-        builder.standard_filters(false).hidden(false);
+    let no_ignore = opts.no_ignore;
+    let configure = move |b: &mut WalkBuilder| {
+        b.add_custom_ignore_filename(".keyscanignore")
+            .git_ignore(!no_ignore)
+            .git_global(!no_ignore)
+            .git_exclude(!no_ignore)
+            .ignore(!no_ignore)
+            .parents(!no_ignore);
+        if no_ignore {
+            b.standard_filters(false).hidden(false);
+        }
+    };
+    // Ignore files are opened by the `ignore` crate, which follows links:
+    // folders holding one that is a link, a special file or huge are set
+    // aside before the crate enters them, and scanned without it.
+    let deferred: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+    let mut walk_roots = Vec::new();
+    for r in &opts.roots {
+        if !no_ignore && r.is_dir() && !unsafe_ignore_files(r).is_empty() {
+            deferred.lock().unwrap().push(r.clone());
+        } else {
+            walk_roots.push(r.clone());
+        }
     }
-    builder.build_parallel().visit(&mut &walk);
+    // Above a root, the crate reads the ignore files of every parent folder.
+    let parents_safe = walk_roots.iter().all(|r| {
+        std::path::absolute(r)
+            .map(|a| {
+                a.ancestors()
+                    .skip(1)
+                    .all(|d| unsafe_ignore_files(d).is_empty())
+            })
+            .unwrap_or(false)
+    });
+    if !walk_roots.is_empty() {
+        let mut builder = base_builder(&walk_roots, opts.threads);
+        configure(&mut builder);
+        if !no_ignore {
+            builder.filter_entry(guarded_filter(Arc::clone(&deferred)));
+            if !parents_safe {
+                // The crate reads every parent's ignore files whenever any
+                // `.gitignore` support is on.
+                builder
+                    .parents(false)
+                    .git_ignore(false)
+                    .git_exclude(false)
+                    .git_global(false);
+                merged.lock().unwrap().stats.notes.push(
+                    "a folder above the scanned path has an ignore file that is a symbolic link, a special file or huge: it was not read, and the scan ran without .gitignore rules".into(),
+                );
+            }
+        }
+        builder.build_parallel().visit(&mut &walk);
+    }
+    scan_deferred(&walk, &configure, opts.threads, &deferred);
 
     // Project roots, from the manifests the walk saw.
     let mut projects = ProjectIndex::new();
@@ -166,11 +330,21 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
             }
             for name in BUILD_DIRS {
                 let candidate = fs_dir.join(name);
-                // `is_dir` follows a symlink, as the check always did.
-                let is_dir = listing
-                    .iter()
-                    .any(|(n, p, t)| n == name && (t.is_dir() || (t.is_symlink() && p.is_dir())));
-                if is_dir && !visited.contains(&candidate) {
+                // From the root's listing: a `stat` per candidate name would
+                // mostly fail. A link (`dist -> /`) would lead out of the tree.
+                let Some((_, _, file_type)) = listing.iter().find(|(n, _, _)| n == name) else {
+                    continue;
+                };
+                if file_type.is_symlink() {
+                    let shown = crate::paths::join_display(dir_display, name);
+                    let found = &mut merged.lock().unwrap().stats;
+                    found.skip("symlink");
+                    found.notes.push(format!(
+                        "build folder `{shown}` is a symbolic link: not followed (keyscan never leaves the scanned tree through a link)"
+                    ));
+                    continue;
+                }
+                if file_type.is_dir() && !visited.contains(&candidate) {
                     extra.push(candidate);
                     build_dirs_scanned.push(crate::paths::join_display(dir_display, name));
                 }
@@ -237,6 +411,18 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
 pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutput) {
     let mut found = Found::default();
     for f in files {
+        if let Some(disk) = &f.disk {
+            if std::fs::symlink_metadata(disk).is_ok_and(|m| m.file_type().is_symlink()) {
+                // A tracked `.env -> /outside/secrets`: git stores the link,
+                // not the file it points at; keyscan never reads through it.
+                found.stats.skip("symlink");
+                found.stats.notes.push(format!(
+                    "`{}` is a symbolic link: not read (keyscan never leaves the scanned tree through a link)",
+                    f.path
+                ));
+                continue;
+            }
+        }
         let bytes = if let Some(disk) = &f.disk {
             crate::fs::read_small(disk, u64::MAX).ok().flatten()
         } else if let Some((git_dir, oid)) = &f.blob {
@@ -254,6 +440,7 @@ pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutp
             continue;
         };
         let scan = matcher.scan_bytes(&bytes);
+        found.stats.shortfall(matcher, &f.path, &scan);
         let is_env = dotenv::is_dotenv_name(crate::paths::file_name(&f.path));
         add_scanned(
             &mut found,
@@ -271,6 +458,9 @@ pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutp
         *stats.files_skipped.entry(k).or_default() += v;
     }
     stats.errors.extend(found.stats.errors);
+    stats.incomplete.extend(found.stats.incomplete);
+    stats.notes.extend(found.stats.notes);
+    stats.notes.sort();
     out.blobs.extend(found.blobs);
     out.blobs.sort_by(|a, b| a.path.cmp(&b.path));
 }

@@ -59,6 +59,7 @@ impl Found {
             *a.files_skipped.entry(k).or_default() += v;
         }
         a.errors.extend(b.errors);
+        a.incomplete.extend(b.incomplete);
         a.notes.extend(b.notes);
     }
 }
@@ -275,6 +276,7 @@ pub(super) fn scan_file(
             .push((display.clone(), fs_path.to_path_buf(), content));
     }
     let dotenv_bytes = if is_env { bytes } else { None };
+    found.stats.shortfall(matcher, &display, &scan);
     add_scanned(found, display, Origin::File, ignored, scan, dotenv_bytes);
 }
 
@@ -290,10 +292,6 @@ pub(super) fn add_scanned(
 ) {
     if scan.binary {
         found.stats.skip("binary");
-        return;
-    }
-    if scan.too_large_utf16 {
-        found.stats.skip("utf16_too_large");
         return;
     }
     found.stats.files_scanned += 1;

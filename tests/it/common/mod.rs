@@ -6,6 +6,8 @@
 //! allowlists) and keyscan scanning itself stays clean.
 #![allow(dead_code)]
 
+pub mod index;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -283,4 +285,83 @@ pub fn key_findings(v: &serde_json::Value) -> Vec<&serde_json::Value> {
         .iter()
         .filter(|f| f["origin"] != "audit")
         .collect()
+}
+
+/// The code block that follows `<!-- snippet: NAME -->` in README.md, so
+/// tests run what the README tells users to write.
+pub fn readme_snippet(name: &str) -> String {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let marker = format!("<!-- snippet: {name} -->");
+    let at = readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README.md has no {marker}"));
+    let rest = &readme[at + marker.len()..];
+    let open = rest.find("```").expect("a code block after the marker");
+    let body = &rest[open..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    let close = body.find("\n```").expect("the code block ends");
+    format!("{}\n", &body[..close])
+}
+
+/// The repository's root (the crate's manifest folder).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether `program --version` runs.
+pub fn have(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Panics unless `program` runs: for tests that exist to exercise it. Such
+/// tests are `#[ignore]`d with the reason (so `cargo test` lists them as
+/// ignored, never as passed) and run by `.ci/run`, which installs the tools.
+pub fn require(program: &str, how: &str) {
+    assert!(
+        have(program),
+        "`{program}` is not installed or not on PATH; this test needs it ({how})"
+    );
+}
+
+/// keyscan's `staged_paths` as `git diff --cached --name-status --no-renames`
+/// prints it (A/M/T/D, a tab and the path), for comparing with git itself.
+pub fn staged_listing(dir: &Path) -> Vec<String> {
+    use keyscan::source::staged::{StagedRepo, StagedStatus};
+    let repo = StagedRepo::open_with_index(dir, None).unwrap();
+    repo.staged_paths()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = match p.status {
+                StagedStatus::Added => "A",
+                StagedStatus::Modified => "M",
+                StagedStatus::TypeChange => "T",
+                StagedStatus::Deleted => "D",
+            };
+            format!("{s}\t{}", p.path)
+        })
+        .collect()
+}
+
+/// What git itself lists as staged (`git diff --cached --name-status
+/// --no-renames --ignore-submodules`), sorted by path like [`staged_listing`].
+pub fn git_staged_listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = git_in(
+        dir,
+        &[
+            "diff",
+            "--cached",
+            "--name-status",
+            "--no-renames",
+            "--ignore-submodules",
+        ],
+    )
+    .lines()
+    .map(str::to_string)
+    .collect();
+    v.sort_by(|a, b| a[2..].cmp(&b[2..]));
+    v
 }

@@ -1,0 +1,533 @@
+//! The web model of JavaScript projects: framework, bundler config and
+//! client reachability, per project root.
+//!
+//! Gathered in tree mode (and staged mode, from the work tree), only for
+//! project roots that hold a matched file, so a scan of a repository without
+//! keys in JavaScript code never parses any. For such a project:
+//!
+//! 1. its framework from `package.json` and the config files in its root
+//!    (`frameworks.rs`);
+//! 2. its bundler configs (`bundler.rs`): inlined variables, public
+//!    prefixes, literal aliases;
+//! 3. the `ModuleFacts` of every matched source file (script
+//!    blocks, directives, server-only export spans);
+//! 4. when a matched source file is neither a server file nor a client entry
+//!    by convention, the import graph from every client entry of the project
+//!    (`imports::reach`).
+//!
+//! The judge reads these facts; it decides ([`crate::judge::context`]).
+
+use super::bundler::{self, BundlerConfig};
+use super::frameworks::{self, Convention, Framework};
+use super::imports::{self, Entry, ModuleFacts, ProjectResolver, Reach};
+use super::project::{ProjectIndex, BUILD_DIRS};
+use crate::paths::{file_name, parent_dir, root_displays};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Files a project walk lists at most, for client entries.
+const MAX_PROJECT_FILES: usize = 50_000;
+
+/// One JavaScript project's web facts.
+#[derive(Debug)]
+pub struct WebProject {
+    /// The framework (or bundler) the project uses.
+    pub(crate) framework: Option<&'static Framework>,
+    /// Its bundler configs.
+    pub(crate) configs: Vec<BundlerConfig>,
+    /// The env prefixes its bundler inlines (config overrides included).
+    pub(crate) public_prefixes: Vec<(String, String)>,
+    /// Canonical root on disk.
+    root_abs: PathBuf,
+    /// Client reachability, when a matched file needed it.
+    reach: Option<Reach>,
+    /// Reachability from server entries (server files by convention).
+    server_reach: Option<Reach>,
+    /// Why a graph was not built or is partial.
+    pub(crate) notes: Vec<String>,
+    /// Server files and boundaries of the graph, by project-relative path.
+    boundaries: HashMap<String, String>,
+}
+
+/// What the web model says about one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FileRole {
+    /// Server code, with why.
+    Server(String),
+    /// Client code, with why.
+    Client(String),
+    /// A component or page split by region: the judge asks per offset.
+    Regions,
+    /// No entry imports it: the path conventions decide, for this reason.
+    Unreached(String),
+}
+
+/// The web facts of a scan.
+#[derive(Debug, Default)]
+pub struct WebFacts {
+    /// By project root display path.
+    projects: BTreeMap<String, WebProject>,
+    /// Module facts of matched source files, by display path.
+    modules: HashMap<String, ModuleFacts>,
+    /// Matched config files, by display path.
+    configs: HashMap<String, BundlerConfig>,
+}
+
+impl WebFacts {
+    /// Gathers the web facts of the JavaScript projects among `projects`
+    /// that hold one of `matched` (display paths), reading files under
+    /// `roots` (the scan's roots on disk).
+    pub fn gather(roots: &[PathBuf], projects: &ProjectIndex, matched: &[&str]) -> WebFacts {
+        let displays = root_displays(roots);
+        let to_disk = |display: &str| -> Option<PathBuf> {
+            displays.iter().find_map(|(given, prefix)| {
+                if prefix.is_empty() {
+                    Some(if display.is_empty() {
+                        given.clone()
+                    } else {
+                        given.join(display)
+                    })
+                } else if display == prefix {
+                    Some(given.clone())
+                } else {
+                    display
+                        .strip_prefix(prefix.as_str())
+                        .and_then(|r| r.strip_prefix('/'))
+                        .map(|r| given.join(r))
+                }
+            })
+        };
+        let mut web = WebFacts::default();
+        let mut by_root: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for path in matched {
+            if let Some((root, facts)) = projects.nearest(path) {
+                if facts.javascript && projects.build_dir_of(path).is_none() {
+                    by_root.entry(root.to_string()).or_default().push(path);
+                }
+            }
+        }
+        for (root, paths) in by_root {
+            let Some(root_disk) = to_disk(&root) else {
+                continue;
+            };
+            let Some(project) = WebProject::gather(&root_disk) else {
+                continue;
+            };
+            let rel = |p: &str| -> String {
+                if root.is_empty() {
+                    p.to_string()
+                } else {
+                    p[root.len() + 1..].to_string()
+                }
+            };
+            let server_exports: Vec<&str> = project
+                .framework
+                .map(|f| f.server_exports.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut needs_graph = false;
+            for path in &paths {
+                let Some(disk) = to_disk(path) else {
+                    continue;
+                };
+                let name = file_name(path);
+                if bundler::is_config_file(name) {
+                    if let Ok(Some(text)) = read_text(&disk) {
+                        web.configs
+                            .insert(path.to_string(), bundler::read_config(&rel(path), &text));
+                    }
+                    continue;
+                }
+                if !imports::is_source_file(path) {
+                    continue;
+                }
+                let Ok(Some(text)) = read_text(&disk) else {
+                    continue;
+                };
+                let facts = imports::scan_module(path, &text, &server_exports);
+                if project.framework.is_some() && project.convention(&rel(path), &facts).is_none() {
+                    needs_graph = true;
+                }
+                web.modules.insert(path.to_string(), facts);
+            }
+            let mut project = project;
+            if needs_graph {
+                project.build_graph();
+            }
+            web.projects.insert(root, project);
+        }
+        web
+    }
+
+    /// The web project `path` belongs to, with its root display path.
+    pub(crate) fn project_of(&self, path: &str) -> Option<(&str, &WebProject)> {
+        let mut dir = parent_dir(path);
+        loop {
+            if let Some((k, v)) = self.projects.get_key_value(dir) {
+                return Some((k.as_str(), v));
+            }
+            if dir.is_empty() {
+                return None;
+            }
+            dir = parent_dir(dir);
+        }
+    }
+
+    /// Every web project, for variables inlined wherever they are defined.
+    pub(crate) fn projects(&self) -> impl Iterator<Item = (&str, &WebProject)> {
+        self.projects.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The module facts of a matched source file.
+    pub(crate) fn module(&self, path: &str) -> Option<&ModuleFacts> {
+        self.modules.get(path)
+    }
+
+    /// The bundler config facts of a matched config file.
+    pub(crate) fn config(&self, path: &str) -> Option<&BundlerConfig> {
+        self.configs.get(path)
+    }
+
+    /// The role of a file of `project` (its path relative to the root).
+    pub(crate) fn role(project: &WebProject, rel: &str, facts: &ModuleFacts) -> Option<FileRole> {
+        let lower = rel.to_ascii_lowercase();
+        if !facts.blocks.is_empty()
+            && (lower.ends_with(".astro") || lower.ends_with(".html") || lower.ends_with(".htm"))
+        {
+            return Some(FileRole::Regions);
+        }
+        if let Some(role) = project.convention(rel, facts) {
+            return Some(role);
+        }
+        let reach = project.reach.as_ref()?;
+        let abs = project.root_abs.join(rel);
+        if let Some(why) = reach.reason(&abs, &project.root_abs) {
+            return Some(FileRole::Client(why));
+        }
+        if reach.truncated {
+            return None;
+        }
+        let name = project.framework.map_or("JavaScript", |f| f.name.as_str());
+        if let Some(why) = project
+            .server_reach
+            .as_ref()
+            .and_then(|r| r.reason(&abs, &project.root_abs))
+        {
+            return Some(FileRole::Server(format!(
+                "imported only by server code: {why}; no client entry of the {name} app reaches it"
+            )));
+        }
+        Some(FileRole::Unreached(format!(
+            "no client or server entry of the {name} app imports it"
+        )))
+    }
+}
+
+/// Reads a small text file (at most [`imports::MAX_MODULE_BYTES`]).
+fn read_text(path: &Path) -> std::io::Result<Option<String>> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.is_file() || meta.len() > imports::MAX_MODULE_BYTES {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path)?;
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+impl WebProject {
+    /// The framework, configs and prefixes of the project at `root`.
+    fn gather(root: &Path) -> Option<WebProject> {
+        let root_abs = std::fs::canonicalize(root).ok()?;
+        let manifest = read_text(&root_abs.join("package.json")).ok().flatten();
+        let deps: Vec<String> = manifest
+            .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+            .map(|v| {
+                ["dependencies", "devDependencies", "peerDependencies"]
+                    .iter()
+                    .filter_map(|s| v.get(*s).and_then(|d| d.as_object()))
+                    .flat_map(|d| d.keys().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let files: Vec<String> = std::fs::read_dir(&root_abs)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut framework = frameworks::detect(&deps, &files);
+        if framework.is_none() && files.iter().any(|f| f.ends_with(".html")) {
+            framework = frameworks::by_id("static");
+        }
+        let mut configs = Vec::new();
+        let mut notes = Vec::new();
+        for f in files.iter().filter(|f| bundler::is_config_file(f)) {
+            if let Ok(Some(text)) = read_text(&root_abs.join(f)) {
+                let c = bundler::read_config(f, &text);
+                notes.extend(c.notes.iter().cloned());
+                configs.push(c);
+            }
+        }
+        let mut public_prefixes: Vec<(String, String)> = framework
+            .map(|f| {
+                f.public_env_prefixes
+                    .iter()
+                    .map(|p| (p.clone(), format!("{} inlines `{p}` variables", f.name)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for c in &configs {
+            if let Some(prefixes) = &c.public_prefixes {
+                public_prefixes = prefixes
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        (
+                            p.clone(),
+                            format!("`{}` makes `{p}` variables public", c.file),
+                        )
+                    })
+                    .collect();
+            }
+        }
+        Some(WebProject {
+            framework,
+            configs,
+            public_prefixes,
+            root_abs,
+            reach: None,
+            server_reach: None,
+            notes,
+            boundaries: HashMap::new(),
+        })
+    }
+
+    /// The config that inlines `var`, with how.
+    pub(crate) fn inlines(&self, var: &str) -> Option<&str> {
+        self.configs.iter().find_map(|c| c.inlines(var))
+    }
+
+    /// The public prefix `var` starts with, with why.
+    pub(crate) fn public_prefix(&self, var: &str) -> Option<(&str, &str)> {
+        self.public_prefixes
+            .iter()
+            .find(|(p, _)| var.starts_with(p.as_str()))
+            .map(|(p, why)| (p.as_str(), why.as_str()))
+    }
+
+    /// The role conventions alone give a file: server files, directives,
+    /// server-only imports and client entries. `None`: the graph decides.
+    fn convention(&self, rel: &str, facts: &ModuleFacts) -> Option<FileRole> {
+        let f = self.framework?;
+        if let Some(d) = &f.client_directive {
+            if facts.use_client && d == "use client" {
+                return Some(FileRole::Client(format!(
+                    "`\"{d}\"` module, bundled for the browser ({})",
+                    f.name
+                )));
+            }
+        }
+        if let Some(d) = &f.server_directive {
+            if facts.use_server && d == "use server" {
+                return Some(FileRole::Server(format!(
+                    "`\"{d}\"` module: {} keeps its code on the server",
+                    f.name
+                )));
+            }
+        }
+        if let Some(m) = facts
+            .imports
+            .iter()
+            .find(|i| f.server_imports.contains(&i.specifier))
+        {
+            return Some(FileRole::Server(format!(
+                "imports `{}`: {} refuses to bundle it for the browser",
+                m.specifier, f.name
+            )));
+        }
+        match f.convention(rel) {
+            Convention::Server => Some(FileRole::Server(format!(
+                "{} server file by convention (`{rel}`)",
+                f.name
+            ))),
+            Convention::ClientEntry => Some(FileRole::Client(format!(
+                "{} ships `{rel}` to the browser",
+                f.name
+            ))),
+            Convention::Undecided => None,
+        }
+    }
+
+    /// Builds the import graph from every client entry of the project.
+    fn build_graph(&mut self) {
+        let Some(f) = self.framework else {
+            return;
+        };
+        let mut aliases = f.aliases.clone();
+        for c in &self.configs {
+            aliases.extend(c.aliases.iter().cloned());
+        }
+        let Ok(resolver) = ProjectResolver::new(&self.root_abs, &aliases) else {
+            return;
+        };
+        let server_exports: Vec<&str> = f.server_exports.iter().map(String::as_str).collect();
+        let mut cache: HashMap<PathBuf, Option<ModuleFacts>> = HashMap::new();
+        let mut facts_of = |p: &Path| -> Option<ModuleFacts> {
+            cache
+                .entry(p.to_path_buf())
+                .or_insert_with(|| {
+                    let text = read_text(p).ok().flatten()?;
+                    Some(imports::scan_module(
+                        &p.to_string_lossy(),
+                        &text,
+                        &server_exports,
+                    ))
+                })
+                .clone()
+        };
+        // Client entries: by convention, by directive, Astro components
+        // (their <script> imports), HTML pages' scripts.
+        let mut entries = Vec::new();
+        let mut listed = 0usize;
+        let walker = ignore::WalkBuilder::new(&self.root_abs)
+            .follow_links(false)
+            .hidden(true)
+            .filter_entry(|e| {
+                let n = e.file_name().to_string_lossy();
+                n != "node_modules" && !BUILD_DIRS.contains(&n.as_ref())
+            })
+            .build();
+        for entry in walker.flatten() {
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            listed += 1;
+            if listed > MAX_PROJECT_FILES {
+                self.notes.push(format!(
+                    "more than {MAX_PROJECT_FILES} files: client entries past that were not looked for"
+                ));
+                break;
+            }
+            let abs = entry.path().to_path_buf();
+            let Ok(rel) = abs.strip_prefix(&self.root_abs) else {
+                continue;
+            };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let lower = rel.to_ascii_lowercase();
+            if f.html_entries && (lower.ends_with(".html") || lower.ends_with(".htm")) {
+                if let Some(facts) = facts_of(&abs) {
+                    for src in &facts.script_srcs {
+                        if src.contains("://") || src.starts_with("//") {
+                            continue;
+                        }
+                        let target = match src.strip_prefix('/') {
+                            Some(from_root) => self.root_abs.join(from_root),
+                            None => abs.parent().unwrap_or(&self.root_abs).join(src),
+                        };
+                        if let Ok(target) = std::fs::canonicalize(&target) {
+                            if target.starts_with(&self.root_abs) {
+                                entries.push(Entry {
+                                    path: target,
+                                    why: format!("`<script src>` of `{rel}`"),
+                                });
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            if !imports::is_source_file(&rel) {
+                continue;
+            }
+            if lower.ends_with(".astro") {
+                entries.push(Entry {
+                    path: abs,
+                    why: "an Astro component's `<script>`".into(),
+                });
+                continue;
+            }
+            match f.convention(&rel) {
+                Convention::ClientEntry => entries.push(Entry {
+                    path: abs,
+                    why: format!("{} ships it", f.name),
+                }),
+                Convention::Server => {
+                    self.boundaries.insert(rel, "server".into());
+                }
+                Convention::Undecided => {
+                    if f.client_directive.is_some() {
+                        if let Some(facts) = facts_of(&abs) {
+                            if facts.use_client {
+                                entries.push(Entry {
+                                    path: abs,
+                                    why: "`\"use client\"`".into(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut server_entries: Vec<Entry> = self
+            .boundaries
+            .keys()
+            .map(|rel| Entry {
+                path: self.root_abs.join(rel),
+                why: format!("{} server file", f.name),
+            })
+            .collect();
+        server_entries.sort_by(|a, b| a.path.cmp(&b.path));
+        if entries.is_empty() {
+            // Nothing ships by the framework's rules (a Vite app without
+            // index.html, say): the graph cannot tell, conventions decide.
+            self.notes
+                .push(format!("no client entry of the {} app was found", f.name));
+            return;
+        }
+        let entries_astro: Vec<Entry> = entries
+            .iter()
+            .filter(|e| e.path.extension().is_some_and(|x| x == "astro"))
+            .cloned()
+            .collect();
+        let root = self.root_abs.clone();
+        let boundaries = &self.boundaries;
+        let reach = imports::reach(
+            &resolver,
+            entries,
+            &mut facts_of,
+            |p, facts| {
+                let rel = p
+                    .strip_prefix(&root)
+                    .map(|r| r.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                boundaries.contains_key(&rel)
+                    || (f.server_directive.is_some() && facts.use_server)
+                    || facts
+                        .imports
+                        .iter()
+                        .any(|i| f.server_imports.contains(&i.specifier))
+            },
+            imports::Side::Server,
+        );
+        if reach.truncated {
+            self.notes.push(format!(
+                "the import graph has more than {} modules: files past that fall back to conventions",
+                imports::MAX_MODULES
+            ));
+        }
+        self.reach = Some(reach);
+        // Astro components are client entries for their <script>; their
+        // frontmatter imports run on the server.
+        for e in &entries_astro {
+            server_entries.push(e.clone());
+        }
+        let server_reach = imports::reach(
+            &resolver,
+            server_entries,
+            &mut facts_of,
+            |_, _| false,
+            imports::Side::Client,
+        );
+        self.server_reach = Some(server_reach);
+    }
+}

@@ -1,0 +1,5 @@
+import CheckoutButton from "@/components/CheckoutButton";
+
+export default function Checkout() {
+  return <CheckoutButton />;
+}
