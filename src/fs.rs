@@ -25,14 +25,10 @@ use std::path::Path;
 /// can be swapped for a FIFO between listing and opening, and opening a FIFO
 /// with no writer blocks forever. So the file is opened non-blocking (which
 /// changes nothing for a regular file) and checked with `fstat` on the open
-/// handle, which is what is actually read.
-pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
-    Ok(open_regular_len(path)?.map(|(file, _)| file))
-}
-
-/// [`open_regular`], with the file's length from the same `fstat` (the walk
-/// opens every file of the tree: one system call per file saved).
-pub fn open_regular_len(path: &Path) -> std::io::Result<Option<(File, u64)>> {
+/// handle, which is what is actually read. The file's length comes from the
+/// same `fstat` (the walk opens every file of the tree: one system call per
+/// file saved).
+pub fn open_regular(path: &Path) -> std::io::Result<Option<(File, u64)>> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]

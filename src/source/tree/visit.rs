@@ -9,7 +9,7 @@ use crate::dotenv;
 use crate::facts::project::{is_manifest, BUILD_DIRS};
 use crate::facts::tree::SeenFile;
 use crate::finding::Origin;
-use crate::fs::open_regular_len;
+use crate::fs::open_regular;
 use crate::paths::slash_path;
 use crate::scan::{BlobScan, Matcher};
 use crate::source::{ScanIssue, SourceStats};
@@ -240,7 +240,7 @@ pub(super) fn scan_file(
         });
     }
     let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
-        let Some((file, len)) = open_regular_len(fs_path)? else {
+        let Some((file, len)) = open_regular(fs_path)? else {
             return Ok(None);
         };
         let small = len <= SMALL_FILE_LIMIT;
