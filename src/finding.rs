@@ -235,6 +235,10 @@ pub struct Finding {
     pub commit: Option<CommitInfo>,
     /// Where a bundled copy came from (e.g. the dotenv variable inlined into it).
     pub source: Option<String>,
+    /// How the key was written when it was found encoded (`base64`,
+    /// `percent`, `unicode-escape`, `hex-escape`); the location is the
+    /// encoded text's.
+    pub encoding: Option<String>,
 }
 
 impl Finding {

@@ -25,8 +25,10 @@ use std::path::Path;
 /// can be swapped for a FIFO between listing and opening, and opening a FIFO
 /// with no writer blocks forever. So the file is opened non-blocking (which
 /// changes nothing for a regular file) and checked with `fstat` on the open
-/// handle, which is what is actually read.
-pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
+/// handle, which is what is actually read. The file's length comes from the
+/// same `fstat` (the walk opens every file of the tree: one system call per
+/// file saved).
+pub fn open_regular(path: &Path) -> std::io::Result<Option<(File, u64)>> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -35,10 +37,11 @@ pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
         opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
     let file = opts.open(path)?;
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Ok(None);
     }
-    Ok(Some(file))
+    Ok(Some((file, meta.len())))
 }
 
 /// The first `limit` bytes of a regular file inside the scanned tree;

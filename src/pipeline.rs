@@ -371,6 +371,7 @@ impl Scanner {
             notes: stats.notes,
             placeholders_ignored: tally.placeholders,
             keys_in_ignored_dotenv: tally.expected_dotenv,
+            keys_in_ignored_dotenv_paths: tally.set_aside_paths.iter().cloned().collect(),
             ..Summary::default()
         };
         // The JSON contract always carries the binary count, even when it is 0.

@@ -65,6 +65,9 @@ pub struct Summary {
     /// Keys in git-ignored dotenv files without a bundler-exposed prefix:
     /// correct usage, not reported.
     pub keys_in_ignored_dotenv: u64,
+    /// The dotenv files those keys are in (display paths, sorted), so a
+    /// reader can check that each really is kept out of git.
+    pub keys_in_ignored_dotenv_paths: Vec<String>,
     /// Findings suppressed by allowlists.
     pub suppressed: Suppressed,
     /// Anything else the user should know (e.g. incomplete history).

@@ -26,6 +26,9 @@ use crate::judge::{fingerprint, KeySighting};
 use crate::paths::file_name;
 use std::collections::BTreeMap;
 
+/// Why a dotenv file without a secret key is still worth keeping out of git.
+const NO_KEY_YET: &str = " It holds no secret key today, so this is low; still keep it out of git: the first key someone adds to it (dotenv files are where keys go) is committed without anyone deciding to, and history keeps every version. Keep public settings in a committed template (`.env.example`) or in code.";
+
 fn is_template(path: &str) -> bool {
     dotenv::is_template_name(file_name(path))
 }
@@ -66,17 +69,27 @@ pub fn file_findings(files: &[FileFacts], holds_key: impl Fn(&str) -> bool) -> V
                 )
             };
             let (gitignore, line) = &f.ignore_with;
-            let message = format!(
+            let holds = holds_key(&f.path);
+            let mut message = format!(
                 "`{}` is neither tracked nor ignored by git: the next `git add .` commits it, and every key in it with it.",
                 f.path
             );
+            // A dotenv file without a secret key is a habit to fix, not a
+            // leak: low. Secret files keep their severity (keyscan knows the
+            // keys of three vendors, not every secret such a file holds).
+            let severity = if holds || !dotenv_file {
+                Severity::High
+            } else {
+                message.push_str(NO_KEY_YET);
+                Severity::Low
+            };
             let remediation = format!(
                 "Add this line to `{gitignore}` (or run `keyscan --fix`):\n    {line}\nKeep a template without real keys (`.env.example`) for others to copy."
             );
             out.push(audit_finding(
                 rule,
                 title,
-                Severity::High,
+                severity,
                 context,
                 Origin::File,
                 &f.path,
@@ -112,6 +125,10 @@ fn tracked_finding(
     };
     let severity = if holds_key {
         Severity::Critical
+    } else if dotenv_file {
+        // Vite and Create React App document committing `.env` files with
+        // public settings only: a habit to fix, not a leak.
+        Severity::Low
     } else {
         Severity::High
     };
@@ -125,6 +142,8 @@ fn tracked_finding(
         message.push_str(
             " It holds a key: rotate it — untracking the file does not remove it from history.",
         );
+    } else if dotenv_file {
+        message.push_str(NO_KEY_YET);
     } else {
         message.push_str(" Any key ever written to it is in history too and must be rotated.");
     }
@@ -343,7 +362,8 @@ mod tests {
         let out = staged_file_findings(paths.iter().copied(), |p| p == "config/keys.js");
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].rule_id, DOTENV_TRACKED);
-        assert_eq!(out[0].severity, Severity::High);
+        assert_eq!(out[0].severity, Severity::Low);
+        assert!(out[0].message.contains("holds no secret key today"));
         assert_eq!(out[0].origin, Origin::Staged);
         assert_eq!(out[0].location.path, "apps/web/.env.local");
         assert!(out[0]
@@ -362,6 +382,7 @@ mod tests {
             on_disk: true,
             untrack: format!("git rm --cached -- {path}"),
             ignore_with: (".gitignore".into(), file_name(path).into()),
+            git: true,
         };
         let files = vec![
             facts(".env", true, true),
@@ -379,12 +400,18 @@ mod tests {
             got,
             vec![
                 (DOTENV_TRACKED, ".env", Severity::Critical),
-                (DOTENV_NOT_IGNORED, ".env.production", Severity::High),
+                (DOTENV_NOT_IGNORED, ".env.production", Severity::Low),
                 (SECRET_FILE_NOT_IGNORED, "secrets.json", Severity::High),
             ]
         );
         assert!(out[0].remediation.contains("git rm --cached -- .env"));
+        assert!(out[1].message.contains("holds no secret key today"));
         assert_eq!(out[0].location.line, 0);
+        // With a secret key, an unignored dotenv file is high; tracked
+        // without one, low.
+        let out = file_findings(&files, |p| p == ".env.production");
+        assert_eq!(out[0].severity, Severity::Low);
+        assert_eq!(out[1].severity, Severity::High);
         assert_ne!(out[0].fingerprint, out[1].fingerprint);
     }
 }

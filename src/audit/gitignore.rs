@@ -27,8 +27,10 @@ use ignore::gitignore::GitignoreBuilder;
 pub const FIX_COMMENT: &str =
     "# Added by keyscan --fix: files that hold keys stay out of git (templates such as .env.example stay committable)";
 
-/// The `gitignore-env-coverage` finding for a gap.
-pub fn coverage_finding(gap: &CoverageGap) -> Finding {
+/// The `gitignore-env-coverage` finding for a gap: **medium**, **high** when
+/// `key_at_risk` names a tracked or unignored dotenv file of that folder that
+/// holds a secret key.
+pub fn coverage_finding(gap: &CoverageGap, key_at_risk: Option<&str>) -> Finding {
     let gitignore = gitignore_path(&gap.dir);
     let folder = if gap.dir.is_empty() {
         "the repository root".to_string()
@@ -36,7 +38,7 @@ pub fn coverage_finding(gap: &CoverageGap) -> Finding {
         format!("`{}/`", gap.dir)
     };
     let names: Vec<String> = gap.missing.iter().map(|m| format!("`{m}`")).collect();
-    let severity = if gap.dotenv_exists {
+    let severity = if key_at_risk.is_some() {
         Severity::High
     } else {
         Severity::Medium
@@ -45,8 +47,14 @@ pub fn coverage_finding(gap: &CoverageGap) -> Finding {
         "Git would not ignore {} in {folder}: a key written there is one `git add .` away from the repository.",
         names.join(", ")
     );
-    if gap.dotenv_exists {
-        message.push_str(" A dotenv file already exists in this folder.");
+    match key_at_risk {
+        Some(file) => message.push_str(&format!(
+            " `{file}` is already there, holds a secret key and git does not ignore it."
+        )),
+        None if gap.dotenv_exists => message.push_str(
+            " A dotenv file already exists in this folder (it holds no secret key today).",
+        ),
+        None => {}
     }
     if !gap.covers.is_empty() {
         message.push_str(&format!(

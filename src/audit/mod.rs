@@ -8,9 +8,9 @@
 //!
 //! | rule id | severity | origin | what |
 //! |---|---|---|---|
-//! | `gitignore-env-coverage` | medium; high when a dotenv file exists there | audit | a project root where git would not ignore `.env`, `.env.local`, … ([`gitignore`]) |
-//! | `dotenv-tracked` | critical with a key in it, else high | file | a non-template dotenv file in git's index |
-//! | `dotenv-not-ignored` | high | file | a dotenv file on disk, untracked and not ignored |
+//! | `gitignore-env-coverage` | medium; high when a tracked or unignored dotenv file there holds a secret key | audit | a project root where git would not ignore `.env`, `.env.local`, … ([`gitignore`]) |
+//! | `dotenv-tracked` | critical with a secret key in it, else low | file | a non-template dotenv file in git's index |
+//! | `dotenv-not-ignored` | high with a secret key in it, else low | file | a dotenv file on disk, untracked and not ignored |
 //! | `secret-file-tracked` | critical with a key in it, else high | file | `secrets.json` or `config/keys.js` in git's index |
 //! | `secret-file-not-ignored` | high | file | such a file on disk, untracked and not ignored |
 //! | `key-reused-across-environments` | medium | audit | one key in the dotenv files of two environments ([`dotenv`]) |
@@ -101,6 +101,7 @@ pub(crate) fn audit_finding(
         snippet_raw: None,
         commit: None,
         source: None,
+        encoding: None,
     }
 }
 
@@ -119,7 +120,22 @@ pub struct IgnoreEdit {
 /// secret-bearing files. `holds_key(path)` says whether a secret (not
 /// publishable) key was seen in the file, reported or set aside.
 pub fn tree_findings(facts: &TreeFacts, holds_key: impl Fn(&str) -> bool) -> Vec<Finding> {
-    let mut out: Vec<Finding> = facts.gaps.iter().map(gitignore::coverage_finding).collect();
+    let mut out: Vec<Finding> = facts
+        .gaps
+        .iter()
+        .map(|gap| {
+            // A tracked or unignored dotenv file of this folder with a secret
+            // key in it makes the gap urgent.
+            let at_risk = facts.files.iter().find(|f| {
+                crate::paths::parent_dir(&f.path) == gap.dir
+                    && parser::is_dotenv_name(file_name(&f.path))
+                    && !parser::is_template_name(file_name(&f.path))
+                    && (f.tracked || f.ignored == Some(false))
+                    && holds_key(&f.path)
+            });
+            gitignore::coverage_finding(gap, at_risk.map(|f| f.path.as_str()))
+        })
+        .collect();
     out.extend(dotenv::file_findings(&facts.files, holds_key));
     out
 }

@@ -84,6 +84,17 @@ impl Facts {
         }
     }
 
+    /// Whether the secret-bearing file at `path` lies outside any git work
+    /// tree (tree mode, a plain folder): its ignore status then comes from
+    /// `.gitignore` files alone and says nothing about what a repository
+    /// holds.
+    pub fn outside_git(&self, path: &str) -> bool {
+        self.tree
+            .as_ref()
+            .and_then(|t| t.file(path))
+            .is_some_and(|f| !f.git)
+    }
+
     /// Whether git tracks the secret-bearing file at `path` (tree mode).
     pub fn tracked(&self, path: &str) -> bool {
         self.tree

@@ -32,8 +32,10 @@
 //! rule that nothing inside an ignored folder can be re-included.
 
 use crate::dotenv;
+use crate::facts::tree::PROBES as PROBE_NAMES;
 use git2::{Oid, Repository};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,16 @@ struct GitTree {
     tracked: HashMap<String, Oid>,
     /// Parsed `.gitignore` per folder, for the negation workaround.
     cache: HashMap<PathBuf, Option<Gitignore>>,
+    /// Per folder: `None` when it has no `.gitignore`, else whether its
+    /// rules let probe answers be shared (see [`Oracles::unignored_probes`]).
+    shareable: HashMap<PathBuf, Option<bool>>,
+    /// Whether `.git/info/exclude` and `core.excludesFile` let probe
+    /// answers be shared (decided on first use).
+    globals_shareable: Option<bool>,
+    /// Probe answers per chain of `.gitignore` folders (work tree down).
+    shared: HashMap<Vec<PathBuf>, HashMap<&'static str, bool>>,
+    /// libgit2's answers for folders (`rel/`).
+    dirs_ignored: RefCell<HashMap<String, Option<bool>>>,
 }
 
 /// `.gitignore` files under one folder, read with the `ignore` crate.
@@ -111,10 +123,49 @@ impl Oracles {
     }
 
     /// The tree that answers for files in directory `dir` (canonical).
+    ///
+    /// Opening a repository reads its config and index, and
+    /// `Repository::discover` stats `.git` in every folder up to the work
+    /// tree: per project root, that was the bulk of a scan of a monorepo
+    /// with a `node_modules`. So the answer is shared along the way up: a
+    /// folder with no `.git` and no `HEAD` of its own (the only things
+    /// libgit2's discovery stops at) on the same device as its parent gets
+    /// the parent's answer, which is what `discover` would have found.
     pub fn tree_of_dir(&mut self, dir: &Path) -> TreeId {
         if let Some(id) = self.by_dir.get(dir) {
             return *id;
         }
+        let mut passed: Vec<&Path> = Vec::new();
+        let mut cur = dir;
+        let found = loop {
+            if may_hold_repository(cur) {
+                break None;
+            }
+            passed.push(cur);
+            let Some(parent) = cur.parent() else {
+                break None;
+            };
+            if !same_device(cur, parent) {
+                break None;
+            }
+            if let Some(id) = self.by_dir.get(parent) {
+                break Some(*id);
+            }
+            cur = parent;
+        };
+        let id = match found {
+            Some(id) => id,
+            None => self.discover(dir),
+        };
+        for p in passed {
+            self.by_dir.insert(p.to_path_buf(), id);
+        }
+        self.by_dir.insert(dir.to_path_buf(), id);
+        id
+    }
+
+    /// What `Repository::discover` finds from `dir`, as a tree.
+    fn discover(&mut self, dir: &Path) -> TreeId {
         let id = match Repository::discover(dir) {
             Ok(repo) => match repo.workdir().and_then(|w| w.canonicalize().ok()) {
                 Some(workdir) => self.git_tree(repo, workdir),
@@ -125,8 +176,16 @@ impl Oracles {
             }
             Err(e) => self.plain_tree(dir, format!("git could not open it: {}", e.message())),
         };
-        self.by_dir.insert(dir.to_path_buf(), id);
         id
+    }
+
+    /// A key that names the same tree in every [`Oracles`] of a scan (tree
+    /// ids are per instance): the work tree, or the plain tree's root.
+    pub fn tree_key(&self, tree: TreeId) -> (bool, PathBuf) {
+        match tree {
+            TreeId::Git(i) => (true, self.git[i].workdir.clone()),
+            TreeId::Plain(i) => (false, self.plain[i].root.clone()),
+        }
     }
 
     /// The tree that answers for the file at `path` (canonical).
@@ -152,6 +211,10 @@ impl Oracles {
             workdir,
             tracked,
             cache: HashMap::new(),
+            shareable: HashMap::new(),
+            globals_shareable: None,
+            shared: HashMap::new(),
+            dirs_ignored: RefCell::new(HashMap::new()),
         });
         TreeId::Git(self.git.len() - 1)
     }
@@ -189,6 +252,58 @@ impl Oracles {
             TreeId::Git(i) => self.git[i].is_ignored(path, is_dir),
             TreeId::Plain(i) => self.plain[i].is_ignored(path, is_dir),
         }
+    }
+
+    /// Which of `names` git would not ignore in folder `dir` (canonical):
+    /// those for which [`Oracles::is_ignored`] says `Some(false)`.
+    ///
+    /// A tree with a `node_modules` has thousands of project roots, and
+    /// libgit2 answers each question by reading (and `stat`ing) the ignore
+    /// files of every folder from the work tree down. Where it provably
+    /// makes no difference, the answer is shared between folders with the
+    /// same `.gitignore` files on their way up; see [`rules_shareable`].
+    pub fn unignored_probes(
+        &mut self,
+        tree: TreeId,
+        dir: &Path,
+        names: &[&'static str],
+    ) -> Vec<&'static str> {
+        let chain = match tree {
+            TreeId::Git(i) => self.git[i].shared_chain(dir),
+            TreeId::Plain(_) => None,
+        };
+        let Some(chain) = chain else {
+            return names
+                .iter()
+                .copied()
+                .filter(|n| self.is_ignored(tree, &dir.join(n), false) == Some(false))
+                .collect();
+        };
+        let TreeId::Git(i) = tree else {
+            unreachable!("only git trees share answers")
+        };
+        let mut out = Vec::new();
+        for &name in names {
+            let known = self.git[i].shared.get(&chain).and_then(|m| m.get(name));
+            let ignored = match known {
+                Some(&v) => Some(v),
+                None => {
+                    let v = self.git[i].is_ignored(&dir.join(name), false);
+                    if let Some(v) = v {
+                        self.git[i]
+                            .shared
+                            .entry(chain.clone())
+                            .or_default()
+                            .insert(name, v);
+                    }
+                    v
+                }
+            };
+            if ignored == Some(false) {
+                out.push(name);
+            }
+        }
+        out
     }
 
     /// The index's blob id for `path` (canonical) when git tracks it. Only
@@ -229,6 +344,28 @@ impl Oracles {
     }
 }
 
+/// Whether libgit2's discovery could stop at `dir`: it has a `.git` (folder
+/// or file) or is itself a repository folder (which has a `HEAD`).
+fn may_hold_repository(dir: &Path) -> bool {
+    dir.join(".git").symlink_metadata().is_ok() || dir.join("HEAD").symlink_metadata().is_ok()
+}
+
+/// Whether two folders are on the same device (libgit2's discovery does not
+/// cross devices). Unknown counts as different.
+#[cfg(unix)]
+fn same_device(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (a.symlink_metadata(), b.symlink_metadata()) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_device(_: &Path, _: &Path) -> bool {
+    false
+}
+
 /// The `.gitignore` of `dir`, parsed with the `ignore` crate (cached).
 fn load_gitignore<'c>(
     cache: &'c mut HashMap<PathBuf, Option<Gitignore>>,
@@ -253,16 +390,151 @@ fn load_gitignore<'c>(
         .as_ref()
 }
 
+/// Whether the rules of an ignore file let the answer for a file named
+/// `N` directly in a folder `D` be shared by every such folder with the same
+/// ignore files on its way up — provided libgit2 does not ignore `D` itself.
+///
+/// libgit2 decides `D/N` by the first ignore file (deepest first, then
+/// `info/exclude`, then `core.excludesFile`) with a rule matching it, else
+/// by what it says of `D/`. A rule without `/` matches the name alone:
+/// the same answer in every `D`. A folder-only rule (`build/`) matches a file
+/// only through a folder on its way, and that folder would make `D/` ignored.
+/// A rule with a `/` inside is matched against the path from its file's
+/// folder, so it depends on `D` — unless its last part is plain text that
+/// is none of the probe names. A negation could re-include a file inside an
+/// ignored folder (and libgit2 and git differ there), so it is not shared.
+/// Anything else (escapes, a wildcard last part with a `/` before it)
+/// disables sharing for that chain: the questions are asked one by one.
+pub fn rules_shareable(text: &str, probes: &[&str]) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim_end_matches('\r').trim_end_matches([' ', '\t']);
+        if line.is_empty() || line.starts_with('#') {
+            return true;
+        }
+        if line.starts_with('!') || line.contains('\\') {
+            return false;
+        }
+        let body = line.strip_suffix('/').unwrap_or(line);
+        let dir_only = body.len() != line.len();
+        if !body.contains('/') || dir_only {
+            return true;
+        }
+        let last = body.rsplit('/').next().unwrap_or(body);
+        !last.is_empty() && !may_match_a_name(last, probes)
+    })
+}
+
+/// Whether the glob `part` (one path component) matches one of `names`, as
+/// a `.gitignore` line would; `true` when it cannot be told.
+fn may_match_a_name(part: &str, names: &[&str]) -> bool {
+    if !part.contains(['*', '?', '[']) {
+        return names.contains(&part);
+    }
+    let mut b = GitignoreBuilder::new("/");
+    if b.add_line(None, part).is_err() {
+        return true;
+    }
+    match b.build() {
+        Ok(gi) => names.iter().any(|n| !gi.matched(n, false).is_none()),
+        Err(_) => true,
+    }
+}
+
 impl GitTree {
+    /// The folders between the work tree and `dir` (both included) that hold
+    /// a `.gitignore`, when answers for files in `dir` can be shared with
+    /// other folders of the same chain: libgit2 does not ignore `dir`, and
+    /// every ignore file on the way passes [`rules_shareable`].
+    fn shared_chain(&mut self, dir: &Path) -> Option<Vec<PathBuf>> {
+        let rel = dir.strip_prefix(&self.workdir).ok()?.to_path_buf();
+        if !self.globals_shareable() || self.libgit2_ignored(&rel, true) != Some(false) {
+            return None;
+        }
+        let mut chain = Vec::new();
+        let mut folder = self.workdir.clone();
+        let mut folders = vec![folder.clone()];
+        for c in rel.components() {
+            folder.push(c);
+            folders.push(folder.clone());
+        }
+        for f in folders {
+            let shareable = match self.shareable.get(&f) {
+                Some(v) => *v,
+                None => {
+                    let file = f.join(".gitignore");
+                    let v = match file.symlink_metadata() {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                        Ok(m) if m.is_file() => Some(
+                            std::fs::read(&file)
+                                .map(|b| rules_shareable(&String::from_utf8_lossy(&b), PROBE_NAMES))
+                                .unwrap_or(false),
+                        ),
+                        _ => Some(false),
+                    };
+                    self.shareable.insert(f.clone(), v);
+                    v
+                }
+            };
+            match shareable {
+                None => {}
+                Some(true) => chain.push(f),
+                Some(false) => return None,
+            }
+        }
+        Some(chain)
+    }
+
+    /// Whether `.git/info/exclude` and `core.excludesFile` (or git's
+    /// default `$XDG_CONFIG_HOME/git/ignore`) pass [`rules_shareable`].
+    fn globals_shareable(&mut self) -> bool {
+        if let Some(v) = self.globals_shareable {
+            return v;
+        }
+        let mut files = vec![Some(self.repo.path().join("info").join("exclude"))];
+        let configured = self
+            .repo
+            .config()
+            .ok()
+            .map(|c| c.get_path("core.excludesfile"));
+        files.push(match configured {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) if e.code() == git2::ErrorCode::NotFound => {
+                std::env::var_os("XDG_CONFIG_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+                    .map(|c| c.join("git").join("ignore"))
+            }
+            _ => None,
+        });
+        let v = files.into_iter().all(|f| match f {
+            None => false,
+            Some(f) => match std::fs::read(&f) {
+                Ok(b) => rules_shareable(&String::from_utf8_lossy(&b), PROBE_NAMES),
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            },
+        });
+        self.globals_shareable = Some(v);
+        v
+    }
+
     fn libgit2_ignored(&self, rel: &Path, is_dir: bool) -> Option<bool> {
         if rel.as_os_str().is_empty() {
             return Some(false);
         }
         let mut rel = crate::paths::slash_path(rel);
-        if is_dir {
-            rel.push('/');
+        if !is_dir {
+            return self.repo.is_path_ignored(&rel).ok();
         }
-        self.repo.is_path_ignored(&rel).ok()
+        rel.push('/');
+        // Folders are asked about again and again (each root, then the
+        // coverage probes and the negation workaround's folder walk).
+        if let Some(v) = self.dirs_ignored.borrow().get(&rel) {
+            return *v;
+        }
+        let v = self.repo.is_path_ignored(&rel).ok();
+        self.dirs_ignored.borrow_mut().insert(rel, v);
+        v
     }
 
     fn is_ignored(&mut self, path: &Path, is_dir: bool) -> Option<bool> {
@@ -356,6 +628,81 @@ impl PlainTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn which_ignore_rules_let_probe_answers_be_shared() {
+        let probes = crate::facts::tree::PROBES;
+        let ok = |t: &str| rules_shareable(t, probes);
+        // Bare names, folder-only rules, comments, paths ending in other names.
+        assert!(ok(
+            "# c\n\nnode_modules/\n.env\n*.local\n/target\n/etc/*.pyc\ndist\n"
+        ));
+        assert!(ok("packages/**/fixtures/**/.astro/\n**/node_modules\r\n"));
+        // Negations, escapes, and paths whose last part can be a probe name.
+        assert!(!ok("!.env.example"));
+        assert!(!ok("\\#x"));
+        assert!(!ok("/.env"));
+        assert!(!ok("apps/web/.env.local"));
+        assert!(!ok("apps/*/.env*"));
+        assert!(!ok("scripts/smoke/*"));
+        assert!(!ok("foo/**"));
+    }
+
+    #[test]
+    fn shared_probe_answers_agree_with_asking_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&root)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(
+            root.join(".gitignore"),
+            "node_modules/\n.env.local\n*.production\n/build\n",
+        )
+        .unwrap();
+        let dirs = ["", "a", "a/b", "node_modules/x", "c", "c/d", "e", "e/f"];
+        for d in dirs {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        // A nested file that ignores `.env`, one with a negation (not shared).
+        std::fs::write(root.join("c/.gitignore"), ".env\n").unwrap();
+        std::fs::write(root.join("e/.gitignore"), "!.env.local\n").unwrap();
+        let probes = crate::facts::tree::PROBES;
+        let mut shared = Oracles::new(vec![root.clone()]);
+        for d in dirs {
+            let path = root.join(d);
+            let mut fresh = Oracles::new(vec![root.clone()]);
+            let t = fresh.tree_of_dir(&path);
+            let one_by_one: Vec<&str> = probes
+                .iter()
+                .copied()
+                .filter(|p| fresh.is_ignored(t, &path.join(p), false) == Some(false))
+                .collect();
+            let t = shared.tree_of_dir(&path);
+            assert_eq!(shared.unignored_probes(t, &path, probes), one_by_one, "{d}");
+        }
+        let t = shared.tree_of_dir(&root.join("c/d"));
+        assert_eq!(
+            shared.unignored_probes(t, &root.join("c/d"), probes),
+            vec![
+                ".env.development.local",
+                ".env.production.local",
+                ".env.staging"
+            ]
+        );
+        let t = shared.tree_of_dir(&root.join("e/f"));
+        assert!(shared
+            .unignored_probes(t, &root.join("e/f"), probes)
+            .contains(&".env.local"));
+    }
 
     #[test]
     fn plain_tree_follows_nesting_negation_and_ignored_folders() {

@@ -12,7 +12,7 @@
 //! audits turn them into findings, and `--fix` into `.gitignore` lines. It
 //! reads no file content.
 
-use super::oracle::{Oracles, TreeId};
+use super::oracle::Oracles;
 use super::project::ProjectIndex;
 use crate::dotenv as parser;
 use crate::paths::{file_name, join_display, root_displays, slash_path};
@@ -56,37 +56,51 @@ pub fn gitignore_path(dir: &str) -> String {
 /// Removes from each gap the names that a gap of an ancestor root in the same
 /// tree also lacks (the ancestor's bare-name lines will cover them), and drops
 /// gaps left empty. `same_tree(a, b)` says whether two roots share a repository.
+///
+/// Each gap looks up its own ancestors (one per `/` of its path) instead of
+/// comparing itself with every other gap: linear in roots × depth, where a
+/// monorepo with a `node_modules` has thousands of roots.
 pub fn subtract_ancestors(
     mut gaps: Vec<CoverageGap>,
     same_tree: impl Fn(&str, &str) -> bool,
 ) -> Vec<CoverageGap> {
     gaps.sort_by(|a, b| a.dir.cmp(&b.dir));
     let snapshot = gaps.clone();
-    for gap in gaps.iter_mut() {
-        for anc in &snapshot {
-            let is_ancestor = anc.dir != gap.dir
-                && (anc.dir.is_empty() || gap.dir.starts_with(&format!("{}/", anc.dir)));
-            if is_ancestor && same_tree(&anc.dir, &gap.dir) {
-                gap.missing.retain(|m| !anc.missing.contains(m));
+    let mut by_dir: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, g) in snapshot.iter().enumerate() {
+        by_dir.entry(g.dir.as_str()).or_default().push(i);
+    }
+    // covers[i]: the gaps (in path order) that gap i is a same-tree ancestor of.
+    let mut covers: Vec<Vec<String>> = vec![Vec::new(); snapshot.len()];
+    for (gap, own) in gaps.iter_mut().zip(&snapshot) {
+        for anc_dir in proper_ancestors(&own.dir) {
+            for &a in by_dir.get(anc_dir).map(Vec::as_slice).unwrap_or(&[]) {
+                if same_tree(anc_dir, &own.dir) {
+                    gap.missing.retain(|m| !snapshot[a].missing.contains(m));
+                    covers[a].push(own.dir.clone());
+                }
             }
         }
     }
-    let kept: Vec<CoverageGap> = gaps.into_iter().filter(|g| !g.missing.is_empty()).collect();
-    let dirs: Vec<String> = snapshot.iter().map(|g| g.dir.clone()).collect();
-    kept.into_iter()
-        .map(|mut g| {
-            g.covers = dirs
-                .iter()
-                .filter(|d| {
-                    **d != g.dir
-                        && (g.dir.is_empty() || d.starts_with(&format!("{}/", g.dir)))
-                        && same_tree(&g.dir, d)
-                })
-                .cloned()
-                .collect();
+    gaps.into_iter()
+        .zip(covers)
+        .filter(|(g, _)| !g.missing.is_empty())
+        .map(|(mut g, covers)| {
+            g.covers = covers;
             g
         })
         .collect()
+}
+
+/// The proper ancestors of a `/`-separated relative folder: `""` (the scan
+/// root) and every prefix ending before a `/`. None for `""` itself.
+fn proper_ancestors(dir: &str) -> impl Iterator<Item = &str> {
+    let top = (!dir.is_empty()).then_some("");
+    top.into_iter().chain(
+        dir.match_indices('/')
+            .map(move |(i, _)| &dir[..i])
+            .filter(|d| !d.is_empty()),
+    )
 }
 
 /// What git says about one secret-bearing file of the tree.
@@ -104,6 +118,8 @@ pub struct FileFacts {
     pub untrack: String,
     /// The `.gitignore` (display path) and the line that would ignore it.
     pub ignore_with: (String, String),
+    /// Git answered for it (false: a plain folder, `.gitignore` files only).
+    pub git: bool,
 }
 
 /// A directory scan root: where it is and how its paths are displayed.
@@ -230,53 +246,59 @@ impl TreeFacts {
                 path: display,
                 tracked: tracked_blob.is_some(),
                 ignored,
+                git: oracles.is_git(tree),
             });
         }
 
-        // Coverage of every project root.
-        let mut gaps = Vec::new();
-        let mut tree_of_root: HashMap<String, TreeId> = HashMap::new();
-        for (dir, _) in projects.roots() {
-            let Some(fs_dir) = facts.fs_of_dir(dir) else {
-                continue;
-            };
-            if !fs_dir.is_dir() {
-                continue;
-            }
-            let tree = oracles.tree_of_dir(&fs_dir);
-            tree_of_root.insert(dir.to_string(), tree);
-            if oracles.is_ignored(tree, &fs_dir, true) == Some(true) {
-                continue;
-            }
-            let missing: Vec<&'static str> = PROBES
-                .iter()
-                .copied()
-                .filter(|p| oracles.is_ignored(tree, &fs_dir.join(p), false) == Some(false))
-                .collect();
-            if missing.is_empty() {
-                continue;
-            }
-            let dotenv_exists = std::fs::read_dir(&fs_dir)
-                .map(|rd| {
-                    rd.flatten().any(|e| {
-                        let n = e.file_name().to_string_lossy().into_owned();
-                        parser::is_dotenv_name(&n)
-                            && !parser::is_template_name(&n)
-                            && e.file_type().is_ok_and(|t| t.is_file())
-                    })
+        // Coverage of every project root, on every core: libgit2 answers
+        // each probe by reading the ignore files from the work tree down,
+        // and a tree with a `node_modules` has thousands of roots. Each
+        // thread asks its own oracles (a `Repository` is not shared between
+        // threads) about a contiguous share of the roots, the first share on
+        // this thread with the oracles that already answered for the files.
+        let dirs: Vec<(String, PathBuf)> = projects
+            .roots()
+            .filter_map(|(dir, _)| Some((dir.to_string(), facts.fs_of_dir(dir)?)))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(dirs.len().div_ceil(ROOTS_PER_THREAD))
+            .max(1);
+        let share = dirs.len().div_ceil(threads).max(1);
+        let scan_dirs: Vec<PathBuf> = facts.roots.iter().map(|r| r.canon.clone()).collect();
+        let mut shares = dirs.chunks(share);
+        let first = shares.next().unwrap_or(&[]);
+        let covered: Vec<Coverage> = std::thread::scope(|s| {
+            let others: Vec<_> = shares
+                .map(|part| {
+                    let scan_dirs = scan_dirs.clone();
+                    s.spawn(move || coverage(&mut Oracles::new(scan_dirs), part))
                 })
-                .unwrap_or(false);
-            gaps.push(CoverageGap {
-                dir: dir.to_string(),
-                missing,
-                dotenv_exists,
-                covers: Vec::new(),
-            });
+                .collect();
+            let mut out = vec![coverage(&mut oracles, first)];
+            out.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("a coverage thread panicked")),
+            );
+            out
+        });
+        let mut gaps = Vec::new();
+        let mut tree_of_root: HashMap<String, (bool, PathBuf)> = HashMap::new();
+        let mut no_git = oracles.no_git.clone();
+        for c in covered {
+            gaps.extend(c.gaps);
+            tree_of_root.extend(c.tree_of_root);
+            for (root, why) in c.no_git {
+                if !no_git.iter().any(|(r, _)| *r == root) {
+                    no_git.push((root, why));
+                }
+            }
         }
         facts.gaps = subtract_ancestors(gaps, |a, b| {
             tree_of_root.contains_key(a) && tree_of_root.get(a) == tree_of_root.get(b)
         });
-        facts.no_git = oracles.no_git.clone();
+        facts.no_git = no_git;
         facts
     }
 
@@ -350,6 +372,61 @@ impl TreeFacts {
     }
 }
 
+/// Below this many project roots per thread, the coverage check runs on
+/// fewer threads (opening the repositories again costs more than it saves).
+const ROOTS_PER_THREAD: usize = 64;
+
+/// The coverage of some project roots, as one thread found it.
+struct Coverage {
+    gaps: Vec<CoverageGap>,
+    /// Display folder → the tree that answers for it.
+    tree_of_root: Vec<(String, (bool, PathBuf))>,
+    /// Folders where git was not available, with the reason.
+    no_git: Vec<(PathBuf, String)>,
+}
+
+/// Which of [`PROBES`] git would not ignore in each of `dirs` (display
+/// folder, canonical folder).
+fn coverage(oracles: &mut Oracles, dirs: &[(String, PathBuf)]) -> Coverage {
+    let mut gaps = Vec::new();
+    let mut tree_of_root = Vec::new();
+    for (dir, fs_dir) in dirs {
+        if !fs_dir.is_dir() {
+            continue;
+        }
+        let tree = oracles.tree_of_dir(fs_dir);
+        tree_of_root.push((dir.clone(), oracles.tree_key(tree)));
+        if oracles.is_ignored(tree, fs_dir, true) == Some(true) {
+            continue;
+        }
+        let missing = oracles.unignored_probes(tree, fs_dir, PROBES);
+        if missing.is_empty() {
+            continue;
+        }
+        let dotenv_exists = std::fs::read_dir(fs_dir)
+            .map(|rd| {
+                rd.flatten().any(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    parser::is_dotenv_name(&n)
+                        && !parser::is_template_name(&n)
+                        && e.file_type().is_ok_and(|t| t.is_file())
+                })
+            })
+            .unwrap_or(false);
+        gaps.push(CoverageGap {
+            dir: dir.clone(),
+            missing,
+            dotenv_exists,
+            covers: Vec::new(),
+        });
+    }
+    Coverage {
+        gaps,
+        tree_of_root,
+        no_git: oracles.no_git.clone(),
+    }
+}
+
 /// Quotes a path for a shell command line when it needs it.
 fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -402,6 +479,75 @@ mod tests {
         assert_eq!(shell_quote("a/.env"), "a/.env");
         assert_eq!(shell_quote("my app/.env"), "'my app/.env'");
         assert_eq!(shell_quote("it's/.env"), "'it'\\''s/.env'");
+    }
+
+    /// The quadratic definition `subtract_ancestors` replaced: every gap
+    /// compared with every other.
+    fn subtract_ancestors_reference(
+        mut gaps: Vec<CoverageGap>,
+        same_tree: impl Fn(&str, &str) -> bool,
+    ) -> Vec<CoverageGap> {
+        gaps.sort_by(|a, b| a.dir.cmp(&b.dir));
+        let snapshot = gaps.clone();
+        let is_below =
+            |d: &str, anc: &str| d != anc && (anc.is_empty() || d.starts_with(&format!("{anc}/")));
+        for gap in gaps.iter_mut() {
+            for anc in &snapshot {
+                if is_below(&gap.dir, &anc.dir) && same_tree(&anc.dir, &gap.dir) {
+                    gap.missing.retain(|m| !anc.missing.contains(m));
+                }
+            }
+        }
+        let dirs: Vec<String> = snapshot.iter().map(|g| g.dir.clone()).collect();
+        gaps.into_iter()
+            .filter(|g| !g.missing.is_empty())
+            .map(|mut g| {
+                g.covers = dirs
+                    .iter()
+                    .filter(|d| is_below(d, &g.dir) && same_tree(&g.dir, d))
+                    .cloned()
+                    .collect();
+                g
+            })
+            .collect()
+    }
+
+    #[test]
+    fn subtracting_ancestors_by_lookup_matches_comparing_every_pair() {
+        // Deterministic pseudo-random trees of roots, some in a second repository.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let names = ["a", "b", "apps", "web", "node_modules", "x-y", "a.b"];
+        for _ in 0..200 {
+            let mut dirs = std::collections::BTreeSet::new();
+            for _ in 0..next(12) {
+                let depth = next(4);
+                let parts: Vec<&str> = (0..depth).map(|_| names[next(7) as usize]).collect();
+                dirs.insert(parts.join("/"));
+            }
+            let gaps: Vec<CoverageGap> = dirs
+                .iter()
+                .map(|d| CoverageGap {
+                    dir: d.clone(),
+                    missing: PROBES.iter().copied().filter(|_| next(2) == 0).collect(),
+                    dotenv_exists: next(2) == 0,
+                    covers: vec![],
+                })
+                .collect();
+            // Roots under `b` belong to another repository.
+            let same = |a: &str, b: &str| {
+                (a == "b" || a.starts_with("b/")) == (b == "b" || b.starts_with("b/"))
+            };
+            assert_eq!(
+                subtract_ancestors(gaps.clone(), same),
+                subtract_ancestors_reference(gaps, same)
+            );
+        }
     }
 
     #[test]

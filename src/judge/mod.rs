@@ -25,6 +25,7 @@
 //! judges too. Judgement needs no I/O.
 
 pub mod context;
+pub mod identifier;
 pub mod message;
 pub mod overdue;
 pub mod placeholder;
@@ -67,6 +68,9 @@ pub const STAGED_ALREADY_COMMITTED: &str =
 pub const REMOVED_FROM_HEAD: &str =
     "It was removed from HEAD but is still in git history, where every clone has it: rotate it.";
 
+/// Why a key in an ignored dotenv file outside git is reported anyway.
+pub const OUTSIDE_GIT: &str = " This folder is not a git work tree, so keyscan cannot tell whether the file is tracked: a `.gitignore` names it, but a release tarball or an export of a repository that tracks it carries the key. Reported so that you check; in a git work tree an ignored dotenv file is where keys belong.";
+
 /// A key seen in a dotenv file, whether or not it was reported.
 ///
 /// Kept in memory only (it holds the raw secret) for checks that look across
@@ -106,6 +110,8 @@ pub struct Tally {
     pub placeholders: u64,
     /// Keys in git-ignored dotenv files without an exposed prefix.
     pub expected_dotenv: u64,
+    /// The files those keys are in.
+    pub set_aside_paths: std::collections::BTreeSet<String>,
     /// Findings suppressed by an inline `keyscan:allow`.
     pub inline_allowed: u64,
 }
@@ -134,6 +140,8 @@ struct Candidate<'b> {
     inline_allowed: bool,
     /// In an ignored dotenv file without an exposed prefix: correct usage.
     set_aside: bool,
+    /// A rule that refines this one matched the same key here (`?api_key=`).
+    refined_by: Option<&'b Rule>,
 }
 
 /// Turns raw matches and facts into findings.
@@ -222,14 +230,26 @@ impl<'a> Judge<'a> {
             .iter()
             .map(|m| {
                 let rule = &rules.rules[m.rule];
-                let placeholder =
-                    placeholder::placeholder_reason(rule, &m.secret, &rules.placeholders).is_some();
+                let placeholder = placeholder::placeholder_reason(rule, &m.secret, rules).is_some()
+                    || identifier::code_position(&m.line_before, &m.after, &rules.identifiers)
+                        .is_some();
                 if placeholder {
                     tally.placeholders += 1;
                 }
                 !placeholder
             })
             .collect();
+        // A key glued inside another match (`…REDACTED_xxx` + key) stands
+        // only when the match around it is not a key itself.
+        for i in 0..matches.len() {
+            if let Some(outer) = matches[i].inside {
+                let outer_kept =
+                    at_offset(matches, outer).any(|j| keep[j] && matches[j].inside.is_none());
+                if outer_kept && keep[i] {
+                    keep[i] = false;
+                }
+            }
+        }
         let survivors: Vec<RawMatch> = matches
             .iter()
             .zip(&keep)
@@ -244,13 +264,36 @@ impl<'a> Judge<'a> {
             *k = it.next().unwrap_or(true);
         }
 
+        // One key, one finding: a refining rule's match (`?api_key=mbk_…`)
+        // folds into the refined rule's match of the same key.
+        let mut refined_by: Vec<Option<&'b Rule>> = vec![None; matches.len()];
+        for i in 0..matches.len() {
+            let Some(target) = rules.rules[matches[i].rule].spec.refines.as_deref() else {
+                continue;
+            };
+            if !keep[i] {
+                continue;
+            }
+            let twin = at_offset(matches, matches[i].offset).find(|&j| {
+                keep[j]
+                    && matches[j].secret == matches[i].secret
+                    && rules.rules[matches[j].rule].id() == target
+            });
+            if let Some(j) = twin {
+                keep[i] = false;
+                refined_by[j] = Some(&rules.rules[matches[i].rule]);
+            }
+        }
+
         let file_ctx = self.classify_blob(blob, facts);
         let ignored = facts.ignored(&blob.path, blob.ignored);
+        let outside_git = facts.outside_git(&blob.path);
         matches
             .iter()
             .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(m, _)| {
+            .zip(refined_by)
+            .filter(|((_, k), _)| **k)
+            .map(|((m, _), refined_by)| {
                 let rule = &rules.rules[m.rule];
                 let var = match &blob.dotenv {
                     Some(entries) => {
@@ -288,7 +331,10 @@ impl<'a> Judge<'a> {
                 Candidate {
                     m,
                     rule,
-                    set_aside: cls.context == Context::Dotenv && ignored,
+                    refined_by,
+                    // Outside git, an ignore rule does not prove the file
+                    // stays out of a repository: report it, with a note.
+                    set_aside: cls.context == Context::Dotenv && ignored && !outside_git,
                     inline_allowed: m.inline_allow && !self.settings.ignore_inline_allow,
                     var,
                     exposed,
@@ -358,6 +404,7 @@ impl<'a> Judge<'a> {
         for c in &candidates {
             if c.set_aside {
                 tally.expected_dotenv += 1;
+                tally.set_aside_paths.insert(blob.path.clone());
                 continue;
             }
             if c.inline_allowed {
@@ -385,7 +432,13 @@ impl<'a> Judge<'a> {
             .settings
             .providers
             .get(&rule.spec.provider.to_ascii_lowercase());
-        let rot = rotation::rotation(rule, project_id.as_deref(), provider);
+        // A refined key takes the refining rule's rotation steps (they say
+        // what else to fix) and its description.
+        let rot = rotation::rotation(
+            c.refined_by.unwrap_or(rule),
+            project_id.as_deref(),
+            provider,
+        );
         let state = match blob.origin {
             Origin::File | Origin::Audit => FileState::Tree {
                 tracked: facts.tracked(&blob.path),
@@ -405,6 +458,22 @@ impl<'a> Judge<'a> {
             state,
             exposed_var,
         );
+        if cls.context == Context::Dotenv
+            && facts.outside_git(&blob.path)
+            && facts.ignored(&blob.path, blob.ignored)
+        {
+            message.push_str(OUTSIDE_GIT);
+        }
+        if let Some(e) = m.encoded {
+            message.push_str(&format!(
+                " It is {} here; keyscan decoded it. Encoding hides a key from a reader, not from anyone who decodes it.",
+                e.describe()
+            ));
+        }
+        if let Some(r) = c.refined_by {
+            message.push(' ');
+            message.push_str(&r.spec.description);
+        }
         let source = message::provenance(
             &blob.path,
             &m.secret,
@@ -507,6 +576,7 @@ impl<'a> Judge<'a> {
             snippet_raw: Some(snippet_raw),
             commit,
             source,
+            encoding: m.encoded.map(|e| e.as_str().to_string()),
         }
     }
 
@@ -535,6 +605,13 @@ impl<'a> Judge<'a> {
             .get(&rule.spec.provider.to_ascii_lowercase())
             .and_then(|p| p.project_id.clone())
     }
+}
+
+/// Indices of the matches at absolute offset `offset` (matches are sorted
+/// by offset): a binary search, so files with many keys stay linear.
+fn at_offset(matches: &[RawMatch], offset: u64) -> impl Iterator<Item = usize> + '_ {
+    let from = matches.partition_point(|m| m.offset < offset);
+    (from..matches.len()).take_while(move |&j| matches[j].offset == offset)
 }
 
 #[cfg(test)]

@@ -97,6 +97,7 @@ pub fn rotation_overdue(findings: &[Finding], ages: &KeyAges, now: i64) -> Vec<F
             snippet_raw: f.snippet_raw.clone(),
             commit: Some(commit),
             source: f.source.clone(),
+            encoding: f.encoding.clone(),
         });
     }
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -134,6 +135,7 @@ mod tests {
             snippet_raw: None,
             commit: None,
             source: None,
+            encoding: None,
         }
     }
 

@@ -108,6 +108,7 @@ mod tests {
                 in_head: true,
             }),
             source: Some(with_key("source")),
+            encoding: None,
         };
         let summary = Summary {
             errors: vec![ScanIssue {

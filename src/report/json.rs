@@ -52,6 +52,8 @@ pub struct JsonFinding<'a> {
     snippet: Option<&'a str>,
     commit: Option<&'a CommitInfo>,
     source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'a str>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -81,6 +83,7 @@ impl<'a> JsonFinding<'a> {
             snippet: f.snippet_display(show_secrets),
             commit: f.commit.as_ref(),
             source: f.source.as_deref(),
+            encoding: f.encoding.as_deref(),
         }
     }
 }

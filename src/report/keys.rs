@@ -274,6 +274,7 @@ mod tests {
             snippet_raw: None,
             commit: None,
             source: None,
+            encoding: None,
         }
     }
 

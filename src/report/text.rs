@@ -434,6 +434,7 @@ mod tests {
                 in_head: false,
             }),
             source: Some(s("source")),
+            encoding: None,
         };
         let mut summary = Summary {
             mode: s("mode"),

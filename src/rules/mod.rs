@@ -12,10 +12,13 @@
 
 pub mod audits;
 mod spec;
+mod words;
+
+pub use words::IdentifierWords;
 
 pub use spec::{
-    PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec, SeverityTable,
-    VendorSpec,
+    IdentifierSpec, PlaceholderSpec, ProjectSpec, RotationSpec, RuleFile, RuleKind, RuleSpec,
+    SeverityTable, VendorSpec,
 };
 
 use crate::error::{Error, Result};
@@ -33,12 +36,22 @@ pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
         include_str!("../../rules/urbackend.toml"),
     ),
     ("rules/stripe.toml", include_str!("../../rules/stripe.toml")),
+    (
+        "rules/unrecognised.toml",
+        include_str!("../../rules/unrecognised.toml"),
+    ),
 ];
 
 /// The built-in placeholder heuristics.
 pub const BUILTIN_PLACEHOLDERS: (&str, &str) = (
     "rules/placeholders.toml",
     include_str!("../../rules/placeholders.toml"),
+);
+
+/// The built-in identifier word list.
+pub const BUILTIN_IDENTIFIERS: (&str, &str) = (
+    "rules/identifiers.toml",
+    include_str!("../../rules/identifiers.toml"),
 );
 
 /// Largest compiled size we accept for a built-in rule's regex.
@@ -107,6 +120,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Shared placeholder heuristics.
     pub placeholders: PlaceholderSpec,
+    /// The words that tell a name in code from a random key.
+    pub identifiers: IdentifierWords,
 }
 
 impl RuleSet {
@@ -120,6 +135,10 @@ impl RuleSet {
         let (pfile, ptext) = BUILTIN_PLACEHOLDERS;
         let placeholders: PlaceholderSpec = toml::from_str(ptext)
             .map_err(|e| Error::rule(pfile, None, "placeholders", e.to_string()))?;
+        let (ifile, itext) = BUILTIN_IDENTIFIERS;
+        let ispec: IdentifierSpec = toml::from_str(itext)
+            .map_err(|e| Error::rule(ifile, None, "identifiers", e.to_string()))?;
+        let identifiers = IdentifierWords::new(ifile, &ispec)?;
 
         let mut rules = Vec::new();
         for (file, text) in BUILTIN_RULE_FILES {
@@ -136,9 +155,11 @@ impl RuleSet {
         }
         check_unique_ids(&rules)?;
         check_vendor_groups(&rules)?;
+        check_refinements(&rules)?;
         Ok(RuleSet {
             rules,
             placeholders,
+            identifiers,
         })
     }
 
@@ -284,6 +305,29 @@ fn check_unique_ids(rules: &[Rule]) -> Result<()> {
     Ok(())
 }
 
+fn check_refinements(rules: &[Rule]) -> Result<()> {
+    for r in rules {
+        let Some(target) = &r.spec.refines else {
+            continue;
+        };
+        let err = |msg: String| Error::rule(r.source_file.clone(), Some(r.id()), "refines", msg);
+        let Some(t) = rules.iter().find(|t| t.id() == target) else {
+            return Err(err(format!("no rule `{target}` to refine")));
+        };
+        if t.id() == r.id() || t.spec.refines.is_some() {
+            return Err(err(format!(
+                "`{target}` must be another rule that refines nothing itself"
+            )));
+        }
+        if t.spec.secret_prefix != r.spec.secret_prefix {
+            return Err(err(format!(
+                "`{target}` has another secret prefix: a refinement must describe the same keys"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn check_vendor_groups(rules: &[Rule]) -> Result<()> {
     let mut fallbacks: std::collections::HashMap<&str, &str> = Default::default();
     for r in rules {
@@ -319,6 +363,7 @@ mod tests {
             "stripe-secret-key",
             "stripe-restricted-key",
             "stripe-publishable-key",
+            "unrecognised-live-secret-key",
         ] {
             assert!(set.get(id).is_some(), "missing rule {id}");
         }
@@ -347,6 +392,7 @@ mod tests {
             },
             project: None,
             vendor: None,
+            refines: None,
         }
     }
 
@@ -388,5 +434,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("field `id`"), "{e}");
+
+        let mut s = spec("acme", "(acme_[a-z]+)");
+        s.refines = Some("nope".into());
+        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![s])])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("field `refines`") && e.contains("no rule `nope`"),
+            "{e}"
+        );
+        let mut s = spec("acme", "(acme_[a-z]+)");
+        s.refines = Some("miniback-api-key".into());
+        let e = RuleSet::load(&[(".keyscan.toml".into(), vec![s])])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("another secret prefix"), "{e}");
     }
 }

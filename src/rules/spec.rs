@@ -76,6 +76,13 @@ pub struct RuleSpec {
     /// Vendor disambiguation for prefixes shared between providers.
     #[serde(default)]
     pub vendor: Option<VendorSpec>,
+    /// The id of a rule this one refines: where both match the same key at
+    /// the same place, one finding is reported, under the refined rule's id
+    /// (so fingerprints, baselines and allowlists of the key still apply),
+    /// with this rule's description in its message and this rule's rotation
+    /// steps.
+    #[serde(default)]
+    pub refines: Option<String>,
 }
 
 fn default_kind() -> RuleKind {
@@ -187,8 +194,24 @@ pub struct PlaceholderSpec {
     pub stopwords: Vec<String>,
     /// Minimum entropy of the random part in bits per character.
     pub min_entropy: f64,
+    /// From this many characters on, a random part is judged by
+    /// `min_entropy_long` instead.
+    pub long_body: usize,
+    /// Minimum entropy of a random part of `long_body` characters or more.
+    pub min_entropy_long: f64,
     /// Length of an ascending/descending run that marks a hand-typed value.
     pub max_sequence_run: usize,
-    /// How many of lower/upper/digit classes a random part must use.
-    pub min_char_classes: usize,
+}
+
+/// The words that tell a name in code from a random key
+/// (`rules/identifiers.toml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierSpec {
+    /// Dictionary and programming words, lowercase, 3 letters or more.
+    pub words: Vec<String>,
+    /// Short words and code abbreviations, lowercase, 2 letters or more.
+    pub abbreviations: Vec<String>,
+    /// Words after which a candidate is the name being declared.
+    pub declarators: Vec<String>,
 }

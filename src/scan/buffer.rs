@@ -79,6 +79,8 @@ pub(crate) struct ScanState {
     spent: Vec<Duration>,
     /// Per rule: the rule was cut on this blob.
     cut: Vec<Option<RuleCut>>,
+    /// Encoded keywords: what was decoded already.
+    pub(crate) decode: super::decode::DecodeState,
 }
 
 impl ScanState {
@@ -105,7 +107,13 @@ impl ScanState {
             skip_gave_up: vec![false; n],
             spent: vec![Duration::ZERO; n],
             cut: vec![None; n],
+            decode: Default::default(),
         }
+    }
+
+    /// Most matches kept for this blob.
+    pub(crate) fn max_matches(&self) -> usize {
+        self.max_matches
     }
 
     /// The blob's result; charges config rules' time to the scan.
@@ -156,6 +164,9 @@ impl Matcher {
             }
             for ri in self.keywords.rules_of(hit.pattern().as_usize()) {
                 self.try_rule(ri, buf, buf_abs, start, more_follows, st);
+            }
+            if let Some(enc) = self.keywords.encoding[hit.pattern().as_usize()] {
+                self.decode_hit(enc, buf, buf_abs, start, st);
             }
             // Resume one byte on, not after the hit: keywords may overlap.
             pos = start + 1;
@@ -392,7 +403,10 @@ impl Matcher {
             line_before: Vec::new(),
             after: Vec::new(),
             inline_allow: false,
+            inside: None,
+            encoded: None,
         });
+        self.glued_match(ri, buf, buf_abs, (secret.start, secret.end), st);
         true
     }
 }

@@ -17,6 +17,9 @@ pub(crate) struct Keywords {
     pub(crate) owners: Vec<Vec<usize>>,
     /// Per keyword pattern: the other keywords that are its prefixes.
     pub(crate) prefixes: Vec<Vec<usize>>,
+    /// Per pattern: `Some` for an encoded form of a keyword
+    /// ([`super::decode`]), which no rule owns: a hit is decoded instead.
+    pub(crate) encoding: Vec<Option<super::decode::Encoded>>,
 }
 
 impl Keywords {
@@ -36,7 +39,7 @@ impl Keywords {
                 }
             }
         }
-        let prefixes = patterns
+        let mut prefixes: Vec<Vec<usize>> = patterns
             .iter()
             .map(|p| {
                 (0..patterns.len())
@@ -44,10 +47,30 @@ impl Keywords {
                     .collect()
             })
             .collect();
+        let mut encoding = vec![None; patterns.len()];
+        // Encoded forms of the keywords that hold no other keyword
+        // (`?api_key=mbk_` holds `mbk_`: decoding `mbk_` finds it too).
+        let plain = patterns.len();
+        for i in 0..plain {
+            let holds_another =
+                (0..plain).any(|j| j != i && patterns[i].contains(patterns[j].as_str()));
+            if holds_another {
+                continue;
+            }
+            for (form, enc) in super::decode::encoded_forms(&patterns[i]) {
+                if !patterns.contains(&form) {
+                    patterns.push(form);
+                    owners.push(Vec::new());
+                    prefixes.push(Vec::new());
+                    encoding.push(Some(enc));
+                }
+            }
+        }
         Keywords {
             searcher: LiteralSearcher::new(&patterns),
             owners,
             prefixes,
+            encoding,
         }
     }
 
@@ -121,7 +144,14 @@ mod tests {
             .rules_of(hit.pattern().as_usize())
             .map(|r| rules.rules[r].id())
             .collect();
-        assert_eq!(ids, ["urbackend-secret-key", "stripe-secret-key"]);
+        assert_eq!(
+            ids,
+            [
+                "urbackend-secret-key",
+                "stripe-secret-key",
+                "unrecognised-live-secret-key"
+            ]
+        );
         assert!(kw.searcher.find(hay, 5).is_none());
     }
 }

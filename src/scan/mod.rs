@@ -34,13 +34,16 @@
 //!   counted. Built-in rules are vetted and never cut.
 
 mod buffer;
+pub mod decode;
 pub mod encoding;
 pub mod lines;
 mod literal;
+mod nested;
 mod redact;
 mod sniff;
 mod stream;
 
+pub use decode::Encoded;
 pub use encoding::{decode_utf16, is_binary, BINARY_SNIFF};
 pub use sniff::starts_with_use_client;
 
@@ -77,7 +80,7 @@ pub enum Encoding {
 }
 
 /// One regex match at a keyword hit, before judgement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawMatch {
     /// Index into [`RuleSet::rules`].
     pub rule: usize,
@@ -101,6 +104,12 @@ pub struct RawMatch {
     pub after: Vec<u8>,
     /// The secret's line carries the inline allow marker [`ALLOW_MARKER`].
     pub inline_allow: bool,
+    /// Found glued inside the match at this absolute offset (a key pasted
+    /// right after a redaction marker, [`nested`]).
+    pub inside: Option<u64>,
+    /// Found decoded from this encoding ([`decode`]); `offset` and `len`
+    /// then span the encoded text.
+    pub encoded: Option<Encoded>,
 }
 
 /// A line containing this text (in any comment syntax) is not reported.
@@ -517,10 +526,13 @@ mod tests {
         }
         for (i, text) in cases.iter().enumerate() {
             let want = one_attempt_per_hit(&rules, text.as_bytes());
+            // Keys glued inside a match (scan::nested) are a layer on top,
+            // tested on their own.
             let key = |s: &BlobScan| {
                 let mut v: Vec<_> = s
                     .matches
                     .iter()
+                    .filter(|x| x.inside.is_none())
                     .map(|x| (x.rule, x.offset, x.secret.clone()))
                     .collect();
                 v.sort();

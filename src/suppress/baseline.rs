@@ -209,6 +209,7 @@ mod tests {
             snippet_raw: None,
             commit: None,
             source: None,
+            encoding: None,
         }
     }
 

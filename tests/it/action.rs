@@ -369,16 +369,17 @@ fn tree_mode_runs_the_dotenv_checks_and_honours_fail_on_and_args() {
     t.write(".gitignore", "node_modules/\n");
     t.write("README.md", "# app\n");
     t.commit_all("first");
-    // A dotenv file git neither tracks nor ignores: no key, still a finding.
+    // A dotenv file git neither tracks nor ignores: no key, still a finding
+    // (low since #14, so fail on low here).
     t.write(".env", "DEBUG=1\n");
     let s = step(
         t.path(),
         "scan.sh",
         &[],
-        &[("MODE", "tree"), ("SARIF", "k.sarif")],
+        &[("MODE", "tree"), ("SARIF", "k.sarif"), ("FAIL_ON", "low")],
     );
     assert_eq!(s.code, 1, "{}", s.log);
-    assert!(s.log.contains("::error file=.env,title="), "{}", s.log);
+    assert!(s.log.contains("::warning file=.env,title="), "{}", s.log);
     assert!(s.summary.contains("dotenv-not-ignored"), "{}", s.summary);
     assert_eq!(s.output("sarif-file"), Some("k.sarif"));
 
@@ -402,10 +403,19 @@ fn tree_mode_runs_the_dotenv_checks_and_honours_fail_on_and_args() {
         t.path(),
         "scan.sh",
         &[],
-        &[("MODE", "tree"), ("EXTRA", "--no-allowlist  --quiet")],
+        &[
+            ("MODE", "tree"),
+            ("FAIL_ON", "low"),
+            ("EXTRA", "--no-allowlist  --quiet"),
+        ],
     );
     assert_eq!(s.code, 1, "--no-allowlist reached keyscan:\n{}", s.log);
-    let s = step(t.path(), "scan.sh", &[], &[("MODE", "tree")]);
+    let s = step(
+        t.path(),
+        "scan.sh",
+        &[],
+        &[("MODE", "tree"), ("FAIL_ON", "low")],
+    );
     assert_eq!(s.code, 0, "the allowlist applies without it:\n{}", s.log);
     assert!(s.summary.contains("Suppressed:"), "{}", s.summary);
 }

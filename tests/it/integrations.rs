@@ -236,6 +236,7 @@ fn synthetic(
         snippet_raw: Some("k = \"mbk_RAWSECRETRAWSECRET42\"".into()),
         commit,
         source: None,
+        encoding: None,
     }
 }
 
@@ -760,7 +761,7 @@ steps = ["Revoke the token and create a new one."]
         text.contains("dotenv-tracked  (repository check)"),
         "{text}"
     );
-    assert!(text.contains("9 key rules, 7 repository checks"), "{text}");
+    assert!(text.contains("10 key rules, 7 repository checks"), "{text}");
     assert!(text
         .contains("severity: client critical, server high, dotenv high, docs high, test medium"));
     assert!(text.contains("rotate: https://acme.example/settings/tokens"));

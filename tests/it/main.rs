@@ -20,6 +20,7 @@ mod hardening;
 mod integrations;
 mod keys;
 mod links;
+mod noise;
 mod npm_package;
 mod pre_commit;
 mod proptest_git;

@@ -113,14 +113,6 @@ fn webapp_findings_cover_every_context() {
             "server",
         ),
         row(
-            "miniback-key-in-url",
-            "apps/api/src/routes/items.js",
-            2,
-            86,
-            "high",
-            "server",
-        ),
-        row(
             "urbackend-secret-key",
             "apps/api/src/server.js",
             4,
@@ -204,8 +196,17 @@ fn findings_carry_rotation_guidance_with_project_ids() {
     );
     assert_eq!(src["rotation_url"], "https://www.miniback.io/docs");
 
-    let url = &find(&v, "miniback-key-in-url", "apps/api/src/routes/items.js")[0];
+    // `?api_key=mbk_…`: one finding for the key, under its own rule id,
+    // with the URL advice (#14).
+    assert!(find(&v, "miniback-key-in-url", "apps/api/src/routes/items.js").is_empty());
+    let url = find(&v, "miniback-api-key", "apps/api/src/routes/items.js");
+    assert_eq!(url.len(), 1, "{url:#?}");
+    let url = url[0];
     assert!(url["remediation"].as_str().unwrap().contains("`acme-api`"));
+    assert!(url["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("query string"));
     assert!(url["message"].as_str().unwrap().contains("x-api-key"));
 
     let ub = &find(&v, "urbackend-secret-key", "apps/api/src/server.js")[0];

@@ -298,22 +298,44 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
         }
     }
 
+    // One listing per project root serves both checks below (a `stat` per
+    // candidate name would mostly fail, thousands of times in a tree with a
+    // `node_modules`): its dotenv files and its build-output folders.
+    let listings: Vec<Vec<(String, PathBuf, std::fs::FileType)>> = root_dirs
+        .iter()
+        .map(|(_, fs_dir)| {
+            let Ok(entries) = std::fs::read_dir(fs_dir) else {
+                return Vec::new();
+            };
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let wanted =
+                        dotenv::is_dotenv_name(&name) || BUILD_DIRS.contains(&name.as_str());
+                    Some((name, e.path(), e.file_type().ok()?)).filter(|_| wanted)
+                })
+                .collect()
+        })
+        .collect();
+
     // Ignored build output next to a package.json.
     let mut build_dirs_scanned = Vec::new();
     if opts.build_dirs && !opts.no_ignore {
         let visited: HashSet<PathBuf> = merged.lock().unwrap().visited.iter().cloned().collect();
         let mut extra = Vec::new();
-        for (dir_display, fs_dir) in &root_dirs {
+        for ((dir_display, fs_dir), listing) in root_dirs.iter().zip(&listings) {
             if !projects.get(dir_display).is_some_and(|f| f.javascript) {
                 continue;
             }
             for name in BUILD_DIRS {
                 let candidate = fs_dir.join(name);
-                // `is_dir` would follow a link (`dist -> /`) out of the tree.
-                let Ok(meta) = std::fs::symlink_metadata(&candidate) else {
+                // From the root's listing: a `stat` per candidate name would
+                // mostly fail. A link (`dist -> /`) would lead out of the tree.
+                let Some((_, _, file_type)) = listing.iter().find(|(n, _, _)| n == name) else {
                     continue;
                 };
-                if meta.file_type().is_symlink() {
+                if file_type.is_symlink() {
                     let shown = crate::paths::join_display(dir_display, name);
                     let found = &mut merged.lock().unwrap().stats;
                     found.skip("symlink");
@@ -322,7 +344,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
                     ));
                     continue;
                 }
-                if meta.is_dir() && !visited.contains(&candidate) {
+                if file_type.is_dir() && !visited.contains(&candidate) {
                     extra.push(candidate);
                     build_dirs_scanned.push(crate::paths::join_display(dir_display, name));
                 }
@@ -344,16 +366,12 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     let visited: HashSet<PathBuf> = found.visited.iter().cloned().collect();
     let mut root_dotenv = Vec::new();
     let mut buf = Vec::new();
-    for (dir_display, fs_dir) in &root_dirs {
-        let Ok(entries) = std::fs::read_dir(fs_dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !dotenv::is_dotenv_name(&name) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+    for ((dir_display, _), listing) in root_dirs.iter().zip(&listings) {
+        for (name, path, file_type) in listing {
+            if !dotenv::is_dotenv_name(name) || !file_type.is_file() {
                 continue;
             }
-            let path = entry.path();
+            let path = path.clone();
             root_dotenv.push((dir_display.clone(), path.clone()));
             if !visited.contains(&path) && !opts.no_ignore {
                 let display = display_of(&roots, &path);

@@ -240,13 +240,10 @@ pub(super) fn scan_file(
         });
     }
     let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
-        let Some(file) = open_regular(fs_path)? else {
+        let Some((file, len)) = open_regular(fs_path)? else {
             return Ok(None);
         };
-        let small = file
-            .metadata()
-            .map(|m| m.len() <= SMALL_FILE_LIMIT)
-            .unwrap_or(false);
+        let small = len <= SMALL_FILE_LIMIT;
         if (is_env || manifest) && small {
             let mut bytes = Vec::new();
             file.take(SMALL_FILE_LIMIT + 1).read_to_end(&mut bytes)?;
