@@ -42,7 +42,9 @@
 //! - [`pipeline`] builds one [`pipeline::Scanner`] (rules, matcher, judge
 //!   settings, allowlist) that serves every mode and ends each in one final
 //!   step: allowlists ([`suppress`]), sort, [`summary::Summary`].
-//!   [`report`] renders the result. The binary is a thin layer over it.
+//!   [`report`] renders the result: machines read places (one finding
+//!   each), a person reads keys ([`report::keys`] groups the places of one
+//!   key for text, JSON and SARIF). The binary is a thin layer over it.
 //!
 //! Neutral homes for what several layers share: `paths` (display paths),
 //! [`blob`], [`summary`] (with [`summary::ScanIssue`]), `fs` (opening

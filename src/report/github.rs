@@ -22,6 +22,7 @@
 //! escaping, CR and LF left to the toolkit's), so ESC, BEL, backspace and
 //! bidi controls from a file name never reach the log raw.
 
+use super::keys;
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::for_terminal;
@@ -133,14 +134,20 @@ impl Reporter for GithubReporter {
         }
         let s = report.summary;
         let counts = s.counts_text();
+        let grouped = keys::group(report.findings);
         writeln!(
             out,
-            "keyscan: {} finding(s){} · {} file(s) ({}) scanned [{}]",
+            "keyscan: {} finding(s){}{} · {} file(s) ({}) scanned [{}]",
             report.findings.len(),
             if counts.is_empty() {
                 String::new()
             } else {
                 format!(" ({counts})")
+            },
+            if grouped.keys.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", grouped.keys_text())
             },
             s.files_scanned,
             HumanBytes(s.bytes_scanned),

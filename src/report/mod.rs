@@ -8,6 +8,7 @@
 
 pub mod github;
 pub mod json;
+pub mod keys;
 pub mod rules;
 pub mod sarif;
 pub mod text;

@@ -29,12 +29,20 @@
 //!   column 1. Columns count UTF-16 code units, as the run's `columnKind`
 //!   says (GitHub and SARIF's default), not keyscan's byte columns: `ü` is
 //!   two bytes and one unit, `😀` four bytes and two units.
+//! - One result per place, as GitHub models alerts, but a person rotates a
+//!   key once: each result of a key found in several places (grouped as in
+//!   [`super::keys`]) lists the key's other places as `relatedLocations`
+//!   (the first [`RELATED_MAX`]; GitHub keeps 100 locations per result), and
+//!   its message links the first few (`[api/a.js:3](1)`, SARIF's embedded
+//!   links) and counts the rest. Square brackets from paths and messages
+//!   are escaped (`\[`), so no text forms a link of its own.
 //!
 //! Secrets appear only through [`Finding::secret_display`] and
 //! [`Finding::snippet_display`]: redacted unless `--show-secrets`.
 
+use super::keys::{self, plural, KeyGroup};
 use super::rules::RuleInfo;
-use super::{RenderOptions, Report, Reporter};
+use super::{RenderOptions, RepoPaths, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::rules::audits::audit_rule;
 use crate::rules::RuleKind;
@@ -49,6 +57,67 @@ pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The fingerprint key in `partialFingerprints`; bump the version if the
 /// fingerprint's definition ever changes.
 pub const FINGERPRINT_KEY: &str = "keyscan/v1";
+
+/// Related locations a result lists at most (GitHub keeps 100 per result
+/// and rejects a file with more than 1,000).
+pub const RELATED_MAX: usize = 100;
+
+/// Related places linked from a result's message; the rest are counted.
+const LINKS_IN_MESSAGE: usize = 5;
+
+/// Escapes square brackets, which SARIF messages reserve for embedded links.
+fn escape_brackets(text: &str) -> String {
+    text.replace('[', "\\[").replace(']', "\\]")
+}
+
+/// `path:line` (`path` as the result names it), and the commit of a place
+/// in history.
+fn place_text(f: &Finding, path: &str) -> String {
+    let mut text = if f.location.line > 0 {
+        format!("{path}:{}", f.location.line)
+    } else {
+        path.to_string()
+    };
+    if let Some(c) = &f.commit {
+        text.push_str(&format!(" in commit {}", &c.id[..c.id.len().min(12)]));
+    }
+    text
+}
+
+/// The SARIF region of a finding. Lines and columns start at 1, and
+/// whole-file findings point at the top. Columns are UTF-16 code units, the
+/// run's `columnKind`; when the scanner could not count them (deep in a line
+/// longer than its buffer), the region is the whole line.
+fn region(f: &Finding, show_secrets: bool) -> Value {
+    let mut region = Map::new();
+    let (line, col) = if f.location.line == 0 {
+        (1, Some(1))
+    } else {
+        (f.location.line, f.location.column_utf16.map(|c| c.max(1)))
+    };
+    region.insert("startLine".into(), json!(line));
+    if let Some(col) = col {
+        region.insert("startColumn".into(), json!(col));
+    }
+    if let Some(snippet) = f.snippet_display(show_secrets) {
+        region.insert("snippet".into(), json!({ "text": snippet }));
+    }
+    Value::Object(region)
+}
+
+/// The places of `key` other than `f`'s: a place lists the others; a note
+/// (another finding at one of the places) lists the places elsewhere.
+fn other_places<'a>(key: &KeyGroup<'a>, f: &Finding) -> Vec<&'a Finding> {
+    fn spot(f: &Finding) -> (&str, u64, u64) {
+        (&f.location.path, f.location.line, f.location.column)
+    }
+    let note = key.notes.iter().any(|n| std::ptr::eq(*n, f));
+    key.places
+        .iter()
+        .copied()
+        .filter(|p| !(std::ptr::eq(*p, f) || (note && spot(p) == spot(f))))
+        .collect()
+}
 
 /// Renders SARIF.
 #[derive(Debug)]
@@ -196,7 +265,14 @@ fn rule_object(id: &str, info: Option<&RuleInfo>, first: &Finding, worst: Severi
 }
 
 impl SarifReporter {
-    fn result(&self, f: &Finding, path: &str, rule_index: usize) -> Value {
+    fn result(
+        &self,
+        f: &Finding,
+        repo_paths: &RepoPaths,
+        rule_index: usize,
+        key: Option<&[&Finding]>,
+    ) -> Value {
+        let others = key.unwrap_or_default();
         let show = self.opts.show_secrets;
         let mut text = format!("{} ({}, {}): {}", f.title, f.severity, f.context, f.message);
         if let Some(secret) = f.secret_display(show) {
@@ -211,26 +287,51 @@ impl SarifReporter {
                     .unwrap_or_default()
             ));
         }
+        let mut text = escape_brackets(&text);
+        if !others.is_empty() {
+            let links: Vec<String> = others
+                .iter()
+                .take(LINKS_IN_MESSAGE)
+                .enumerate()
+                .map(|(i, g)| {
+                    let path = repo_paths.repo_relative(&g.location.path);
+                    format!("[{}]({})", escape_brackets(&place_text(g, &path)), i + 1)
+                })
+                .collect();
+            let more = others.len().saturating_sub(LINKS_IN_MESSAGE);
+            text.push_str(&format!(
+                " The same key is in {}: {}{}.",
+                plural(others.len(), "other place"),
+                links.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
         if let Some(url) = &f.rotation_url {
-            text.push_str(&format!(" Rotate it: {url}"));
+            text.push_str(&escape_brackets(&format!(" Rotate it: {url}")));
         }
-        let mut region = Map::new();
-        // SARIF lines and columns start at 1; whole-file findings point at the top.
-        // Columns in UTF-16 code units, the run's `columnKind`; when the
-        // scanner could not count them (deep in a line longer than its
-        // buffer), the region is the whole line.
-        let (line, col) = if f.location.line == 0 {
-            (1, Some(1))
-        } else {
-            (f.location.line, f.location.column_utf16.map(|c| c.max(1)))
-        };
-        region.insert("startLine".into(), json!(line));
-        if let Some(col) = col {
-            region.insert("startColumn".into(), json!(col));
-        }
-        if let Some(snippet) = f.snippet_display(show) {
-            region.insert("snippet".into(), json!({ "text": snippet }));
-        }
+        let related: Vec<Value> = others
+            .iter()
+            .take(RELATED_MAX)
+            .enumerate()
+            .map(|(i, g)| {
+                let mut what = format!("The same key ({}, {})", g.context, g.severity);
+                if let Some(c) = &g.commit {
+                    what.push_str(&format!(" in commit {}", &c.id[..c.id.len().min(12)]));
+                }
+                json!({
+                    "id": i + 1,
+                    "physicalLocation": {
+                        "artifactLocation": artifact_location(&repo_paths.repo_relative(&g.location.path)),
+                        "region": region(g, show),
+                    },
+                    "message": { "text": escape_brackets(&what) },
+                })
+            })
+            .collect();
         let mut props = json!({
             "severity": f.severity.as_str(),
             "context": f.context.as_str(),
@@ -259,20 +360,27 @@ impl SarifReporter {
         if let Some(reason) = &f.context_reason {
             props["contextReason"] = json!(reason);
         }
-        json!({
+        if key.is_some() {
+            props["keyPlaces"] = json!(others.len() + 1);
+        }
+        let mut result = json!({
             "ruleId": f.rule_id,
             "ruleIndex": rule_index,
             "level": level(f.severity),
             "message": { "text": text },
             "locations": [{
                 "physicalLocation": {
-                    "artifactLocation": artifact_location(path),
-                    "region": Value::Object(region),
+                    "artifactLocation": artifact_location(&repo_paths.repo_relative(&f.location.path)),
+                    "region": region(f, show),
                 }
             }],
             "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint },
             "properties": props,
-        })
+        });
+        if !related.is_empty() {
+            result["relatedLocations"] = json!(related);
+        }
+        result
     }
 }
 
@@ -297,12 +405,26 @@ impl Reporter for SarifReporter {
                 rule_object(&first.rule_id, info, first, *worst)
             })
             .collect();
+        // Each finding's key group: its other places are related locations.
+        let grouped = keys::group(report.findings);
+        let mut group_of: Vec<Option<usize>> = vec![None; report.findings.len()];
+        for (g, key) in grouped.keys.iter().enumerate() {
+            for f in key.places.iter().chain(&key.notes) {
+                group_of[keys::position(report.findings, f)] = Some(g);
+            }
+        }
         let results: Vec<Value> = report
             .findings
             .iter()
-            .map(|f| {
-                let path = report.repo_paths.repo_relative(&f.location.path);
-                self.result(f, &path, index[f.rule_id.as_str()])
+            .enumerate()
+            .map(|(i, f)| {
+                let others = group_of[i].map(|g| other_places(&grouped.keys[g], f));
+                self.result(
+                    f,
+                    report.repo_paths,
+                    index[f.rule_id.as_str()],
+                    others.as_deref(),
+                )
             })
             .collect();
         let notifications: Vec<Value> = report
@@ -354,6 +476,11 @@ impl Reporter for SarifReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brackets_cannot_form_links() {
+        assert_eq!(escape_brackets("a[x](1)b]"), "a\\[x\\](1)b\\]");
+    }
 
     #[test]
     fn names_uris_and_scores() {

@@ -9,12 +9,29 @@
 //! Finally no line may read as a CI runner command (`::error::…`): a file
 //! named like one is printed in a job log that GitHub Actions parses. Colour is applied only when enabled (TTY, `NO_COLOR`, `--color`).
 
+use super::keys::{self, plural, Grouped, KeyGroup};
 use super::{RenderOptions, Report, Reporter};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::{for_terminal, no_log_commands};
 use indicatif::HumanBytes;
 use owo_colors::{OwoColorize, Style};
 use std::io::{self, Write};
+
+/// Places of a key shown besides its worst one; the rest are counted (a
+/// single one left over is shown instead).
+pub const PLACES_SHOWN: usize = 5;
+
+/// `3 keys in 112 places, 1 repository finding`.
+fn what(grouped: &Grouped<'_>) -> String {
+    let mut parts = Vec::new();
+    if !grouped.keys.is_empty() {
+        parts.push(grouped.keys_text());
+    }
+    if !grouped.repository.is_empty() {
+        parts.push(plural(grouped.repository.len(), "repository finding"));
+    }
+    parts.join(", ")
+}
 
 /// Renders text.
 #[derive(Debug)]
@@ -46,15 +63,18 @@ impl TextReporter {
         }
     }
 
-    fn write_finding(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
-        let sev = format!("{:<8}", f.severity.as_str().to_uppercase());
-        writeln!(
-            out,
-            "{} {} {}",
-            self.paint(&sev, Self::severity_style(f.severity)),
+    fn header(&self, severity: Severity, f: &Finding, extra: &str) -> String {
+        let sev = format!("{:<8}", severity.as_str().to_uppercase());
+        format!(
+            "{} {} {}{extra}",
+            self.paint(&sev, Self::severity_style(severity)),
             self.paint(&for_terminal(&f.rule_id), Style::new().bold()),
             for_terminal(&f.title)
-        )?;
+        )
+    }
+
+    /// `path:line:column`, or the path of a whole-file finding.
+    fn location(f: &Finding) -> String {
         let loc = if f.location.line > 0 {
             format!(
                 "{}:{}:{}",
@@ -63,11 +83,19 @@ impl TextReporter {
         } else {
             f.location.path.clone()
         };
+        for_terminal(&loc).into_owned()
+    }
+
+    /// Where, in which commit, the key and the line: one place in full.
+    fn write_place(&self, f: &Finding, with_key: bool, out: &mut dyn Write) -> io::Result<()> {
+        if with_key {
+            self.write_key_line(f, out)?;
+        }
         writeln!(
             out,
             "  {} {}  ({})",
             self.paint("at", Style::new().dimmed()),
-            self.paint(&for_terminal(&loc), Style::new().cyan()),
+            self.paint(&Self::location(f), Style::new().cyan()),
             f.context
         )?;
         // Why the key has that context, wrapped like the message.
@@ -93,25 +121,6 @@ impl TextReporter {
                     .unwrap_or_default()
             )?;
         }
-        if let Some(secret) = f.secret_display(self.opts.show_secrets) {
-            writeln!(
-                out,
-                "  {} {}   {} {}",
-                self.paint("key", Style::new().dimmed()),
-                for_terminal(secret),
-                self.paint("fingerprint", Style::new().dimmed()),
-                for_terminal(&f.fingerprint)
-            )?;
-        } else {
-            // Findings without a key (the repository checks) are allowlisted
-            // by fingerprint too, as the footer says.
-            writeln!(
-                out,
-                "  {} {}",
-                self.paint("fingerprint", Style::new().dimmed()),
-                for_terminal(&f.fingerprint)
-            )?;
-        }
         if let Some(snippet) = f.snippet_display(self.opts.show_secrets) {
             writeln!(
                 out,
@@ -131,6 +140,33 @@ impl TextReporter {
         for line in self.wrap(&for_terminal(&f.message), 2) {
             writeln!(out, "  {line}")?;
         }
+        Ok(())
+    }
+
+    fn write_key_line(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(secret) = f.secret_display(self.opts.show_secrets) {
+            writeln!(
+                out,
+                "  {} {}   {} {}",
+                self.paint("key", Style::new().dimmed()),
+                for_terminal(secret),
+                self.paint("fingerprint", Style::new().dimmed()),
+                for_terminal(&f.fingerprint)
+            )
+        } else {
+            // Findings without a key (the repository checks) are allowlisted
+            // by fingerprint too, as the footer says.
+            writeln!(
+                out,
+                "  {} {}",
+                self.paint("fingerprint", Style::new().dimmed()),
+                for_terminal(&f.fingerprint)
+            )
+        }
+    }
+
+    /// One rotation recipe.
+    fn write_rotation(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
         if let Some(url) = &f.rotation_url {
             writeln!(
                 out,
@@ -150,6 +186,80 @@ impl TextReporter {
                 writeln!(out, "    {:pad$}{part}", "")?;
             }
         }
+        writeln!(out)
+    }
+
+    /// A finding without a key (a repository check), as it is.
+    fn write_finding(&self, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "{}", self.header(f.severity, f, ""))?;
+        // An audit about a key (reuse) still names it, redacted.
+        self.write_place(f, true, out)?;
+        self.write_rotation(f, out)
+    }
+
+    /// One key: its worst place in full, the others one line each (the
+    /// first few), other findings about it, one rotation recipe.
+    fn write_key(&self, key: &KeyGroup<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let first = key.first();
+        let n = key.places.len();
+        let extra = if n > 1 {
+            format!(" · {}", plural(n, "place"))
+        } else {
+            String::new()
+        };
+        writeln!(out, "{}", self.header(key.severity, first, &extra))?;
+        self.write_place(first, true, out)?;
+        let others = &key.places[1..];
+        // "… and 1 more" would take the line the place itself needs.
+        let shown = if others.len() <= PLACES_SHOWN + 1 {
+            others.len()
+        } else {
+            PLACES_SHOWN
+        };
+        for (i, f) in others.iter().take(shown).enumerate() {
+            let lead = if i == 0 { "also at" } else { "       " };
+            let mut line = format!(
+                "  {} {}  ({}, {})",
+                self.paint(lead, Style::new().dimmed()),
+                self.paint(&Self::location(f), Style::new().cyan()),
+                f.context,
+                f.severity
+            );
+            if let Some(c) = &f.commit {
+                line.push_str(&format!(
+                    " in commit {}{}",
+                    for_terminal(c.id.get(..12).unwrap_or(&c.id)),
+                    f.history_note()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                ));
+            }
+            writeln!(out, "{line}")?;
+        }
+        if others.len() > shown {
+            writeln!(out, "          … and {} more", others.len() - shown)?;
+        }
+        for note in &key.notes {
+            let text = format!(
+                "also: {} [{}, {}]: {}",
+                for_terminal(&note.title),
+                for_terminal(&note.rule_id),
+                note.severity,
+                for_terminal(&note.message)
+            );
+            for (i, line) in self.wrap(&text, 4).iter().enumerate() {
+                writeln!(out, "{}{line}", if i == 0 { "  " } else { "    " })?;
+            }
+        }
+        self.write_rotation(first, out)
+    }
+
+    fn heading(&self, text: &str, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{}",
+            self.paint(&format!("── {text} ──"), Style::new().bold())
+        )?;
         writeln!(out)
     }
 }
@@ -201,20 +311,28 @@ impl Reporter for TextReporter {
 
 impl TextReporter {
     fn render(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let mut sorted: Vec<&Finding> = report.findings.iter().collect();
-        sorted.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.sort_key().cmp(&b.sort_key()))
-        });
-        for f in &sorted {
-            self.write_finding(f, out)?;
+        let grouped = keys::group(report.findings);
+        if !grouped.keys.is_empty() {
+            self.heading(&grouped.keys_text(), out)?;
+            for key in &grouped.keys {
+                self.write_key(key, out)?;
+            }
+        }
+        if !grouped.repository.is_empty() {
+            let n = grouped.repository.len();
+            self.heading(
+                &format!("{} about the repository, not a key", plural(n, "finding")),
+                out,
+            )?;
+            for f in &grouped.repository {
+                self.write_finding(f, out)?;
+            }
         }
         if self.opts.quiet {
             return Ok(());
         }
         let s = report.summary;
-        if sorted.iter().any(|f| f.severity > Severity::Info) {
+        if report.findings.iter().any(|f| f.severity > Severity::Info) {
             for line in self.wrap(
                 "A false positive? Put `keyscan:allow` in a comment on its line, or add its fingerprint to [allowlist] fingerprints in .keyscan.toml.",
                 0,
@@ -223,25 +341,37 @@ impl TextReporter {
             }
         }
         let total = report.findings.len();
-        let head = if total == 0 {
-            self.paint("no findings", Style::new().green().bold())
+        let (head, rest) = if total == 0 {
+            ("no findings".to_string(), String::new())
         } else {
-            self.paint(
-                &format!("{total} finding{}", if total == 1 { "" } else { "s" }),
-                Style::new().bold(),
-            ) + &format!(" ({})", s.counts_text())
+            (
+                format!("{total} finding{}", if total == 1 { "" } else { "s" }),
+                format!(" ({}): {}", s.counts_text(), what(&grouped)),
+            )
         };
         // History counts distinct blobs: one file in many versions is many blobs.
         let unit = if s.mode == "history" { "blob" } else { "file" };
-        writeln!(
-            out,
-            "{head} · {} {unit}{} ({}) scanned in {} ms [{}]",
+        let headline = format!(
+            "{head}{rest} · {} {unit}{} ({}) scanned in {} ms [{}]",
             s.files_scanned,
             if s.files_scanned == 1 { "" } else { "s" },
             HumanBytes(s.bytes_scanned),
             s.duration_ms,
             for_terminal(&s.mode)
-        )?;
+        );
+        let head_style = if total == 0 {
+            Style::new().green().bold()
+        } else {
+            Style::new().bold()
+        };
+        // Wrapped as plain text; the count is painted afterwards, so colour
+        // never moves a line break.
+        for (i, part) in self.wrap(&headline, 2).iter().enumerate() {
+            match part.strip_prefix(head.as_str()).filter(|_| i == 0) {
+                Some(after) => writeln!(out, "{}{after}", self.paint(&head, head_style))?,
+                None => writeln!(out, "  {part}")?,
+            }
+        }
         for line in s.detail_lines() {
             for (i, part) in self.wrap(&line, 2).iter().enumerate() {
                 writeln!(out, "{}{part}", if i == 0 { "" } else { "  " })?;
@@ -339,6 +469,80 @@ mod tests {
         };
         reporter.write(&report, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_key_lists_its_first_places_then_counts_the_rest() {
+        let plain = |name: &str| format!("{name}-plain");
+        let (finding, summary) = report_parts(&plain);
+        // (places, other places listed, "… and N more")
+        for (n, listed, more) in [(1, 0, None), (7, 6, None), (8, 5, Some(2))] {
+            let findings: Vec<Finding> = (0..n)
+                .map(|i| {
+                    let mut f = finding.clone();
+                    f.location.path = format!("p{i}.js");
+                    f
+                })
+                .collect();
+            let report = Report {
+                findings: &findings,
+                summary: &summary,
+                rules: &[],
+                repo_paths: &crate::report::RepoPaths::identity(),
+            };
+            let mut out = Vec::new();
+            TextReporter::new(RenderOptions::default())
+                .write(&report, &mut out)
+                .unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert_eq!(out.matches("(server, high)").count(), listed, "{out}");
+            assert_eq!(out.matches("also at").count(), usize::from(n > 1));
+            match more {
+                Some(m) => assert!(out.contains(&format!("… and {m} more")), "{out}"),
+                None => assert!(!out.contains("more\n"), "{out}"),
+            }
+            assert_eq!(out.matches("rotate:").count(), 1, "{out}");
+            let header = format!("1 key in {n} place");
+            assert!(out.contains(&header), "{out}");
+        }
+    }
+
+    #[test]
+    fn other_places_and_notes_are_escaped() {
+        let plain = |name: &str| format!("{name}-plain");
+        let (finding, summary) = report_parts(&plain);
+        let mut second = finding.clone();
+        second.location.path = "~::error::evil\x1b[31m.js".into();
+        if let Some(c) = second.commit.as_mut() {
+            c.id = "\u{202E}abc".into();
+        }
+        let mut note = finding.clone();
+        note.rule_id = crate::judge::overdue::RULE_ID.into();
+        note.title = "title\x1b[2J".into();
+        note.message = "message\r::warning::x".into();
+        let findings = [finding, second, note];
+        let report = Report {
+            findings: &findings,
+            summary: &summary,
+            rules: &[],
+            repo_paths: &crate::report::RepoPaths::identity(),
+        };
+        let mut out = Vec::new();
+        TextReporter::new(RenderOptions::default())
+            .write(&report, &mut out)
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.chars().any(|c| c != '\n' && c.is_control()), "{out}");
+        assert!(!out.contains('\u{202E}'), "{out}");
+        assert!(
+            out.contains("also at ~::error::evil\\x1b[31m.js:3:7"),
+            "{out}"
+        );
+        assert!(out.contains("also: title\\x1b[2J"), "{out}");
+        assert!(
+            !out.lines().any(|l| l.trim_start().starts_with("::")),
+            "{out}"
+        );
     }
 
     #[test]

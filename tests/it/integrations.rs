@@ -25,7 +25,8 @@ fn sarif_validator() -> (boon::Schemas, boon::SchemaIndex) {
     (schemas, idx)
 }
 
-fn assert_valid_sarif(doc: &Value) {
+/// Panics, with the schema's complaint, unless `doc` is valid SARIF 2.1.0.
+pub(crate) fn assert_valid_sarif(doc: &Value) {
     let (schemas, idx) = sarif_validator();
     if let Err(e) = schemas.validate(doc, idx) {
         panic!(
@@ -771,7 +772,7 @@ steps = ["Revoke the token and create a new one."]
 
 /// Runs keyscan under a pseudo-terminal (util-linux `script`), as a person
 /// at a terminal sees it.
-fn on_a_terminal(dir: &Path, env: &[(&str, &str)]) -> String {
+pub(crate) fn on_a_terminal(dir: &Path, env: &[(&str, &str)]) -> String {
     require("script", "util-linux; it gives keyscan a terminal");
     let cmd = format!("{} .", env!("CARGO_BIN_EXE_keyscan"));
     let mut c = std::process::Command::new("script");

@@ -18,6 +18,7 @@ mod git_index;
 mod git_staged;
 mod hardening;
 mod integrations;
+mod keys;
 mod links;
 mod noise;
 mod npm_package;

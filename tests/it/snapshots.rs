@@ -1,6 +1,6 @@
 //! insta snapshots of what people and machines read: `--help`, and the text,
 //! JSON, SARIF and GitHub outputs for `fixtures/report-tree` (one finding
-//! per severity, a placeholder, a client bundle). The tree is copied to a
+//! per severity, a placeholder, a client bundle, one key in two places). The tree is copied to a
 //! temporary directory first; temp paths, durations and the version are
 //! filtered out so the snapshots hold only what keyscan decides.
 //!
@@ -21,9 +21,16 @@ fn fixture() -> TempTree {
 
 /// Runs keyscan in `dir`; returns stdout, with the exit code checked.
 fn stdout(dir: &Path, args: &[&str], code: i32) -> String {
+    stdout_at(dir, args, code, 100)
+}
+
+/// [`stdout`] with `COLUMNS` set to `columns`. The text report wraps to it,
+/// so its snapshot is taken wide: a temporary path (filtered out, but of a
+/// length that differs between machines) must not move line breaks.
+fn stdout_at(dir: &Path, args: &[&str], code: i32, columns: u32) -> String {
     let out = keyscan()
         .current_dir(dir)
-        .env("COLUMNS", "100")
+        .env("COLUMNS", columns.to_string())
         .args(args)
         .output()
         .unwrap();
@@ -72,7 +79,7 @@ fn help() {
 #[test]
 fn text_report() {
     let t = fixture();
-    let out = stdout(t.path(), &["--color", "never", "."], 1);
+    let out = stdout_at(t.path(), &["--color", "never", "."], 1, 1000);
     settings(t.path()).bind(|| insta::assert_snapshot!("text", out));
 }
 
