@@ -272,6 +272,7 @@ mod tests {
             remediation: String::new(),
             snippet: None,
             snippet_raw: None,
+            encoding: None,
             commit: None,
             source: None,
             encoding: None,

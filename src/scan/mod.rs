@@ -105,7 +105,7 @@ pub struct RawMatch {
     /// The secret's line carries the inline allow marker [`ALLOW_MARKER`].
     pub inline_allow: bool,
     /// Found glued inside the match at this absolute offset (a key pasted
-    /// right after a redaction marker, [`nested`]).
+    /// right after a redaction marker, `nested`).
     pub inside: Option<u64>,
     /// Found decoded from this encoding ([`decode`]); `offset` and `len`
     /// then span the encoded text.

@@ -17,26 +17,11 @@ use std::time::Duration;
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    keyscan()
-        .current_dir(dir)
-        .args(args)
-        .timeout(TIMEOUT)
-        .output()
-        .unwrap()
+    run_within(dir, args, TIMEOUT)
 }
 
 fn json(dir: &Path, args: &[&str]) -> (Value, i32) {
-    let mut all = vec!["--format", "json"];
-    all.extend_from_slice(args);
-    let out = run(dir, &all);
-    let code = out.status.code().unwrap_or(-1);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); exit {code}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (v, code)
+    json_within(dir, args, TIMEOUT)
 }
 
 fn is_root() -> bool {

@@ -201,11 +201,40 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     keyscan().current_dir(dir).args(args).output().unwrap()
 }
 
+/// [`run_in`], killed after `timeout`: a hang fails the test instead of
+/// stalling CI.
+pub fn run_within(dir: &Path, args: &[&str], timeout: std::time::Duration) -> Output {
+    keyscan()
+        .current_dir(dir)
+        .args(args)
+        .timeout(timeout)
+        .output()
+        .unwrap()
+}
+
 /// Runs keyscan with `--format json` in `dir` and parses stdout.
 pub fn json_in(dir: &Path, args: &[&str]) -> (serde_json::Value, i32) {
+    parse_json(run_in(dir, &json_args(args)))
+}
+
+/// [`json_in`], killed after `timeout`.
+pub fn json_within(
+    dir: &Path,
+    args: &[&str],
+    timeout: std::time::Duration,
+) -> (serde_json::Value, i32) {
+    parse_json(run_within(dir, &json_args(args), timeout))
+}
+
+fn json_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
-    let out = run_in(dir, &all);
+    all
+}
+
+/// A JSON report from keyscan's stdout, with its exit code; panics with
+/// both streams when stdout is not JSON.
+fn parse_json(out: Output) -> (serde_json::Value, i32) {
     let code = out.status.code().unwrap_or(-1);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
