@@ -275,7 +275,6 @@ mod tests {
             encoding: None,
             commit: None,
             source: None,
-            encoding: None,
         }
     }
 

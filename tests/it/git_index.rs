@@ -10,7 +10,7 @@ use crate::common::index::{write_index, RawEntry};
 use crate::common::*;
 use keyscan::source::staged::StagedRepo;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn repo() -> TempTree {
     let t = TempTree::new();
@@ -382,46 +382,12 @@ fn a_submodule_is_its_own_repository_and_a_gitlink_is_not_scanned() {
     assert!(key_findings(&v).is_empty(), "{v:#}");
 }
 
-/// Runs keyscan, failing the test if it has not finished after a minute
-/// (a hang guard, not a timing assertion).
+/// Runs keyscan, killed after a minute (a hang guard, not a timing
+/// assertion): then its exit code is missing and the test fails.
 fn run_bounded(dir: &Path, args: &[&str]) -> std::process::Output {
-    let bin = assert_cmd::cargo::cargo_bin("keyscan");
-    let mut child = std::process::Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_DIR")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drained while waiting: a report larger than the pipe's buffer must
-    // not block keyscan and read as a hang.
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            pipe.read_to_end(&mut bytes).map(|_| bytes)
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("keyscan {args:?} hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    std::process::Output {
-        status,
-        stdout: stdout.join().unwrap().unwrap(),
-        stderr: stderr.join().unwrap().unwrap(),
-    }
+    let out = run_within(dir, args, Duration::from_secs(60));
+    assert!(out.status.code().is_some(), "keyscan {args:?} hung");
+    out
 }
 
 #[cfg(unix)]
