@@ -399,6 +399,21 @@ impl TextReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text report of `findings` with default options.
+    fn render_default(findings: &[Finding], summary: &Summary) -> String {
+        let report = Report {
+            findings,
+            summary,
+            rules: &[],
+            repo_paths: &crate::report::RepoPaths::identity(),
+        };
+        let mut out = Vec::new();
+        TextReporter::new(RenderOptions::default())
+            .write(&report, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
     use crate::finding::{CommitInfo, Context, Location, Origin};
     use crate::report::Summary;
     use crate::source::ScanIssue;
@@ -484,17 +499,7 @@ mod tests {
                     f
                 })
                 .collect();
-            let report = Report {
-                findings: &findings,
-                summary: &summary,
-                rules: &[],
-                repo_paths: &crate::report::RepoPaths::identity(),
-            };
-            let mut out = Vec::new();
-            TextReporter::new(RenderOptions::default())
-                .write(&report, &mut out)
-                .unwrap();
-            let out = String::from_utf8(out).unwrap();
+            let out = render_default(&findings, &summary);
             assert_eq!(out.matches("(server, high)").count(), listed, "{out}");
             assert_eq!(out.matches("also at").count(), usize::from(n > 1));
             match more {
@@ -521,17 +526,7 @@ mod tests {
         note.title = "title\x1b[2J".into();
         note.message = "message\r::warning::x".into();
         let findings = [finding, second, note];
-        let report = Report {
-            findings: &findings,
-            summary: &summary,
-            rules: &[],
-            repo_paths: &crate::report::RepoPaths::identity(),
-        };
-        let mut out = Vec::new();
-        TextReporter::new(RenderOptions::default())
-            .write(&report, &mut out)
-            .unwrap();
-        let out = String::from_utf8(out).unwrap();
+        let out = render_default(&findings, &summary);
         assert!(!out.chars().any(|c| c != '\n' && c.is_control()), "{out}");
         assert!(!out.contains('\u{202E}'), "{out}");
         assert!(
