@@ -6,7 +6,7 @@
 //!  tree / staged / history  ─────► project model, git facts   ────► Judge::sightings  ─────► allowlist
 //!  ScannedBlob per blob with        (tracked, ignored, in HEAD,      Judge::judge             (config), sort,
 //!  matches, SourceStats,            key ages)                        audits of shape          summary
-//!  FactInputs                                                        derived: overdue (history)
+//!  Tree/GitInputs                                                    derived: overdue (history)
 //! ```
 //!
 //! A [`Scanner`] is built once — rules, matcher, judge settings, allowlist —
@@ -38,7 +38,7 @@ use crate::report::rules::RuleInfo;
 use crate::rules::RuleSet;
 use crate::scan::{Matcher, DEFAULT_CHUNK};
 pub use crate::source::history::HistoryOptions;
-use crate::source::{self, FactInputs, SourceOutput};
+use crate::source::{self, GitInputs, SourceOutput, TreeInputs};
 use crate::summary::Summary;
 use crate::suppress::{compile_globs, Allowlist};
 use std::path::{Path, PathBuf};
@@ -161,14 +161,20 @@ impl Scanner {
     /// Scans a working tree.
     pub fn tree(&self, req: &TreeRequest) -> Result<ScanOutcome> {
         let started = Instant::now();
-        let mut output = source::tree::scan(&req.options, &self.matcher)?;
-        let FactInputs::Tree {
-            projects,
-            seen,
-            root_dotenv,
-        } = std::mem::replace(&mut output.facts, empty_inputs())
-        else {
-            unreachable!("the tree source gives tree facts inputs")
+        let SourceOutput {
+            blobs,
+            stats,
+            facts:
+                TreeInputs {
+                    projects,
+                    seen,
+                    root_dotenv,
+                },
+        } = source::tree::scan(&req.options, &self.matcher)?;
+        let mut output = SourceOutput {
+            blobs,
+            stats,
+            facts: (),
         };
         let projects = self.with_project_ids(projects, &root_dotenv);
         let tree = TreeFacts::gather(&req.options.roots, &seen, &projects);
@@ -309,14 +315,10 @@ impl Scanner {
     }
 
     /// The project index of a git source's manifest and dotenv paths.
-    fn git_projects(&self, output: &SourceOutput) -> ProjectIndex {
-        match &output.facts {
-            FactInputs::Git { git_dir, files } => {
-                let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
-                project::from_repo(git_dir, files, &matched, self.matcher.rules())
-            }
-            FactInputs::Tree { projects, .. } => projects.clone(),
-        }
+    fn git_projects(&self, output: &SourceOutput<GitInputs>) -> ProjectIndex {
+        let GitInputs { git_dir, files } = &output.facts;
+        let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+        project::from_repo(git_dir, files, &matched, self.matcher.rules())
     }
 
     /// Adds the provider project ids found in the dotenv files of project
@@ -338,9 +340,9 @@ impl Scanner {
     /// audits' findings (`audits(key findings, sightings)`) and key reuse,
     /// apply the config allowlist, add what `derived` computes from the
     /// allowed findings (allowlisted too), sort, and fill the summary.
-    fn finish(
+    fn finish<F>(
         &self,
-        source: SourceOutput,
+        source: SourceOutput<F>,
         facts: &Facts,
         mode: &str,
         started: Instant,
@@ -408,14 +410,6 @@ impl Scanner {
     }
 }
 
-/// Placeholder inputs while the real ones are taken apart.
-fn empty_inputs() -> FactInputs {
-    FactInputs::Git {
-        git_dir: PathBuf::new(),
-        files: Vec::new(),
-    }
-}
-
 /// A tree scan's walk options, resolved from a [`ScanRequest`].
 #[derive(Debug, Clone)]
 pub struct TreeRequest {
@@ -451,9 +445,7 @@ pub fn run(req: &ScanRequest) -> Result<ScanOutcome> {
 pub fn fix(req: &ScanRequest) -> Result<FixReport> {
     let scanner = Scanner::new(&req.config, req.no_allowlist)?;
     let output = source::tree::scan(&TreeRequest::from_request(req).options, &scanner.matcher)?;
-    let FactInputs::Tree { projects, seen, .. } = &output.facts else {
-        unreachable!("the tree source gives tree facts inputs")
-    };
+    let TreeInputs { projects, seen, .. } = &output.facts;
     audit::fix::fix(&req.roots, seen, projects)
 }
 

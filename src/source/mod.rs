@@ -3,7 +3,7 @@
 //! A source enumerates content and hands each blob's bytes to the matcher;
 //! it never sees a rule, a judgement or a report. Every source yields
 //! [`ScannedBlob`]s (only those with matches are kept in memory),
-//! [`SourceStats`] for the summary and the [`FactInputs`] the facts step
+//! [`SourceStats`] for the summary and the inputs ([`TreeInputs`], [`GitInputs`]) the facts step
 //! reads, so everything after the matcher is the same for a working tree,
 //! the staged index and git history.
 //!
@@ -67,40 +67,40 @@ impl SourceStats {
     }
 }
 
-/// What a source saw that the facts step needs, apart from the blobs it
-/// scanned: where the project manifests and dotenv files are. Sources list
-/// them; [`crate::facts`] reads and interprets them.
+/// What the tree source saw that the facts step needs, apart from the
+/// blobs it scanned: the project roots its walk found (it needs them itself,
+/// to find build output), the secret-bearing files it saw, and the dotenv
+/// files in project roots (for provider project ids). [`crate::facts`]
+/// reads and interprets them.
 #[derive(Debug)]
-pub enum FactInputs {
-    /// The tree source: the project roots its walk found (it needs them
-    /// itself, to find build output), the secret-bearing files it saw, and
-    /// the dotenv files in project roots (for provider project ids).
-    Tree {
-        /// Project roots from the manifests the walk saw.
-        projects: ProjectIndex,
-        /// Secret-bearing files seen, whether or not they had matches.
-        seen: Vec<SeenFile>,
-        /// Dotenv files in project roots: (root display path, file on disk).
-        root_dotenv: Vec<(String, PathBuf)>,
-    },
-    /// A git source: manifest and dotenv paths with their blob ids, in the
-    /// repository at `git_dir`.
-    Git {
-        /// The repository's git folder.
-        git_dir: PathBuf,
-        /// `(path, blob id)` of every manifest and dotenv file.
-        files: Vec<(String, git2::Oid)>,
-    },
+pub struct TreeInputs {
+    /// Project roots from the manifests the walk saw.
+    pub projects: ProjectIndex,
+    /// Secret-bearing files seen, whether or not they had matches.
+    pub seen: Vec<SeenFile>,
+    /// Dotenv files in project roots: (root display path, file on disk).
+    pub root_dotenv: Vec<(String, PathBuf)>,
 }
 
-/// Everything a source produced: blobs with matches, what the facts step
-/// needs, numbers.
+/// What a git source saw that the facts step needs: manifest and dotenv
+/// paths with their blob ids, in the repository at `git_dir`.
 #[derive(Debug)]
-pub struct SourceOutput {
+pub struct GitInputs {
+    /// The repository's git folder.
+    pub git_dir: PathBuf,
+    /// `(path, blob id)` of every manifest and dotenv file.
+    pub files: Vec<(String, git2::Oid)>,
+}
+
+/// Everything a source produced: blobs with matches, numbers, and what the
+/// facts step needs (`F`: [`TreeInputs`] or [`GitInputs`], so each mode
+/// gets the inputs its source gives).
+#[derive(Debug)]
+pub struct SourceOutput<F> {
     /// Blobs that had at least one match.
     pub blobs: Vec<ScannedBlob>,
     /// Counts and errors.
     pub stats: SourceStats,
     /// Inputs for the facts step.
-    pub facts: FactInputs,
+    pub facts: F,
 }

@@ -31,7 +31,7 @@
 
 use super::git::{self, BlobJob, EntryKind};
 use super::index::{CacheDir, Index};
-use super::{FactInputs, SourceOutput, SourceStats};
+use super::{GitInputs, SourceOutput, SourceStats};
 use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::error::{Error, Result};
@@ -501,7 +501,7 @@ impl StagedRepo {
         paths: &[StagedPath],
         matcher: &Matcher,
         threads: usize,
-    ) -> Result<SourceOutput> {
+    ) -> Result<SourceOutput<GitInputs>> {
         let mut stats = SourceStats::default();
         let files: Vec<&StagedPath> = paths
             .iter()
@@ -586,7 +586,7 @@ impl StagedRepo {
         Ok(SourceOutput {
             blobs,
             stats,
-            facts: FactInputs::Git {
+            facts: GitInputs {
                 git_dir: self.repo.path().to_path_buf(),
                 files: facts,
             },

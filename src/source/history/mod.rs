@@ -45,7 +45,7 @@ mod attribute;
 mod enumerate;
 
 use super::git;
-use super::{FactInputs, ScanIssue, SourceOutput, SourceStats};
+use super::{GitInputs, ScanIssue, SourceOutput, SourceStats};
 use crate::dotenv;
 use crate::error::{Error, Result};
 use crate::facts::history::KeyAges;
@@ -74,7 +74,7 @@ pub struct HistoryOptions {
 #[derive(Debug)]
 pub struct HistoryOutput {
     /// Blobs with matches (one per path they appeared at), stats, projects.
-    pub source: SourceOutput,
+    pub source: SourceOutput<GitInputs>,
     /// Commits walked.
     pub commits: u64,
     /// False for shallow clones: older history was not there to scan.
@@ -594,7 +594,7 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
         source: SourceOutput {
             blobs,
             stats,
-            facts: FactInputs::Git {
+            facts: GitInputs {
                 git_dir: repo.path().to_path_buf(),
                 files,
             },

@@ -30,7 +30,7 @@
 
 mod visit;
 
-use super::{FactInputs, ScanIssue, SourceOutput};
+use super::{ScanIssue, SourceOutput, TreeInputs};
 use crate::dotenv;
 use crate::error::{Error, Result};
 use crate::facts::project::{ProjectIndex, BUILD_DIRS};
@@ -197,7 +197,7 @@ fn base_builder(roots: &[PathBuf], threads: usize) -> WalkBuilder {
 }
 
 /// Walks the roots and scans every file.
-pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
+pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeInputs>> {
     if opts.roots.is_empty() {
         return Err(Error::Usage("no path to scan".into()));
     }
@@ -397,7 +397,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
     Ok(SourceOutput {
         blobs,
         stats,
-        facts: FactInputs::Tree {
+        facts: TreeInputs {
             projects,
             seen,
             root_dotenv,
@@ -408,7 +408,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput> {
 /// Reads and scans files the facts step names — tracked secret-bearing
 /// files the walk did not read — from disk, or from the index blob when the
 /// file is gone from the work tree. Adds them to `out`.
-pub fn scan_listed(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutput) {
+pub fn scan_listed<F>(files: &[UnreadFile], matcher: &Matcher, out: &mut SourceOutput<F>) {
     let mut found = Found::default();
     for f in files {
         if let Some(disk) = &f.disk {
