@@ -402,7 +402,7 @@ pub fn scan_stream(
 }
 
 /// Adds one scanned blob to `acc`.
-fn tally(
+pub(crate) fn tally(
     acc: &mut BlobTotals,
     index: usize,
     matcher: &Matcher,

@@ -20,6 +20,7 @@
 pub mod git;
 pub mod history;
 pub mod index;
+pub mod pack;
 pub mod staged;
 pub mod tree;
 

@@ -14,6 +14,7 @@ mod context;
 mod dotenv_audit;
 mod git_history;
 mod git_history_cases;
+mod git_history_packs;
 mod git_index;
 mod git_staged;
 mod hardening;

@@ -45,6 +45,7 @@ mod attribute;
 mod enumerate;
 
 use super::git;
+use super::pack::PackScan;
 use super::{GitInputs, ScanIssue, SourceOutput, SourceStats};
 use crate::dotenv;
 use crate::error::{Error, Result};
@@ -425,7 +426,16 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
         blobs_done.fetch_add(1, Ordering::Relaxed);
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    en.tx = Some(tx);
+    // A full history reads the packs in pack order, every blob once
+    // (`source::pack`); the walk's blobs go to the `libgit2` workers only
+    // if that reader did not produce them. A range reads the few blobs it
+    // introduces one by one, as the walk finds them.
+    let packs = (!limited)
+        .then(|| PackScan::open(&repo.commondir().join("objects")))
+        .filter(|p| p.pack_count() > 0);
+    if packs.is_none() {
+        en.tx = Some(tx.clone());
+    }
     let git_dir = repo.path().to_path_buf();
     let workers = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -437,6 +447,9 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
         .map_err(|e| git::git_error(repo.path(), "cannot open the object database", &e))?;
     let streamed = std::thread::scope(|s| {
         let scanner = s.spawn(|| git::scan_stream(&git_dir, workers, matcher, rx, &on_blob));
+        let reader = packs
+            .as_ref()
+            .map(|p| s.spawn(|| p.run(workers, matcher, &on_blob)));
         for oid in order {
             let commit = match repo.find_commit(oid) {
                 Ok(c) => c,
@@ -507,12 +520,44 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
                 }),
             }
         }
-        // Dropping the sender ends the workers once they drain the queue.
         en.tx = None;
         bar.set_message("scanning the last blobs");
+        if let (Some(reader), Some(packs)) = (reader, &packs) {
+            reader.join().expect("pack reader thread panicked");
+            // What the pack reader did not produce (loose objects, damaged
+            // or unusable packs) is read through libgit2, which also says
+            // what is wrong with it.
+            for (i, b) in en.blobs.iter().enumerate() {
+                if packs.outcome(&enumerate::key(b.id)).is_none() {
+                    let _ = tx.send((i, b.id));
+                }
+            }
+        }
+        // Dropping the last sender ends the workers once they drain the queue.
+        drop(tx);
         scanner.join().expect("history scanner thread panicked")
     });
-    let streamed = streamed?;
+    let mut streamed = streamed?;
+    if let Some(packs) = &packs {
+        let totals = &mut streamed.totals;
+        for (i, b) in en.blobs.iter().enumerate() {
+            let k = enumerate::key(b.id);
+            let Some(outcome) = packs.outcome(&k) else {
+                continue;
+            };
+            match packs.take_scan(&k) {
+                Some(scan) => git::tally(totals, i, matcher, scan, None),
+                None if outcome.binary => {
+                    *totals.skipped.entry("binary".into()).or_default() += 1;
+                }
+                None => {
+                    totals.scanned += 1;
+                    totals.bytes += outcome.bytes;
+                }
+            }
+        }
+        totals.matched.sort_by_key(|r| r.index);
+    }
     bar.finish_and_clear();
 
     let mut stats = SourceStats::default();
