@@ -61,9 +61,7 @@
 //! }
 //! ```
 #![deny(missing_docs)]
-// One audited exception: `source::pack` maps pack files read-only (see
-// `source/pack/file.rs`). Nothing else may use `unsafe`.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub(crate) mod audit;
 pub mod blob;

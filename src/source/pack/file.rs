@@ -1,5 +1,11 @@
-//! One pack file and its index (`.pack` + `.idx`, version 2), memory-mapped
-//! and validated, with the object headers parsed on demand.
+//! One pack file and its index (`.pack` + `.idx`, version 2), validated,
+//! with the object headers parsed on demand.
+//!
+//! The index is read into memory; the pack is read with positioned reads
+//! (`pread`), never mapped: a mapping of a 200 MB pack counts in the
+//! process's resident memory once it has been read through (on top of
+//! `libgit2`'s own windows on the same file, which the history walk uses for
+//! trees), and reading needs no `unsafe`.
 //!
 //! Every read is bounds-checked: a pack is repository content, and a
 //! hostile or truncated one must give an error, never a panic or an
@@ -7,7 +13,7 @@
 //! version 1, SHA-256 repositories, pack version other than 2 or 3) is
 //! refused as a whole pack, and its objects are read through `libgit2`.
 
-use memmap2::Mmap;
+use std::fs::File;
 use std::path::Path;
 
 /// Bytes of a SHA-1 object id.
@@ -33,35 +39,57 @@ pub(super) struct Header {
     pub(super) kind: Kind,
     /// Inflated size (for a delta: of the delta instructions).
     pub(super) size: u64,
-    /// Offset of the zlib stream in the pack.
-    pub(super) data: usize,
+    /// Bytes of the header: the zlib stream starts this far from the
+    /// object's offset.
+    pub(super) len: usize,
 }
 
-/// A mapped pack and its index.
+/// The longest object header: type and size (up to 10 bytes) and a base
+/// offset (up to 10) or id (20).
+pub(super) const MAX_HEADER: usize = 32;
+
+/// An open pack and its index.
 pub(super) struct Pack {
-    idx: Mmap,
-    pack: Mmap,
+    idx: Vec<u8>,
+    pack: File,
+    /// Bytes of the pack file.
+    pack_len: u64,
     /// Objects in the pack.
     pub(super) count: usize,
     /// Index entries whose offset is in the large-offset table.
     large: usize,
 }
 
-/// Maps `path` read-only: the one `unsafe` block of the crate.
-#[allow(unsafe_code)]
-fn map(path: &Path) -> Result<Mmap, String> {
-    // Opened non-blocking and checked on the handle: a FIFO in place of a
-    // pack must not hang the scan.
-    let file = match crate::fs::open_regular(path) {
-        Ok(Some((file, _))) => file,
-        Ok(None) => return Err("not a regular file".into()),
-        Err(e) => return Err(format!("cannot open: {e}")),
-    };
-    // SAFETY: the mapping is read-only, and git never rewrites a pack or
-    // index in place (it writes new ones and renames them); a file truncated
-    // under a running scan is outside what any reader of git objects,
-    // git's own included, defends against.
-    unsafe { Mmap::map(&file) }.map_err(|e| format!("cannot map: {e}"))
+/// Opens `path` if it is a regular file (non-blocking and checked on the
+/// handle: a FIFO in place of a pack must not hang the scan).
+fn open(path: &Path) -> Result<(File, u64), String> {
+    match crate::fs::open_regular(path) {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err("not a regular file".into()),
+        Err(e) => Err(format!("cannot open: {e}")),
+    }
+}
+
+/// Fills `buf` from `file` at `offset`.
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let (mut done, mut at) = (0, offset);
+        while done < buf.len() {
+            match std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], at)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => {
+                    done += n;
+                    at += n as u64;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
@@ -79,8 +107,16 @@ impl Pack {
     /// Opens `pack_path` (`…/pack-X.pack`) and its `.idx`, or says why not.
     pub(super) fn open(pack_path: &Path) -> Result<Pack, String> {
         let idx_path = pack_path.with_extension("idx");
-        let idx = map(&idx_path).map_err(|e| format!("{}: {e}", idx_path.display()))?;
-        let pack = map(pack_path).map_err(|e| format!("{}: {e}", pack_path.display()))?;
+        let idx = open(&idx_path)
+            .and_then(|(file, len)| {
+                let mut idx = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::Read::take(file, len), &mut idx)
+                    .map_err(|e| format!("cannot read: {e}"))?;
+                Ok(idx)
+            })
+            .map_err(|e| format!("{}: {e}", idx_path.display()))?;
+        let (pack, pack_len) =
+            open(pack_path).map_err(|e| format!("{}: {e}", pack_path.display()))?;
         let bad = |what: &str| format!("{}: {what}", idx_path.display());
         if idx.get(..8) != Some(&[0xff, b't', b'O', b'c', 0, 0, 0, 2][..]) {
             return Err(bad("not a version 2 pack index"));
@@ -103,24 +139,28 @@ impl Pack {
             ));
         }
         let large = (idx.len() - fixed) / 8;
-        let p = Pack {
-            idx,
-            pack,
-            count,
-            large,
-        };
         let bad_pack = |what: &str| format!("{}: {what}", pack_path.display());
-        if p.pack.get(..4) != Some(b"PACK") {
+        let mut head = [0u8; 12];
+        if pack_len < (12 + OID) as u64 || read_exact_at(&pack, &mut head, 0).is_err() {
+            return Err(bad_pack("too short for a pack file"));
+        }
+        if &head[..4] != b"PACK" {
             return Err(bad_pack("not a pack file"));
         }
-        match be32(&p.pack, 4) {
+        match be32(&head, 4) {
             Some(2 | 3) => {}
             _ => return Err(bad_pack("unsupported pack version")),
         }
-        if be32(&p.pack, 8) != Some(count as u32) || p.pack.len() < 12 + OID {
+        if be32(&head, 8) != Some(count as u32) {
             return Err(bad_pack("object count differs from its index"));
         }
-        Ok(p)
+        Ok(Pack {
+            idx,
+            pack,
+            pack_len,
+            count,
+            large,
+        })
     }
 
     /// The id of index entry `i` (entries are sorted by id).
@@ -168,70 +208,80 @@ impl Pack {
     }
 
     /// Where the objects end (the trailing checksum follows).
-    pub(super) fn end(&self) -> usize {
-        self.pack.len() - OID
+    pub(super) fn end(&self) -> u64 {
+        self.pack_len - OID as u64
     }
 
-    /// The bytes of the pack from `from` to `to`, if in bounds.
-    pub(super) fn bytes(&self, from: usize, to: usize) -> Option<&[u8]> {
-        self.pack.get(from..to)
-    }
-
-    /// Parses the object header at `offset`.
-    pub(super) fn header(&self, offset: u64) -> Option<Header> {
-        let end = self.end();
-        let start = usize::try_from(offset)
-            .ok()
-            .filter(|&o| o >= 12 && o < end)?;
-        let b = &self.pack[..end];
-        let mut i = start;
-        let mut c = *b.get(i)?;
-        i += 1;
-        let kind = (c >> 4) & 7;
-        let mut size = u64::from(c & 15);
-        let mut shift = 4;
-        while c & 0x80 != 0 {
-            c = *b.get(i)?;
-            i += 1;
-            if shift > 57 {
-                return None;
-            }
-            size |= u64::from(c & 0x7f) << shift;
-            shift += 7;
+    /// Reads the pack's bytes `[from, to)` into `buf` (replacing its
+    /// contents), if they lie within the objects.
+    pub(super) fn read(&self, from: u64, to: u64, buf: &mut Vec<u8>) -> Option<()> {
+        if from > to || to > self.end() {
+            return None;
         }
-        let kind = match kind {
-            1 => Kind::Commit,
-            2 => Kind::Tree,
-            3 => Kind::Blob,
-            4 => Kind::Tag,
-            6 => {
-                let mut c = *b.get(i)?;
-                i += 1;
-                let mut back = u64::from(c & 0x7f);
-                while c & 0x80 != 0 {
-                    c = *b.get(i)?;
-                    i += 1;
-                    back = back.checked_add(1)?.checked_mul(128)? | u64::from(c & 0x7f);
-                }
-                Kind::OfsDelta(
-                    offset
-                        .checked_sub(back)
-                        .filter(|&base| base >= 12 && back > 0)?,
-                )
-            }
-            7 => {
-                let id: [u8; OID] = b.get(i..i + OID)?.try_into().ok()?;
-                i += OID;
-                Kind::RefDelta(id)
-            }
-            _ => return None,
-        };
-        Some(Header {
-            kind,
-            size,
-            data: i,
-        })
+        buf.clear();
+        buf.resize(usize::try_from(to - from).ok()?, 0);
+        read_exact_at(&self.pack, buf, from).ok()
     }
+
+    /// Reads and parses the object header at `offset`.
+    #[cfg(test)]
+    pub(super) fn header(&self, offset: u64) -> Option<Header> {
+        let mut buf = Vec::new();
+        let to = (offset + MAX_HEADER as u64).min(self.end());
+        self.read(offset, to, &mut buf)?;
+        parse_header(&buf, offset)
+    }
+}
+
+/// Parses the header of the object at pack offset `offset`, whose bytes
+/// start `b` (bounds-checked: `None` for anything malformed).
+pub(super) fn parse_header(b: &[u8], offset: u64) -> Option<Header> {
+    if offset < 12 {
+        return None;
+    }
+    let mut i = 0;
+    let mut c = *b.get(i)?;
+    i += 1;
+    let kind = (c >> 4) & 7;
+    let mut size = u64::from(c & 15);
+    let mut shift = 4;
+    while c & 0x80 != 0 {
+        c = *b.get(i)?;
+        i += 1;
+        if shift > 57 {
+            return None;
+        }
+        size |= u64::from(c & 0x7f) << shift;
+        shift += 7;
+    }
+    let kind = match kind {
+        1 => Kind::Commit,
+        2 => Kind::Tree,
+        3 => Kind::Blob,
+        4 => Kind::Tag,
+        6 => {
+            let mut c = *b.get(i)?;
+            i += 1;
+            let mut back = u64::from(c & 0x7f);
+            while c & 0x80 != 0 {
+                c = *b.get(i)?;
+                i += 1;
+                back = back.checked_add(1)?.checked_mul(128)? | u64::from(c & 0x7f);
+            }
+            Kind::OfsDelta(
+                offset
+                    .checked_sub(back)
+                    .filter(|&base| base >= 12 && back > 0)?,
+            )
+        }
+        7 => {
+            let id: [u8; OID] = b.get(i..i + OID)?.try_into().ok()?;
+            i += OID;
+            Kind::RefDelta(id)
+        }
+        _ => return None,
+    };
+    Some(Header { kind, size, len: i })
 }
 
 #[cfg(test)]

@@ -168,11 +168,12 @@ impl PackScan {
             for _ in 0..workers.max(1) {
                 s.spawn(|| {
                     let mut inflater = Decompress::new(true);
+                    let mut buf = Vec::new();
                     while let Some(task) = queue.take() {
                         let t = &topologies[task.pack as usize];
                         let rank = task.rank as usize;
                         let children = &t.kids[t.start[rank] as usize..t.start[rank + 1] as usize];
-                        let more = match self.decode(&task, t, &mut inflater) {
+                        let more = match self.decode(&task, t, &mut inflater, &mut buf) {
                             Some(data) => {
                                 visit(task.pack as usize, t.entry[rank] as usize, &data);
                                 if children.is_empty() {
@@ -201,19 +202,30 @@ impl PackScan {
         });
     }
 
-    /// Inflates a task's object (and applies its delta), or `None` when
-    /// anything is wrong with it.
-    fn decode(&self, task: &Task, t: &Topology, inflater: &mut Decompress) -> Option<Vec<u8>> {
+    /// Reads and inflates a task's object (and applies its delta), or
+    /// `None` when anything is wrong with it. `buf` is the worker's reusable
+    /// read buffer.
+    fn decode(
+        &self,
+        task: &Task,
+        t: &Topology,
+        inflater: &mut Decompress,
+        buf: &mut Vec<u8>,
+    ) -> Option<Vec<u8>> {
         let pack = &self.packs[task.pack as usize];
         let rank = task.rank as usize;
         let offset = t.offset[rank];
-        let end = t.offset.get(rank + 1).map_or(pack.end(), |&o| o as usize);
-        let h = pack.header(offset)?;
+        let end = t.offset.get(rank + 1).copied().unwrap_or(pack.end());
+        // Deflate adds at most 5 bytes per 16 KiB stored block.
+        if end.saturating_sub(offset) > MAX_OBJECT + MAX_OBJECT / 1024 + 4096 {
+            return None;
+        }
+        pack.read(offset, end, buf)?;
+        let h = file::parse_header(buf, offset)?;
         if h.size > MAX_OBJECT {
             return None;
         }
-        let stream = pack.bytes(h.data, end)?;
-        let inflated = delta::inflate(inflater, stream, h.size as usize).ok()?;
+        let inflated = delta::inflate(inflater, &buf[h.len..], h.size as usize).ok()?;
         match &task.base {
             None => Some(inflated),
             Some(base) => delta::apply(base, &inflated, MAX_OBJECT).ok(),
@@ -303,8 +315,25 @@ fn topology(pack: &Pack) -> Topology {
     // Parent of each rank (u32::MAX: a root or unresolvable).
     let mut parent = vec![u32::MAX; n];
     let mut roots = Vec::new();
+    // The headers are read front to back through a window of the pack, one
+    // read per window rather than one per object.
+    const WINDOW: u64 = 1 << 20;
+    let (mut window, mut window_at) = (Vec::new(), 0u64);
     for r in 0..n {
-        match pack.header(offset[r]).map(|h| h.kind) {
+        let at = offset[r];
+        let need = (at + file::MAX_HEADER as u64).min(pack.end());
+        if at < window_at || need > window_at + window.len() as u64 {
+            window_at = at;
+            if pack
+                .read(at, (at + WINDOW).min(pack.end()).max(need), &mut window)
+                .is_none()
+            {
+                window.clear();
+                continue;
+            }
+        }
+        let header = file::parse_header(&window[(at - window_at) as usize..], at);
+        match header.map(|h| h.kind) {
             Some(Kind::Blob) => roots.push(r as u32),
             Some(Kind::OfsDelta(base)) => {
                 if let Some(b) = rank_of(base).filter(|&b| b < r) {
