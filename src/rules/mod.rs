@@ -24,6 +24,7 @@ pub use spec::{
 use crate::error::{Error, Result};
 use regex_automata::meta;
 use regex_automata::util::syntax;
+use std::sync::OnceLock;
 
 /// The built-in rule files, embedded at compile time: (file name, contents).
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] = &[
@@ -76,8 +77,11 @@ pub struct Rule {
     pub builtin: bool,
     /// The validated spec.
     pub spec: RuleSpec,
-    /// The compiled pattern (bytes, ASCII semantics, anchored use).
-    pub regex: meta::Regex,
+    /// The compiled pattern (bytes, ASCII semantics, anchored use), built
+    /// on first use for built-in rules ([`Rule::regex`]).
+    regex: OnceLock<meta::Regex>,
+    /// The compiled-size limit the pattern is built with.
+    size_limit: usize,
     /// Compiled `vendor.shape`.
     pub vendor_shape: Option<regex::Regex>,
     /// Compiled `project.patterns`.
@@ -85,6 +89,21 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The compiled pattern.
+    ///
+    /// A built-in rule's pattern is compiled the first time a keyword of
+    /// the rule is found: a pre-commit run on a few files finds few, and
+    /// compiling every rule up front was most of its start-up time. Its
+    /// syntax and capture group were checked at load time, and a unit test
+    /// compiles every built-in pattern, so this cannot fail; a config rule's
+    /// pattern is compiled at load time, where an error names the file.
+    pub fn regex(&self) -> &meta::Regex {
+        self.regex.get_or_init(|| {
+            compile_matcher_regex_limited(&self.spec.pattern, self.size_limit)
+                .expect("built-in rule patterns compile (unit-tested)")
+        })
+    }
+
     /// The public id.
     pub fn id(&self) -> &str {
         &self.spec.id
@@ -212,15 +231,26 @@ fn compile_rule(file: &str, spec: RuleSpec, builtin: bool) -> Result<Rule> {
     if spec.rotation.url.is_empty() {
         return Err(err("rotation.url", "must not be empty".into()));
     }
-    let regex =
-        compile_matcher_regex_limited(&spec.pattern, size_limit).map_err(|m| err("pattern", m))?;
-    if regex.captures_len() != 2 {
+    // Built-in patterns are parsed now (syntax, capture groups) and compiled
+    // on first use; a config rule's is compiled now, so a pattern too large
+    // is an error at load time.
+    let regex = OnceLock::new();
+    let captures = if builtin {
+        syntax::parse_with(&spec.pattern, &matcher_syntax())
+            .map_err(|e| err("pattern", e.to_string()))?
+            .properties()
+            .explicit_captures_len()
+    } else {
+        let compiled = compile_matcher_regex_limited(&spec.pattern, size_limit)
+            .map_err(|m| err("pattern", m))?;
+        let n = compiled.captures_len() - 1;
+        let _ = regex.set(compiled);
+        n
+    };
+    if captures != 1 {
         return Err(err(
             "pattern",
-            format!(
-                "must have exactly one capture group (the secret), found {}",
-                regex.captures_len() - 1
-            ),
+            format!("must have exactly one capture group (the secret), found {captures}"),
         ));
     }
     let vendor_shape = match spec.vendor.as_ref().and_then(|v| v.shape.as_ref()) {
@@ -251,6 +281,7 @@ fn compile_rule(file: &str, spec: RuleSpec, builtin: bool) -> Result<Rule> {
         builtin,
         spec,
         regex,
+        size_limit,
         vendor_shape,
         project_patterns,
     })
@@ -263,13 +294,18 @@ pub fn compile_matcher_regex(pattern: &str) -> std::result::Result<meta::Regex, 
     compile_matcher_regex_limited(pattern, REGEX_SIZE_LIMIT)
 }
 
+/// The syntax rule patterns are read with: bytes, ASCII semantics.
+fn matcher_syntax() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
 /// [`compile_matcher_regex`] with an explicit compiled-size limit (bytes).
 pub fn compile_matcher_regex_limited(
     pattern: &str,
     size_limit: usize,
 ) -> std::result::Result<meta::Regex, String> {
     meta::Regex::builder()
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .syntax(matcher_syntax())
         .configure(
             meta::Config::new()
                 .nfa_size_limit(Some(size_limit))
@@ -350,6 +386,43 @@ fn check_vendor_groups(rules: &[Rule]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Built-in patterns are compiled on first use ([`Rule::regex`]): each
+    /// must compile within the size limit, with one capture group.
+    #[test]
+    fn every_builtin_pattern_compiles_on_first_use() {
+        let set = RuleSet::builtin().unwrap();
+        for rule in &set.rules {
+            assert!(rule.builtin);
+            assert!(rule.regex.get().is_none(), "{} compiled at load", rule.id());
+            let compiled = compile_matcher_regex_limited(&rule.spec.pattern, REGEX_SIZE_LIMIT)
+                .unwrap_or_else(|e| panic!("{}: {e}", rule.id()));
+            assert_eq!(compiled.captures_len(), 2, "{}", rule.id());
+            assert_eq!(rule.regex().captures_len(), 2);
+        }
+    }
+
+    /// A config rule's pattern is compiled at load time, so a pattern over
+    /// the size limit is an error naming the rule, not a failure mid-scan.
+    #[test]
+    fn config_patterns_are_compiled_at_load_time() {
+        let spec = |pattern: &str| -> RuleSpec {
+            let mut spec = RuleSet::builtin().unwrap().rules[0].spec.clone();
+            spec.id = "my-rule".into();
+            spec.pattern = pattern.into();
+            spec
+        };
+        let rule = compile_rule(".keyscan.toml", spec(r"(mbk_[a-z0-9]{20})"), false).unwrap();
+        assert!(rule.regex.get().is_some());
+        let e = compile_rule(".keyscan.toml", spec(r"(mbk_\w{1000}){1000}"), false).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+        let e = compile_rule(".keyscan.toml", spec(r"mbk_[a-z]+"), false).unwrap_err();
+        assert!(e.to_string().contains("exactly one capture group"), "{e}");
+        let e = compile_rule("rules/x.toml", spec(r"(mbk_[a-z]+"), true).unwrap_err();
+        assert!(e.to_string().contains("pattern"), "{e}");
+        let e = compile_rule("rules/x.toml", spec(r"(mbk)_([a-z]+)"), true).unwrap_err();
+        assert!(e.to_string().contains("found 2"), "{e}");
+    }
 
     #[test]
     fn builtin_rules_load_with_the_public_ids() {

@@ -115,7 +115,7 @@ impl ScanState {
                 .rules
                 .rules
                 .iter()
-                .map(|r| r.regex.create_captures())
+                .map(|r| r.regex().create_captures())
                 .collect();
         }
         &mut self.caps[ri]
@@ -323,7 +323,7 @@ impl Matcher {
             let input = Input::new(buf)
                 .span(hit..window_end)
                 .anchored(Anchored::Yes);
-            rule.regex.search_captures(&input, st.caps_of(self, ri));
+            rule.regex().search_captures(&input, st.caps_of(self, ri));
             if !self.accept(ri, buf, buf_abs, st) {
                 st.last_fail[ri] = Some(abs);
             }
@@ -336,7 +336,7 @@ impl Matcher {
         let mut at = hit.saturating_sub(rule.spec.lookbehind);
         while at <= hit {
             let input = Input::new(buf).span(at..window_end);
-            rule.regex.search_captures(&input, st.caps_of(self, ri));
+            rule.regex().search_captures(&input, st.caps_of(self, ri));
             let Some(whole) = st.caps[ri].get_match() else {
                 return;
             };
@@ -362,7 +362,8 @@ impl Matcher {
         more_follows: bool,
         st: &mut ScanState,
     ) -> Skip {
-        let Some(re) = &self.skip[ri] else {
+        let skip = self.skip[ri].get_or_init(|| skip_regex(&self.rules.rules[ri]));
+        let Some(re) = skip else {
             return Skip::Attempt;
         };
         let end = (hit + WINDOW_AFTER + SKIP_AHEAD).min(buf.len());

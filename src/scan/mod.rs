@@ -203,8 +203,9 @@ pub struct Matcher {
     /// Vendor hints and `<script`, searched only in buffers that matter.
     context: LiteralSearcher,
     context_words: Vec<String>,
-    /// Per rule: the lazy DFA that covers runs of failing hits.
-    skip: Vec<Option<regex_automata::hybrid::regex::Regex>>,
+    /// Per rule: the lazy DFA that covers runs of failing hits, built the
+    /// first time a rule has such a run (most scans of a few files never do).
+    skip: Vec<std::sync::OnceLock<Option<regex_automata::hybrid::regex::Regex>>>,
     limits: Limits,
     /// Per rule: nanoseconds spent in the whole scan (config rules only).
     spent: Vec<AtomicU64>,
@@ -244,7 +245,11 @@ impl Matcher {
             keywords: Keywords::new(&rules),
             context: LiteralSearcher::new(&context_words),
             context_words,
-            skip: rules.rules.iter().map(buffer::skip_regex).collect(),
+            skip: rules
+                .rules
+                .iter()
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
             spent: rules.rules.iter().map(|_| AtomicU64::new(0)).collect(),
             limits,
             rules,
@@ -479,7 +484,7 @@ mod tests {
     fn one_attempt_per_hit(rules: &RuleSet, text: &[u8]) -> Vec<(usize, u64, String)> {
         let mut out = Vec::new();
         for (ri, rule) in rules.rules.iter().enumerate() {
-            let mut caps = rule.regex.create_captures();
+            let mut caps = rule.regex().create_captures();
             let mut last_end = 0;
             let mut hits: Vec<usize> = rule
                 .spec
@@ -495,7 +500,7 @@ mod tests {
                 }
                 let end = (h + WINDOW_AFTER).min(text.len());
                 let input = Input::new(text).span(h..end).anchored(Anchored::Yes);
-                rule.regex.search_captures(&input, &mut caps);
+                rule.regex().search_captures(&input, &mut caps);
                 if let (Some(w), Some(s)) = (caps.get_match(), caps.get_group(1)) {
                     last_end = w.end();
                     let secret = String::from_utf8_lossy(&text[s.start..s.end]).into_owned();

@@ -57,9 +57,9 @@ impl Matcher {
             if !other.spec.keywords.iter().any(|k| k == keyword) {
                 continue;
             }
-            let mut caps = other.regex.create_captures();
+            let mut caps = other.regex().create_captures();
             other
-                .regex
+                .regex()
                 .search_captures(&Input::new(hay).anchored(Anchored::Yes), &mut caps);
             let Some(secret) = caps.get_group(1) else {
                 continue;
