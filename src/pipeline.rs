@@ -127,9 +127,10 @@ impl Scanner {
     /// Loads the rules (built-in plus the config's), compiles the matcher and
     /// the allowlist. Config problems are errors here, before any scanning.
     pub fn new(config: &Config, no_allowlist: bool) -> Result<Scanner> {
-        crate::facts::frameworks::load().map_err(|message| {
-            crate::error::Error::Usage(format!("invalid framework conventions: {message}"))
-        })?;
+        // The framework tables are embedded data, validated by a unit test
+        // (`every_embedded_file_is_valid_and_ids_are_unique`) and parsed the
+        // first time a scan needs them: a pre-commit run that finds nothing
+        // never does.
         let matcher = Matcher::new(load_rules(config)?);
         let allowlist = Allowlist::from_config(config, &|s| match matcher.redact_secrets(s) {
             std::borrow::Cow::Owned(redacted) => Some(redacted),

@@ -273,12 +273,8 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Framework>, String> {
 }
 
 /// Every embedded framework, parsed and validated once; the error names the
-/// file, the framework and the field. The scanner calls this when it is
-/// built, so a bad table stops keyscan before any scanning.
-pub fn load() -> Result<(), String> {
-    loaded().as_ref().map(|_| ()).map_err(Clone::clone)
-}
-
+/// file, the framework and the field. The tables are compiled into the
+/// binary and a unit test parses them, so this cannot fail in a release.
 fn loaded() -> &'static Result<Vec<Framework>, String> {
     static ALL: OnceLock<Result<Vec<Framework>, String>> = OnceLock::new();
     ALL.get_or_init(|| {
@@ -290,10 +286,13 @@ fn loaded() -> &'static Result<Vec<Framework>, String> {
     })
 }
 
-/// Every embedded framework (none if [`load`] failed, which the scanner
-/// reports before scanning).
+/// Every embedded framework, parsed on first use.
 pub(crate) fn all() -> &'static [Framework] {
-    loaded().as_deref().unwrap_or(&[])
+    match loaded() {
+        Ok(all) => all,
+        // Embedded tables are checked by `every_embedded_file_is_valid_*`.
+        Err(message) => panic!("invalid embedded framework conventions: {message}"),
+    }
 }
 
 /// The framework by id.

@@ -314,9 +314,11 @@ fn read_regular(path: &Path, buf: &mut Vec<u8>) -> Result<()> {
     }
     buf.reserve(meta.len() as usize);
     let start = buf.len();
-    file.take(MAX_INDEX_BYTES + 1)
-        .read_to_end(buf)
-        .map_err(io)?;
+    // `File`'s own `read_to_end` sizes its reads from the file's length: one
+    // `read` for the whole index (through `take`, reads started at 8 KiB and
+    // doubled: eleven reads and as many reallocations for a 9 MB index).
+    // The size is checked again below, should the file have grown.
+    (&file).read_to_end(buf).map_err(io)?;
     if (buf.len() - start) as u64 > MAX_INDEX_BYTES {
         return Err(Error::Git {
             path: path.to_path_buf(),
