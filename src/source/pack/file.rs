@@ -292,37 +292,8 @@ mod tests {
     /// against `git verify-pack` on a real repository made by the test.
     #[test]
     fn a_real_pack_is_read_as_git_lists_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let git = |args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .args(args)
-                .current_dir(dir.path())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("HOME", dir.path())
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "git {args:?}: {out:?}");
-            String::from_utf8(out.stdout).unwrap()
-        };
-        git(&["init", "-q"]);
-        let mut text = String::new();
-        for round in 0..6 {
-            for n in 0..40 {
-                text.push_str(&format!("line {n} of round {round}\n"));
-            }
-            std::fs::write(dir.path().join("f.txt"), &text).unwrap();
-            git(&["add", "f.txt"]);
-            git(&[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@e",
-                "commit",
-                "-qm",
-                "c",
-            ]);
-        }
-        git(&["gc", "-q", "--aggressive"]);
+        let dir = super::super::tests::delta_heavy_repo();
+        let git = |args: &[&str]| super::super::tests::git(dir.path(), args);
         let packs: Vec<_> = std::fs::read_dir(dir.path().join(".git/objects/pack"))
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -415,7 +415,8 @@ mod tests {
     use super::*;
     use std::process::Command;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
+    /// Runs git in `dir` with a clean configuration.
+    pub(super) fn git(dir: &Path, args: &[&str]) -> String {
         let out = Command::new("git")
             .args(args)
             .current_dir(dir)
@@ -429,7 +430,7 @@ mod tests {
 
     /// A history whose files change a little in every commit, so packing
     /// makes long delta chains; returns the repository.
-    fn delta_heavy_repo() -> tempfile::TempDir {
+    pub(super) fn delta_heavy_repo() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         git(d, &["init", "-q"]);
