@@ -46,6 +46,27 @@ pub fn root_displays(roots: &[PathBuf]) -> Vec<(PathBuf, String)> {
 
 /// A path with `/` separators and no leading `./`.
 pub fn slash_path(p: &Path) -> String {
+    // The walk asks this for every file: a path that is already what the
+    // components would give (UTF-8, `/`-separated, no `.` parts, no
+    // doubled or trailing `/`) is copied as it is.
+    if std::path::MAIN_SEPARATOR == '/' {
+        if let Some(s) = p.to_str() {
+            let plain = s != "."
+                && !s.starts_with("./")
+                && !s.ends_with('/')
+                && !s.ends_with("/.")
+                && !s.contains("//")
+                && !s.contains("/./");
+            if plain {
+                return s.to_string();
+            }
+        }
+    }
+    slash_path_by_components(p)
+}
+
+/// [`slash_path`] component by component.
+fn slash_path_by_components(p: &Path) -> String {
     let s: Vec<String> = p
         .components()
         .filter(|c| !matches!(c, std::path::Component::CurDir))
@@ -57,5 +78,37 @@ pub fn slash_path(p: &Path) -> String {
         joined.replacen("//", "/", 1)
     } else {
         joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slash_paths_copied_as_they_are_equal_the_component_join() {
+        for p in [
+            "",
+            ".",
+            "..",
+            "/",
+            "a",
+            "a/b.js",
+            "/abs/x",
+            "./a",
+            "a/./b",
+            "a/.",
+            "a/",
+            "a//b",
+            "//a",
+            "a/../b",
+            ".env",
+            "a/.env.local",
+            "./",
+            "a/b/",
+        ] {
+            let p = Path::new(p);
+            assert_eq!(slash_path(p), slash_path_by_components(p), "{p:?}");
+        }
     }
 }

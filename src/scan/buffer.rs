@@ -65,6 +65,8 @@ pub(crate) struct ScanState {
     /// match already reported are skipped.
     last_end: Vec<u64>,
     pub(crate) out: BlobScan,
+    /// Per rule: its captures, made for every rule at the first keyword
+    /// hit (most blobs have none: the walk would allocate them per file).
     caps: Vec<Captures>,
     max_matches: usize,
     /// Per rule: absolute offset of the last hit whose attempt failed.
@@ -94,12 +96,7 @@ impl ScanState {
                 context_words: vec![false; m.context_words.len()],
                 ..BlobScan::default()
             },
-            caps: m
-                .rules
-                .rules
-                .iter()
-                .map(|r| r.regex.create_captures())
-                .collect(),
+            caps: Vec::new(),
             max_matches,
             last_fail: vec![None; n],
             clear: vec![(0, 0); n],
@@ -109,6 +106,19 @@ impl ScanState {
             cut: vec![None; n],
             decode: Default::default(),
         }
+    }
+
+    /// Rule `ri`'s captures (see [`ScanState::caps`]).
+    fn caps_of(&mut self, m: &Matcher, ri: usize) -> &mut Captures {
+        if self.caps.is_empty() {
+            self.caps = m
+                .rules
+                .rules
+                .iter()
+                .map(|r| r.regex.create_captures())
+                .collect();
+        }
+        &mut self.caps[ri]
     }
 
     /// Most matches kept for this blob.
@@ -313,7 +323,7 @@ impl Matcher {
             let input = Input::new(buf)
                 .span(hit..window_end)
                 .anchored(Anchored::Yes);
-            rule.regex.search_captures(&input, &mut st.caps[ri]);
+            rule.regex.search_captures(&input, st.caps_of(self, ri));
             if !self.accept(ri, buf, buf_abs, st) {
                 st.last_fail[ri] = Some(abs);
             }
@@ -326,7 +336,7 @@ impl Matcher {
         let mut at = hit.saturating_sub(rule.spec.lookbehind);
         while at <= hit {
             let input = Input::new(buf).span(at..window_end);
-            rule.regex.search_captures(&input, &mut st.caps[ri]);
+            rule.regex.search_captures(&input, st.caps_of(self, ri));
             let Some(whole) = st.caps[ri].get_match() else {
                 return;
             };
