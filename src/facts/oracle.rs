@@ -35,7 +35,6 @@ use crate::dotenv;
 use crate::facts::tree::PROBES as PROBE_NAMES;
 use git2::{Oid, Repository};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -49,15 +48,15 @@ struct GitTree {
     /// Parsed `.gitignore` per folder, for the negation workaround.
     cache: HashMap<PathBuf, Option<Gitignore>>,
     /// Per folder: `None` when it has no `.gitignore`, else what its rules
-    /// allow for sharing probe answers ([`rules_sharing`]).
-    shareable: HashMap<PathBuf, Option<Option<Sharing>>>,
-    /// What `.git/info/exclude` and `core.excludesFile` allow (decided on
-    /// first use).
-    globals_shareable: Option<Option<Sharing>>,
+    /// allow ([`IgnoreFile`]).
+    ignore_files: HashMap<PathBuf, Option<IgnoreFile>>,
+    /// The same for `.git/info/exclude` and `core.excludesFile` together
+    /// (read on first use).
+    globals: Option<IgnoreFile>,
     /// Probe answers per chain of `.gitignore` folders (work tree down).
     shared: HashMap<Vec<PathBuf>, HashMap<&'static str, bool>>,
     /// libgit2's answers for folders (`rel/`).
-    dirs_ignored: RefCell<HashMap<String, Option<bool>>>,
+    dirs_ignored: HashMap<String, Option<bool>>,
 }
 
 /// `.gitignore` files under one folder, read with the `ignore` crate.
@@ -211,10 +210,10 @@ impl Oracles {
             workdir,
             tracked,
             cache: HashMap::new(),
-            shareable: HashMap::new(),
-            globals_shareable: None,
+            ignore_files: HashMap::new(),
+            globals: None,
             shared: HashMap::new(),
-            dirs_ignored: RefCell::new(HashMap::new()),
+            dirs_ignored: HashMap::new(),
         });
         TreeId::Git(self.git.len() - 1)
     }
@@ -473,10 +472,121 @@ fn may_match_a_name(part: &str, names: &[&str]) -> bool {
     }
 }
 
-/// What `.git/info/exclude` and `core.excludesFile` (or git's default
-/// `$XDG_CONFIG_HOME/git/ignore`) of `repo` allow ([`rules_sharing`]; their
+/// What a `.gitignore` (or `info/exclude`, `core.excludesFile`) allows:
+/// sharing probe answers ([`rules_sharing`]) and answering for folders
+/// from their parent ([`NameMatch`]).
+#[derive(Debug, Clone)]
+struct IgnoreFile {
+    sharing: Option<Sharing>,
+    names: NameMatch,
+}
+
+impl IgnoreFile {
+    fn parse(bytes: &[u8]) -> IgnoreFile {
+        let text = String::from_utf8_lossy(bytes);
+        IgnoreFile {
+            sharing: rules_sharing(&text, PROBE_NAMES),
+            names: match std::str::from_utf8(bytes) {
+                Ok(text) => NameMatch::of(text),
+                Err(_) => NameMatch::always(),
+            },
+        }
+    }
+
+    /// A file that cannot be read (or is no regular file): allows nothing.
+    fn opaque() -> IgnoreFile {
+        IgnoreFile {
+            sharing: None,
+            names: NameMatch::always(),
+        }
+    }
+
+    /// Both files' rules.
+    fn and(self, other: IgnoreFile) -> IgnoreFile {
+        IgnoreFile {
+            sharing: self.sharing.zip(other.sharing).map(|(mut a, b)| {
+                a.extend(b);
+                a
+            }),
+            names: NameMatch {
+                always: self.names.always || other.names.always,
+                globs: self
+                    .names
+                    .globs
+                    .into_iter()
+                    .chain(other.names.globs)
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// Which folder names a rule of an ignore file may match.
+///
+/// libgit2 decides `D/` level by level, from `D` up: at each level, the
+/// first ignore file (deepest first, then `info/exclude`, then
+/// `core.excludesFile`, after its built-in `.git`) with a rule matching that
+/// path decides; no match at any level is "not ignored". A rule matches a
+/// path by its name (a rule without `/`) or by its whole path from the rule
+/// file's folder, whose last part must then match the name — unless the
+/// rule's last part has a `**`. So when no rule of the files that apply at
+/// `D`'s level can match `D`'s name, libgit2's answer for `D/` is its answer
+/// for the parent folder, which is cached: one question per distinct answer
+/// instead of one per project root. Names are compared without regard to
+/// case; escapes, `[…]`, `{`, tabs and `**` in a last part count as "may
+/// match" (ask libgit2).
+#[derive(Debug, Clone, Default)]
+struct NameMatch {
+    always: bool,
+    globs: Vec<globset::GlobMatcher>,
+}
+
+impl NameMatch {
+    fn always() -> NameMatch {
+        NameMatch {
+            always: true,
+            globs: Vec::new(),
+        }
+    }
+
+    fn of(text: &str) -> NameMatch {
+        let mut m = NameMatch::default();
+        for line in text.lines() {
+            let line = line.trim_end_matches(' ');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix('!').unwrap_or(line);
+            let body = line.strip_suffix('/').unwrap_or(line);
+            let last = body.rsplit('/').next().unwrap_or(body);
+            if last.is_empty()
+                || last.contains(['\\', '[', '{', '}', '\t', '\r'])
+                || last.contains("**")
+            {
+                return NameMatch::always();
+            }
+            let glob = globset::GlobBuilder::new(last)
+                .case_insensitive(true)
+                .literal_separator(true)
+                .backslash_escape(false)
+                .build();
+            match glob {
+                Ok(g) => m.globs.push(g.compile_matcher()),
+                Err(_) => return NameMatch::always(),
+            }
+        }
+        m
+    }
+
+    fn may_match(&self, name: &str) -> bool {
+        self.always || self.globs.iter().any(|g| g.is_match(name))
+    }
+}
+
+/// `.git/info/exclude` and `core.excludesFile` (or git's default
+/// `$XDG_CONFIG_HOME/git/ignore`) of `repo`, as one [`IgnoreFile`] (their
 /// rules are matched from the work tree).
-fn globals_sharing(repo: &Repository) -> Option<Sharing> {
+fn globals_file(repo: &Repository) -> IgnoreFile {
     let mut files = vec![Some(repo.path().join("info").join("exclude"))];
     let configured = repo.config().ok().map(|c| c.get_path("core.excludesfile"));
     files.push(match configured {
@@ -490,18 +600,15 @@ fn globals_sharing(repo: &Repository) -> Option<Sharing> {
         }
         _ => None,
     });
-    let mut all = Some(Vec::new());
+    let mut all = IgnoreFile::parse(b"");
     for f in files {
-        let sharing = match f.map(|f| std::fs::read(&f)) {
-            None => None,
-            Some(Ok(b)) => rules_sharing(&String::from_utf8_lossy(&b), PROBE_NAMES),
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
-            Some(Err(_)) => None,
+        let file = match f.map(|f| std::fs::read(&f)) {
+            None => IgnoreFile::opaque(),
+            Some(Ok(b)) => IgnoreFile::parse(&b),
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => IgnoreFile::parse(b""),
+            Some(Err(_)) => IgnoreFile::opaque(),
         };
-        all = all.zip(sharing).map(|(mut a, b)| {
-            a.extend(b);
-            a
-        });
+        all = all.and(file);
     }
     all
 }
@@ -521,7 +628,7 @@ impl GitTree {
             except.iter().any(|e| e.eq_ignore_ascii_case(&sub))
         };
         let workdir = self.workdir.clone();
-        match self.globals_shareable() {
+        match &self.globals().sharing {
             Some(except) if !singled_out(except, &workdir) => {}
             _ => return None,
         }
@@ -536,51 +643,94 @@ impl GitTree {
             folders.push(folder.clone());
         }
         for f in folders {
-            let sharing =
-                self.shareable.entry(f.clone()).or_insert_with(|| {
-                    let file = f.join(".gitignore");
-                    match file.symlink_metadata() {
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                        Ok(m) if m.is_file() => Some(std::fs::read(&file).ok().and_then(|b| {
-                            rules_sharing(&String::from_utf8_lossy(&b), PROBE_NAMES)
-                        })),
-                        _ => Some(None),
-                    }
-                });
-            match sharing {
+            match &self.ignore_file(&f) {
                 None => {}
-                Some(Some(except)) if !singled_out(except, &f) => chain.push(f),
+                Some(IgnoreFile {
+                    sharing: Some(except),
+                    ..
+                }) if !singled_out(except, &f) => chain.push(f),
                 Some(_) => return None,
             }
         }
         Some(chain)
     }
 
-    /// What `.git/info/exclude` and `core.excludesFile` allow, decided on
-    /// first use ([`globals_sharing`]).
-    fn globals_shareable(&mut self) -> &Option<Sharing> {
-        let repo = &self.repo;
-        self.globals_shareable
-            .get_or_insert_with(|| globals_sharing(repo))
+    /// The `.gitignore` of folder `f` (canonical), read once; `None` when
+    /// there is none.
+    fn ignore_file(&mut self, f: &Path) -> &Option<IgnoreFile> {
+        self.ignore_files.entry(f.to_path_buf()).or_insert_with(|| {
+            let file = f.join(".gitignore");
+            match file.symlink_metadata() {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Ok(m) if m.is_file() => Some(match std::fs::read(&file) {
+                    Ok(b) => IgnoreFile::parse(&b),
+                    Err(_) => IgnoreFile::opaque(),
+                }),
+                _ => Some(IgnoreFile::opaque()),
+            }
+        })
     }
 
-    fn libgit2_ignored(&self, rel: &Path, is_dir: bool) -> Option<bool> {
+    /// `.git/info/exclude` and `core.excludesFile`, read once.
+    fn globals(&mut self) -> &IgnoreFile {
+        let repo = &self.repo;
+        self.globals.get_or_insert_with(|| globals_file(repo))
+    }
+
+    fn libgit2_ignored(&mut self, rel: &Path, is_dir: bool) -> Option<bool> {
         if rel.as_os_str().is_empty() {
             return Some(false);
         }
-        let mut rel = crate::paths::slash_path(rel);
+        let mut key = crate::paths::slash_path(rel);
         if !is_dir {
-            return self.repo.is_path_ignored(&rel).ok();
+            return self.repo.is_path_ignored(&key).ok();
         }
-        rel.push('/');
+        key.push('/');
         // Folders are asked about again and again (each root, then the
         // coverage probes and the negation workaround's folder walk).
-        if let Some(v) = self.dirs_ignored.borrow().get(&rel) {
+        if let Some(v) = self.dirs_ignored.get(&key) {
             return *v;
         }
-        let v = self.repo.is_path_ignored(&rel).ok();
-        self.dirs_ignored.borrow_mut().insert(rel, v);
+        let v = match self.folder_by_parent(rel) {
+            Some(parent) => self.libgit2_ignored(&parent, true),
+            None => self.repo.is_path_ignored(&key).ok(),
+        };
+        self.dirs_ignored.insert(key, v);
         v
+    }
+
+    /// The parent of folder `rel` when libgit2's answer for `rel/` is its
+    /// answer for the parent: no rule that applies at `rel`'s level can
+    /// match its name ([`NameMatch`]).
+    fn folder_by_parent(&mut self, rel: &Path) -> Option<PathBuf> {
+        // libgit2 compares bytes (`?` is one byte): non-ASCII names are asked.
+        let name = rel.file_name()?.to_str().filter(|n| n.is_ascii())?;
+        let parent = rel.parent()?.to_path_buf();
+        // libgit2's built-in rules: `.`, `..`, `.git`.
+        if [".", "..", ".git"]
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(name))
+        {
+            return None;
+        }
+        if self.globals().names.may_match(name) {
+            return None;
+        }
+        let mut folder = self.workdir.clone();
+        let mut parts = parent.components();
+        loop {
+            if self
+                .ignore_file(&folder)
+                .as_ref()
+                .is_some_and(|f| f.names.may_match(name))
+            {
+                return None;
+            }
+            match parts.next() {
+                Some(c) => folder.push(c),
+                None => return Some(parent),
+            }
+        }
     }
 
     fn is_ignored(&mut self, path: &Path, is_dir: bool) -> Option<bool> {
@@ -916,6 +1066,91 @@ mod tests {
             "{:?}",
             shared.git[i].shared.keys()
         );
+    }
+
+    #[test]
+    fn folder_answers_from_the_parent_are_libgit2s() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let ok = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&root)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        // Name rules, path rules, folder rules, negations (some libgit2
+        // drops), wildcards, `**`, nested files and info/exclude.
+        write(
+            ".gitignore",
+            "node_modules\nbuild/\n!keep/build/\n/top-only\npackages/*/tmp\nfix*/\n\
+             !fixtures-kept/\ndocs/**/gen\nCase\n",
+        );
+        write("packages/.gitignore", "!node_modules\nout\n");
+        write("packages/a/.gitignore", "deep/x/\n!deep/x/y/\n");
+        write("odd/.gitignore", "[ab]c\nwild?\n\\#lit\n");
+        write(".git/info/exclude", "excluded-by-info\n");
+        let dirs = [
+            "node_modules/p",
+            "node_modules/p/q",
+            "packages/node_modules/p",
+            "packages/out",
+            "packages/out/x",
+            "packages/a/tmp",
+            "packages/a/tmp/z",
+            "packages/a/deep/x",
+            "packages/a/deep/x/y",
+            "packages/a/deep/x/y/z",
+            "build/x",
+            "keep/build",
+            "keep/build/y",
+            "top-only/a",
+            "a/top-only",
+            "fixtures/f",
+            "fixtures-kept/f",
+            "docs/a/b/gen",
+            "docs/gen/x",
+            "odd/ac",
+            "odd/bc",
+            "odd/cc",
+            "odd/wild1",
+            "odd/#lit",
+            "case/x",
+            "CASE",
+            "excluded-by-info/x",
+            "plain/a/b/c",
+            "sub.git/x",
+            "é/x",
+        ];
+        for d in dirs {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let mut o = Oracles::new(vec![root.clone()]);
+        let TreeId::Git(i) = o.tree_of_dir(&root) else {
+            panic!("a git tree")
+        };
+        let repo = Repository::open(&root).unwrap();
+        let mut by_parent = 0;
+        for d in dirs {
+            // Every folder on the way, shallow first and deep first.
+            let parts: Vec<&str> = d.split('/').collect();
+            for n in (1..=parts.len()).rev().chain(1..=parts.len()) {
+                let rel = parts[..n].join("/");
+                let g = &mut o.git[i];
+                by_parent += usize::from(g.folder_by_parent(Path::new(&rel)).is_some());
+                assert_eq!(
+                    g.libgit2_ignored(Path::new(&rel), true),
+                    repo.is_path_ignored(format!("{rel}/")).ok(),
+                    "{rel}/"
+                );
+            }
+        }
+        assert!(by_parent > 20, "{by_parent} answers from the parent");
     }
 
     #[test]
