@@ -178,13 +178,31 @@ impl Scanner {
             facts: (),
         };
         let projects = self.with_project_ids(projects, &root_dotenv);
-        let tree = TreeFacts::gather(&req.options.roots, &seen, &projects);
+        // What git says about the tree and the import graphs of the projects
+        // with matches are independent, so both run at once: the web facts
+        // are one thread's work, and the git side keeps every core busy only
+        // while it asks its coverage questions.
+        let roots = &req.options.roots;
+        let walk_matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+        let (tree, web) = std::thread::scope(|s| {
+            let web = s.spawn(|| WebFacts::gather(roots, &projects, &walk_matched));
+            let tree = TreeFacts::gather(roots, &seen, &projects);
+            (tree, web.join().expect("the web facts thread panicked"))
+        });
+        let walk_blobs = walk_matched.len();
+        drop(walk_matched);
         // Tracked secret files the walk did not read (they match an ignore
         // pattern, or are gone from disk but still in the index).
         source::tree::scan_listed(&tree.unread, &self.matcher, &mut output);
         output.stats.notes.extend(tree.notes());
-        let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
-        let web = WebFacts::gather(&req.options.roots, &projects, &matched);
+        // A tracked file read only now that has matches changes which
+        // files the web facts are about: gathered again (rare).
+        let web = if output.blobs.len() == walk_blobs {
+            web
+        } else {
+            let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+            WebFacts::gather(roots, &projects, &matched)
+        };
         let facts = Facts {
             projects,
             tree: Some(tree),

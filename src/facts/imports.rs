@@ -446,21 +446,63 @@ fn literal(e: &Expression) -> Option<String> {
 #[derive(Clone)]
 pub(crate) struct TreeFs {
     root: PathBuf,
+    /// Folders under `root` already found to be folders, not links: the
+    /// resolver probes many names in the same folders.
+    real_dirs: std::sync::Arc<std::sync::RwLock<std::collections::HashSet<PathBuf>>>,
 }
 
 impl TreeFs {
+    fn at(root: PathBuf) -> TreeFs {
+        TreeFs {
+            root,
+            real_dirs: Default::default(),
+        }
+    }
+
+    /// `Ok` when `path` exists, lies under the (canonical) root, is no link
+    /// and is reached through no link — what `canonicalize(path) == path`
+    /// says, without the `readlink` of every component `canonicalize` pays
+    /// per call — and is not inside a `node_modules`.
     fn inside(&self, path: &Path) -> io::Result<()> {
-        let canonical = std::fs::canonicalize(path)?;
-        if canonical != path || !canonical.starts_with(&self.root) {
-            return Err(io::Error::new(
+        let outside = || {
+            io::Error::new(
                 io::ErrorKind::NotFound,
                 "outside the project or through a symlink",
-            ));
+            )
+        };
+        let rel = path.strip_prefix(&self.root).map_err(|_| outside())?;
+        let mut dir = self.root.clone();
+        let mut parts = rel.components().peekable();
+        while let Some(part) = parts.next() {
+            let std::path::Component::Normal(name) = part else {
+                // `..` (canonicalize would resolve it), or `.` (dropped by
+                // the comparison, so allowed).
+                if part == std::path::Component::CurDir {
+                    continue;
+                }
+                return Err(outside());
+            };
+            dir.push(name);
+            let last = parts.peek().is_none();
+            if !last && self.real_dirs.read().is_ok_and(|d| d.contains(&dir)) {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&dir)?;
+            if meta.file_type().is_symlink() {
+                return Err(outside());
+            }
+            // `b.js/` names a folder (canonicalize fails on a file).
+            let as_dir = !last || path.as_os_str().as_encoded_bytes().ends_with(b"/");
+            if as_dir && !meta.is_dir() {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "not a folder"));
+            }
+            if !last {
+                if let Ok(mut d) = self.real_dirs.write() {
+                    d.insert(dir.clone());
+                }
+            }
         }
-        if canonical
-            .strip_prefix(&self.root)
-            .is_ok_and(|rel| rel.components().any(|c| c.as_os_str() == "node_modules"))
-        {
+        if rel.components().any(|c| c.as_os_str() == "node_modules") {
             return Err(io::Error::new(io::ErrorKind::NotFound, "node_modules"));
         }
         Ok(())
@@ -470,9 +512,7 @@ impl TreeFs {
 impl FileSystem for TreeFs {
     fn new() -> Self {
         // Sees nothing until given a root (`ProjectResolver::new`).
-        TreeFs {
-            root: PathBuf::from("/nonexistent/keyscan-tree-fs"),
-        }
+        TreeFs::at(PathBuf::from("/nonexistent/keyscan-tree-fs"))
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -558,7 +598,7 @@ impl ProjectResolver {
             roots: vec![root.clone()],
             ..ResolveOptions::default()
         };
-        let fs = TreeFs { root: root.clone() };
+        let fs = TreeFs::at(root.clone());
         Ok(ProjectResolver {
             resolver: ResolverGeneric::new_with_file_system(fs, options),
             root,
@@ -921,6 +961,67 @@ mod tests {
         assert!(resolver
             .resolve(&resolver.root().join("src/main.js"), "./link/secret.js")
             .is_none());
+    }
+
+    /// What `TreeFs::inside` replaced: the canonical path must be the path.
+    #[cfg(unix)]
+    fn inside_by_canonicalize(root: &Path, path: &Path) -> bool {
+        std::fs::canonicalize(path).is_ok_and(|c| {
+            c == path
+                && c.starts_with(root)
+                && !c
+                    .strip_prefix(root)
+                    .is_ok_and(|r| r.components().any(|x| x.as_os_str() == "node_modules"))
+        })
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn inside_agrees_with_comparing_the_canonical_path() {
+        let outside = tree(&[("secret.js", "s\n")]);
+        let dir = tree(&[
+            ("src/a/b.js", "b\n"),
+            ("src/c.js", "c\n"),
+            ("node_modules/p/index.js", "p\n"),
+        ]);
+        let link =
+            |to: &Path, at: &str| std::os::unix::fs::symlink(to, dir.path().join(at)).unwrap();
+        link(outside.path(), "src/out");
+        link(&dir.path().join("src/a"), "src/a2");
+        link(&dir.path().join("src/c.js"), "src/c2.js");
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let fs = TreeFs::at(root.clone());
+        for rel in [
+            "",
+            "src",
+            "src/a",
+            "src/a/b.js",
+            "src/a/./b.js",
+            "src/a/../c.js",
+            "src/c.js",
+            "src/c.js/x",
+            "src/missing.js",
+            "src/missing/x.js",
+            "src/out",
+            "src/out/secret.js",
+            "src/a2/b.js",
+            "src/a2",
+            "src/c2.js",
+            "node_modules/p/index.js",
+            "src/a/b.js/",
+        ] {
+            let path = root.join(rel);
+            // Twice: the second answer comes through the folder cache.
+            for _ in 0..2 {
+                assert_eq!(
+                    fs.inside(&path).is_ok(),
+                    inside_by_canonicalize(&root, &path),
+                    "{rel}"
+                );
+            }
+        }
+        assert!(fs.inside(&outside.path().join("secret.js")).is_err());
+        assert!(fs.inside(Path::new("src/c.js")).is_err());
     }
 
     #[test]

@@ -35,7 +35,6 @@ use crate::dotenv;
 use crate::facts::tree::PROBES as PROBE_NAMES;
 use git2::{Oid, Repository};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -48,16 +47,16 @@ struct GitTree {
     tracked: HashMap<String, Oid>,
     /// Parsed `.gitignore` per folder, for the negation workaround.
     cache: HashMap<PathBuf, Option<Gitignore>>,
-    /// Per folder: `None` when it has no `.gitignore`, else whether its
-    /// rules let probe answers be shared (see [`Oracles::unignored_probes`]).
-    shareable: HashMap<PathBuf, Option<bool>>,
-    /// Whether `.git/info/exclude` and `core.excludesFile` let probe
-    /// answers be shared (decided on first use).
-    globals_shareable: Option<bool>,
+    /// Per folder: `None` when it has no `.gitignore`, else what its rules
+    /// allow ([`IgnoreFile`]).
+    ignore_files: HashMap<PathBuf, Option<IgnoreFile>>,
+    /// The same for `.git/info/exclude` and `core.excludesFile` together
+    /// (read on first use).
+    globals: Option<IgnoreFile>,
     /// Probe answers per chain of `.gitignore` folders (work tree down).
     shared: HashMap<Vec<PathBuf>, HashMap<&'static str, bool>>,
     /// libgit2's answers for folders (`rel/`).
-    dirs_ignored: RefCell<HashMap<String, Option<bool>>>,
+    dirs_ignored: HashMap<String, Option<bool>>,
 }
 
 /// `.gitignore` files under one folder, read with the `ignore` crate.
@@ -211,10 +210,10 @@ impl Oracles {
             workdir,
             tracked,
             cache: HashMap::new(),
-            shareable: HashMap::new(),
-            globals_shareable: None,
+            ignore_files: HashMap::new(),
+            globals: None,
             shared: HashMap::new(),
-            dirs_ignored: RefCell::new(HashMap::new()),
+            dirs_ignored: HashMap::new(),
         });
         TreeId::Git(self.git.len() - 1)
     }
@@ -390,9 +389,12 @@ fn load_gitignore<'c>(
         .as_ref()
 }
 
-/// Whether the rules of an ignore file let the answer for a file named
-/// `N` directly in a folder `D` be shared by every such folder with the same
-/// ignore files on its way up — provided libgit2 does not ignore `D` itself.
+/// What the rules of an ignore file allow for sharing probe answers:
+/// `None`, never; `Some(folders)`, the answer for a file named `N` directly
+/// in a folder `D` can be shared by every such folder with the same ignore
+/// files on its way up — provided libgit2 does not ignore `D` itself —
+/// except when `D` is one of `folders` (relative to the ignore file's
+/// folder, `/`-separated, `""` for that folder itself), where it is asked.
 ///
 /// libgit2 decides `D/N` by the first ignore file (deepest first, then
 /// `info/exclude`, then `core.excludesFile`) with a rule matching it, else
@@ -401,37 +403,67 @@ fn load_gitignore<'c>(
 /// only through a folder on its way, and that folder would make `D/` ignored.
 /// A rule with a `/` inside is matched against the path from its file's
 /// folder, so it depends on `D` — unless its last part is plain text that
-/// is none of the probe names. A negation could re-include a file inside an
-/// ignored folder (and libgit2 and git differ there), so it is not shared.
-/// Anything else (escapes, a wildcard last part with a `/` before it)
-/// disables sharing for that chain: the questions are asked one by one.
-pub fn rules_shareable(text: &str, probes: &[&str]) -> bool {
-    text.lines().all(|line| {
+/// is none of the probe names; and when the part before its last `/` is
+/// plain text (`scripts/smoke/*`, `/.env`), it can only match files
+/// directly in that one folder, which is returned. A negation (`!rule`) is
+/// judged by the same test as its rule: it decides `D/N` only where its rule
+/// matches `D/N`. (What a negation does to a *folder* on the way — git never
+/// looks inside an excluded folder, libgit2 drops some negations — is in
+/// libgit2's answer for `D/`, which must be "not ignored" for sharing, and in
+/// the workaround of [`GitTree::is_ignored`], which reads the same ignore
+/// files for every folder of the chain.) Anything else (escapes, a `**` in
+/// the last part, a wildcard before it) disables sharing for that chain:
+/// the questions are asked one by one. Names are compared without regard
+/// to case (`core.ignoreCase`), which can only ask more.
+pub fn rules_sharing(text: &str, probes: &[&str]) -> Option<Sharing> {
+    let mut except = Vec::new();
+    for line in text.lines() {
         let line = line.trim_end_matches('\r').trim_end_matches([' ', '\t']);
         if line.is_empty() || line.starts_with('#') {
-            return true;
+            continue;
         }
-        if line.starts_with('!') || line.contains('\\') {
-            return false;
+        if line.contains('\\') {
+            return None;
         }
+        let line = line.strip_prefix('!').unwrap_or(line);
         let body = line.strip_suffix('/').unwrap_or(line);
         let dir_only = body.len() != line.len();
-        if !body.contains('/') || dir_only {
-            return true;
+        if body.is_empty() || !body.contains('/') || dir_only {
+            continue;
         }
-        let last = body.rsplit('/').next().unwrap_or(body);
-        !last.is_empty() && !may_match_a_name(last, probes)
-    })
+        let (before, last) = body.rsplit_once('/').unwrap_or(("", body));
+        if !last.is_empty() && !may_match_a_name(last, probes) {
+            continue;
+        }
+        let before = before.strip_prefix('/').unwrap_or(before);
+        let plain = |t: &str| !t.contains(['*', '?', '[']) && !t.split('/').any(str::is_empty);
+        if last.is_empty() || last.contains("**") || !(before.is_empty() || plain(before)) {
+            return None;
+        }
+        except.push(before.to_string());
+    }
+    Some(except)
+}
+
+/// Folders (relative to an ignore file's folder) where that file's rules
+/// may single out a probe name; see [`rules_sharing`].
+pub type Sharing = Vec<String>;
+
+/// Whether `rules_sharing` allows sharing everywhere (no exceptions): used
+/// by the tests.
+#[cfg(test)]
+fn rules_shareable(text: &str, probes: &[&str]) -> bool {
+    rules_sharing(text, probes).is_some_and(|e| e.is_empty())
 }
 
 /// Whether the glob `part` (one path component) matches one of `names`, as
 /// a `.gitignore` line would; `true` when it cannot be told.
 fn may_match_a_name(part: &str, names: &[&str]) -> bool {
     if !part.contains(['*', '?', '[']) {
-        return names.contains(&part);
+        return names.iter().any(|n| n.eq_ignore_ascii_case(part));
     }
     let mut b = GitignoreBuilder::new("/");
-    if b.add_line(None, part).is_err() {
+    if b.case_insensitive(true).is_err() || b.add_line(None, part).is_err() {
         return true;
     }
     match b.build() {
@@ -440,14 +472,167 @@ fn may_match_a_name(part: &str, names: &[&str]) -> bool {
     }
 }
 
+/// What a `.gitignore` (or `info/exclude`, `core.excludesFile`) allows:
+/// sharing probe answers ([`rules_sharing`]) and answering for folders
+/// from their parent ([`NameMatch`]).
+#[derive(Debug, Clone)]
+struct IgnoreFile {
+    sharing: Option<Sharing>,
+    names: NameMatch,
+}
+
+impl IgnoreFile {
+    fn parse(bytes: &[u8]) -> IgnoreFile {
+        let text = String::from_utf8_lossy(bytes);
+        IgnoreFile {
+            sharing: rules_sharing(&text, PROBE_NAMES),
+            names: match std::str::from_utf8(bytes) {
+                Ok(text) => NameMatch::of(text),
+                Err(_) => NameMatch::always(),
+            },
+        }
+    }
+
+    /// A file that cannot be read (or is no regular file): allows nothing.
+    fn opaque() -> IgnoreFile {
+        IgnoreFile {
+            sharing: None,
+            names: NameMatch::always(),
+        }
+    }
+
+    /// Both files' rules.
+    fn and(self, other: IgnoreFile) -> IgnoreFile {
+        IgnoreFile {
+            sharing: self.sharing.zip(other.sharing).map(|(mut a, b)| {
+                a.extend(b);
+                a
+            }),
+            names: NameMatch {
+                always: self.names.always || other.names.always,
+                globs: self
+                    .names
+                    .globs
+                    .into_iter()
+                    .chain(other.names.globs)
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// Which folder names a rule of an ignore file may match.
+///
+/// libgit2 decides `D/` level by level, from `D` up: at each level, the
+/// first ignore file (deepest first, then `info/exclude`, then
+/// `core.excludesFile`, after its built-in `.git`) with a rule matching that
+/// path decides; no match at any level is "not ignored". A rule matches a
+/// path by its name (a rule without `/`) or by its whole path from the rule
+/// file's folder, whose last part must then match the name — unless the
+/// rule's last part has a `**`. So when no rule of the files that apply at
+/// `D`'s level can match `D`'s name, libgit2's answer for `D/` is its answer
+/// for the parent folder, which is cached: one question per distinct answer
+/// instead of one per project root. Names are compared without regard to
+/// case; escapes, `[…]`, `{`, tabs and `**` in a last part count as "may
+/// match" (ask libgit2).
+#[derive(Debug, Clone, Default)]
+struct NameMatch {
+    always: bool,
+    globs: Vec<globset::GlobMatcher>,
+}
+
+impl NameMatch {
+    fn always() -> NameMatch {
+        NameMatch {
+            always: true,
+            globs: Vec::new(),
+        }
+    }
+
+    fn of(text: &str) -> NameMatch {
+        let mut m = NameMatch::default();
+        for line in text.lines() {
+            let line = line.trim_end_matches(' ');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let line = line.strip_prefix('!').unwrap_or(line);
+            let body = line.strip_suffix('/').unwrap_or(line);
+            let last = body.rsplit('/').next().unwrap_or(body);
+            if last.is_empty()
+                || last.contains(['\\', '[', '{', '}', '\t', '\r'])
+                || last.contains("**")
+            {
+                return NameMatch::always();
+            }
+            let glob = globset::GlobBuilder::new(last)
+                .case_insensitive(true)
+                .literal_separator(true)
+                .backslash_escape(false)
+                .build();
+            match glob {
+                Ok(g) => m.globs.push(g.compile_matcher()),
+                Err(_) => return NameMatch::always(),
+            }
+        }
+        m
+    }
+
+    fn may_match(&self, name: &str) -> bool {
+        self.always || self.globs.iter().any(|g| g.is_match(name))
+    }
+}
+
+/// `.git/info/exclude` and `core.excludesFile` (or git's default
+/// `$XDG_CONFIG_HOME/git/ignore`) of `repo`, as one [`IgnoreFile`] (their
+/// rules are matched from the work tree).
+fn globals_file(repo: &Repository) -> IgnoreFile {
+    let mut files = vec![Some(repo.path().join("info").join("exclude"))];
+    let configured = repo.config().ok().map(|c| c.get_path("core.excludesfile"));
+    files.push(match configured {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) if e.code() == git2::ErrorCode::NotFound => {
+            std::env::var_os("XDG_CONFIG_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+                .map(|c| c.join("git").join("ignore"))
+        }
+        _ => None,
+    });
+    let mut all = IgnoreFile::parse(b"");
+    for f in files {
+        let file = match f.map(|f| std::fs::read(&f)) {
+            None => IgnoreFile::opaque(),
+            Some(Ok(b)) => IgnoreFile::parse(&b),
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => IgnoreFile::parse(b""),
+            Some(Err(_)) => IgnoreFile::opaque(),
+        };
+        all = all.and(file);
+    }
+    all
+}
+
 impl GitTree {
     /// The folders between the work tree and `dir` (both included) that hold
     /// a `.gitignore`, when answers for files in `dir` can be shared with
     /// other folders of the same chain: libgit2 does not ignore `dir`, and
-    /// every ignore file on the way passes [`rules_shareable`].
+    /// every ignore file on the way allows it for `dir` ([`rules_sharing`]).
     fn shared_chain(&mut self, dir: &Path) -> Option<Vec<PathBuf>> {
         let rel = dir.strip_prefix(&self.workdir).ok()?.to_path_buf();
-        if !self.globals_shareable() || self.libgit2_ignored(&rel, true) != Some(false) {
+        let singled_out = |except: &Sharing, from: &Path| {
+            let Ok(sub) = dir.strip_prefix(from) else {
+                return true;
+            };
+            let sub = crate::paths::slash_path(sub);
+            except.iter().any(|e| e.eq_ignore_ascii_case(&sub))
+        };
+        let workdir = self.workdir.clone();
+        match &self.globals().sharing {
+            Some(except) if !singled_out(except, &workdir) => {}
+            _ => return None,
+        }
+        if self.libgit2_ignored(&rel, true) != Some(false) {
             return None;
         }
         let mut chain = Vec::new();
@@ -458,83 +643,94 @@ impl GitTree {
             folders.push(folder.clone());
         }
         for f in folders {
-            let shareable = match self.shareable.get(&f) {
-                Some(v) => *v,
-                None => {
-                    let file = f.join(".gitignore");
-                    let v = match file.symlink_metadata() {
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                        Ok(m) if m.is_file() => Some(
-                            std::fs::read(&file)
-                                .map(|b| rules_shareable(&String::from_utf8_lossy(&b), PROBE_NAMES))
-                                .unwrap_or(false),
-                        ),
-                        _ => Some(false),
-                    };
-                    self.shareable.insert(f.clone(), v);
-                    v
-                }
-            };
-            match shareable {
+            match &self.ignore_file(&f) {
                 None => {}
-                Some(true) => chain.push(f),
-                Some(false) => return None,
+                Some(IgnoreFile {
+                    sharing: Some(except),
+                    ..
+                }) if !singled_out(except, &f) => chain.push(f),
+                Some(_) => return None,
             }
         }
         Some(chain)
     }
 
-    /// Whether `.git/info/exclude` and `core.excludesFile` (or git's
-    /// default `$XDG_CONFIG_HOME/git/ignore`) pass [`rules_shareable`].
-    fn globals_shareable(&mut self) -> bool {
-        if let Some(v) = self.globals_shareable {
-            return v;
-        }
-        let mut files = vec![Some(self.repo.path().join("info").join("exclude"))];
-        let configured = self
-            .repo
-            .config()
-            .ok()
-            .map(|c| c.get_path("core.excludesfile"));
-        files.push(match configured {
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) if e.code() == git2::ErrorCode::NotFound => {
-                std::env::var_os("XDG_CONFIG_HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-                    .map(|c| c.join("git").join("ignore"))
+    /// The `.gitignore` of folder `f` (canonical), read once; `None` when
+    /// there is none.
+    fn ignore_file(&mut self, f: &Path) -> &Option<IgnoreFile> {
+        self.ignore_files.entry(f.to_path_buf()).or_insert_with(|| {
+            let file = f.join(".gitignore");
+            match file.symlink_metadata() {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Ok(m) if m.is_file() => Some(match std::fs::read(&file) {
+                    Ok(b) => IgnoreFile::parse(&b),
+                    Err(_) => IgnoreFile::opaque(),
+                }),
+                _ => Some(IgnoreFile::opaque()),
             }
-            _ => None,
-        });
-        let v = files.into_iter().all(|f| match f {
-            None => false,
-            Some(f) => match std::fs::read(&f) {
-                Ok(b) => rules_shareable(&String::from_utf8_lossy(&b), PROBE_NAMES),
-                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-            },
-        });
-        self.globals_shareable = Some(v);
-        v
+        })
     }
 
-    fn libgit2_ignored(&self, rel: &Path, is_dir: bool) -> Option<bool> {
+    /// `.git/info/exclude` and `core.excludesFile`, read once.
+    fn globals(&mut self) -> &IgnoreFile {
+        let repo = &self.repo;
+        self.globals.get_or_insert_with(|| globals_file(repo))
+    }
+
+    fn libgit2_ignored(&mut self, rel: &Path, is_dir: bool) -> Option<bool> {
         if rel.as_os_str().is_empty() {
             return Some(false);
         }
-        let mut rel = crate::paths::slash_path(rel);
+        let mut key = crate::paths::slash_path(rel);
         if !is_dir {
-            return self.repo.is_path_ignored(&rel).ok();
+            return self.repo.is_path_ignored(&key).ok();
         }
-        rel.push('/');
+        key.push('/');
         // Folders are asked about again and again (each root, then the
         // coverage probes and the negation workaround's folder walk).
-        if let Some(v) = self.dirs_ignored.borrow().get(&rel) {
+        if let Some(v) = self.dirs_ignored.get(&key) {
             return *v;
         }
-        let v = self.repo.is_path_ignored(&rel).ok();
-        self.dirs_ignored.borrow_mut().insert(rel, v);
+        let v = match self.folder_by_parent(rel) {
+            Some(parent) => self.libgit2_ignored(&parent, true),
+            None => self.repo.is_path_ignored(&key).ok(),
+        };
+        self.dirs_ignored.insert(key, v);
         v
+    }
+
+    /// The parent of folder `rel` when libgit2's answer for `rel/` is its
+    /// answer for the parent: no rule that applies at `rel`'s level can
+    /// match its name ([`NameMatch`]).
+    fn folder_by_parent(&mut self, rel: &Path) -> Option<PathBuf> {
+        // libgit2 compares bytes (`?` is one byte): non-ASCII names are asked.
+        let name = rel.file_name()?.to_str().filter(|n| n.is_ascii())?;
+        let parent = rel.parent()?.to_path_buf();
+        // libgit2's built-in rules: `.`, `..`, `.git`.
+        if [".", "..", ".git"]
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(name))
+        {
+            return None;
+        }
+        if self.globals().names.may_match(name) {
+            return None;
+        }
+        let mut folder = self.workdir.clone();
+        let mut parts = parent.components();
+        loop {
+            if self
+                .ignore_file(&folder)
+                .as_ref()
+                .is_some_and(|f| f.names.may_match(name))
+            {
+                return None;
+            }
+            match parts.next() {
+                Some(c) => folder.push(c),
+                None => return Some(parent),
+            }
+        }
     }
 
     fn is_ignored(&mut self, path: &Path, is_dir: bool) -> Option<bool> {
@@ -638,8 +834,41 @@ mod tests {
             "# c\n\nnode_modules/\n.env\n*.local\n/target\n/etc/*.pyc\ndist\n"
         ));
         assert!(ok("packages/**/fixtures/**/.astro/\n**/node_modules\r\n"));
-        // Negations, escapes, and paths whose last part can be a probe name.
-        assert!(!ok("!.env.example"));
+        // Negations are judged by their rule: bare names, and paths whose
+        // last part is no probe name, do not depend on the folder.
+        assert!(ok("!.env.example"));
+        assert!(ok(
+            "*.local\n!.env.local\n!**/glob-import/root/dir/node_modules\n!x/"
+        ));
+        assert!(ok(
+            "!packages/astro/test/units/_temp-fixtures/package.json\n!"
+        ));
+        assert!(!ok("!apps/web/.env.local"));
+        assert!(!ok("!/.env"));
+        assert!(!ok("!keep/*"));
+        // A path whose last part can be a probe name singles out the one
+        // folder its plain-text part names; with wildcards before its last
+        // part, or `**` in it, nothing is shared.
+        let except = |t: &str| rules_sharing(t, probes);
+        assert_eq!(
+            except("/.env\n!/.env.local"),
+            Some(vec!["".into(), "".into()])
+        );
+        assert_eq!(
+            except("apps/web/.ENV.local\nscripts/smoke/*\n/x/y/.env*"),
+            Some(vec![
+                "apps/web".into(),
+                "scripts/smoke".into(),
+                "x/y".into()
+            ])
+        );
+        assert_eq!(except("a/**/.env"), None);
+        assert_eq!(except("a/**"), None);
+        assert_eq!(except("a/.e**"), None);
+        assert_eq!(except("a/b**"), Some(vec![]));
+        assert_eq!(except("a//.env"), None);
+        // Escapes, and paths whose last part can be a probe name.
+        assert!(!ok("\\!.env"));
         assert!(!ok("\\#x"));
         assert!(!ok("/.env"));
         assert!(!ok("apps/web/.env.local"));
@@ -702,6 +931,226 @@ mod tests {
         assert!(shared
             .unignored_probes(t, &root.join("e/f"), probes)
             .contains(&".env.local"));
+    }
+
+    /// `git check-ignore`'s answer for each of `paths` (relative to `root`).
+    fn git_ignored(root: &Path, paths: &[String]) -> Vec<bool> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("git")
+            .args(["check-ignore", "--stdin", "-z", "--no-index"])
+            .current_dir(root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("git is installed");
+        let mut input = Vec::new();
+        for p in paths {
+            input.extend_from_slice(p.as_bytes());
+            input.push(0);
+        }
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let ignored: std::collections::HashSet<&[u8]> = out
+            .stdout
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .collect();
+        paths
+            .iter()
+            .map(|p| ignored.contains(p.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn shared_answers_under_negations_are_what_git_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let ok = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&root)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        // Negations everywhere: bare names (shared), paths that end in no
+        // probe name (shared), paths ending in a probe name (asked one by
+        // one); nested files that negate what the root excludes (libgit2
+        // drops a negation with no earlier rule in its own file), folders
+        // excluded and re-included, and info/exclude.
+        write(
+            ".gitignore",
+            "node_modules\n*.local\n!.env.development.local\n.env*\n!.env.staging\n\
+             !**/fixtures/keep/node_modules\n/out/\n!/out/\nbuild/\n!packages/*/build/\n\
+             apps/other/.env.staging\nlibs/x/y/*\n!/.env.production\n",
+        );
+        write("apps/.gitignore", "!.env.local\n");
+        write("apps/web/.gitignore", ".env.staging\n!*.local\n");
+        write(
+            "apps/api/.gitignore",
+            "!.env\n.env\n!deep/er/.env.production\n",
+        );
+        write("libs/.gitignore", "!node_modules/\n");
+        write(
+            "libs/x/.gitignore",
+            ".env.production.local\n!.env.production.local\n",
+        );
+        write(".git/info/exclude", ".env.production\n!.env.production\n");
+        let dirs = [
+            "",
+            "apps",
+            "apps/web",
+            "apps/web/src",
+            "apps/api",
+            "apps/api/deep/er",
+            "apps/other",
+            "libs",
+            "libs/x",
+            "libs/x/y",
+            "libs/node_modules/pkg",
+            "fixtures/keep/node_modules/pkg",
+            "a/fixtures/keep/node_modules",
+            "out",
+            "out/sub",
+            "packages/p/build",
+            "packages/p/build/inner",
+            "plain",
+            "plain/deeper/still",
+        ];
+        for d in dirs {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let probes = crate::facts::tree::PROBES;
+        let mut shared = Oracles::new(vec![root.clone()]);
+        let mut compared = 0;
+        for d in dirs {
+            let path = root.join(d);
+            let t = shared.tree_of_dir(&path);
+            if shared.is_ignored(t, &path, true) != Some(false) {
+                continue;
+            }
+            let rels: Vec<String> = probes
+                .iter()
+                .map(|p| {
+                    if d.is_empty() {
+                        p.to_string()
+                    } else {
+                        format!("{d}/{p}")
+                    }
+                })
+                .collect();
+            let by_git: Vec<&str> = probes
+                .iter()
+                .zip(git_ignored(&root, &rels))
+                .filter(|(_, ignored)| !ignored)
+                .map(|(p, _)| *p)
+                .collect();
+            assert_eq!(
+                shared.unignored_probes(t, &path, probes),
+                by_git,
+                "in `{d}`"
+            );
+            compared += 1;
+        }
+        assert!(compared >= 14, "{compared} folders compared");
+        // The chains with negations were shared, not asked one by one.
+        let TreeId::Git(i) = shared.tree_of_dir(&root) else {
+            panic!("a git tree")
+        };
+        assert!(
+            shared.git[i].shared.len() >= 4,
+            "{:?}",
+            shared.git[i].shared.keys()
+        );
+    }
+
+    #[test]
+    fn folder_answers_from_the_parent_are_libgit2s() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let ok = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&root)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        // Name rules, path rules, folder rules, negations (some libgit2
+        // drops), wildcards, `**`, nested files and info/exclude.
+        write(
+            ".gitignore",
+            "node_modules\nbuild/\n!keep/build/\n/top-only\npackages/*/tmp\nfix*/\n\
+             !fixtures-kept/\ndocs/**/gen\nCase\n",
+        );
+        write("packages/.gitignore", "!node_modules\nout\n");
+        write("packages/a/.gitignore", "deep/x/\n!deep/x/y/\n");
+        write("odd/.gitignore", "[ab]c\nwild?\n\\#lit\n");
+        write(".git/info/exclude", "excluded-by-info\n");
+        let dirs = [
+            "node_modules/p",
+            "node_modules/p/q",
+            "packages/node_modules/p",
+            "packages/out",
+            "packages/out/x",
+            "packages/a/tmp",
+            "packages/a/tmp/z",
+            "packages/a/deep/x",
+            "packages/a/deep/x/y",
+            "packages/a/deep/x/y/z",
+            "build/x",
+            "keep/build",
+            "keep/build/y",
+            "top-only/a",
+            "a/top-only",
+            "fixtures/f",
+            "fixtures-kept/f",
+            "docs/a/b/gen",
+            "docs/gen/x",
+            "odd/ac",
+            "odd/bc",
+            "odd/cc",
+            "odd/wild1",
+            "odd/#lit",
+            "case/x",
+            "CASE",
+            "excluded-by-info/x",
+            "plain/a/b/c",
+            "sub.git/x",
+            "é/x",
+        ];
+        for d in dirs {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let mut o = Oracles::new(vec![root.clone()]);
+        let TreeId::Git(i) = o.tree_of_dir(&root) else {
+            panic!("a git tree")
+        };
+        let repo = Repository::open(&root).unwrap();
+        let mut by_parent = 0;
+        for d in dirs {
+            // Every folder on the way, shallow first and deep first.
+            let parts: Vec<&str> = d.split('/').collect();
+            for n in (1..=parts.len()).rev().chain(1..=parts.len()) {
+                let rel = parts[..n].join("/");
+                let g = &mut o.git[i];
+                by_parent += usize::from(g.folder_by_parent(Path::new(&rel)).is_some());
+                assert_eq!(
+                    g.libgit2_ignored(Path::new(&rel), true),
+                    repo.is_path_ignored(format!("{rel}/")).ok(),
+                    "{rel}/"
+                );
+            }
+        }
+        assert!(by_parent > 20, "{by_parent} answers from the parent");
     }
 
     #[test]

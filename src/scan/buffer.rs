@@ -59,15 +59,20 @@ pub(crate) fn skip_regex(rule: &Rule) -> Option<hybrid::regex::Regex> {
 }
 
 /// Mutable state of one blob's scan.
+///
+/// The per-rule vectors are empty until the blob's first keyword hit
+/// ([`ScanState::rules_ready`]): most files of a tree have none, and the
+/// walk makes a state per file.
 pub(crate) struct ScanState {
     pub(crate) lines: LineCounter,
     /// Per rule: absolute end of its last accepted match, so hits inside a
     /// match already reported are skipped.
     last_end: Vec<u64>,
     pub(crate) out: BlobScan,
-    /// Per rule: its captures, made for every rule at the first keyword
-    /// hit (most blobs have none: the walk would allocate them per file).
-    caps: Vec<Captures>,
+    /// Per rule: its captures, made at the rule's first attempt (making
+    /// them compiles the rule's regex, which built-in rules defer until a
+    /// keyword of theirs is found: see `Rule::regex`).
+    caps: Vec<Option<Captures>>,
     max_matches: usize,
     /// Per rule: absolute offset of the last hit whose attempt failed.
     last_fail: Vec<Option<u64>>,
@@ -88,37 +93,44 @@ pub(crate) struct ScanState {
 impl ScanState {
     /// Fresh state for one blob, keeping at most `max_matches` matches.
     pub(crate) fn new(m: &Matcher, max_matches: usize) -> ScanState {
-        let n = m.rules.rules.len();
         ScanState {
             lines: LineCounter::new(),
-            last_end: vec![0; n],
+            last_end: Vec::new(),
             out: BlobScan {
                 context_words: vec![false; m.context_words.len()],
                 ..BlobScan::default()
             },
             caps: Vec::new(),
             max_matches,
-            last_fail: vec![None; n],
-            clear: vec![(0, 0); n],
-            skip_cache: (0..n).map(|_| None).collect(),
-            skip_gave_up: vec![false; n],
-            spent: vec![Duration::ZERO; n],
-            cut: vec![None; n],
+            last_fail: Vec::new(),
+            clear: Vec::new(),
+            skip_cache: Vec::new(),
+            skip_gave_up: Vec::new(),
+            spent: Vec::new(),
+            cut: Vec::new(),
             decode: Default::default(),
         }
     }
 
     /// Rule `ri`'s captures (see [`ScanState::caps`]).
-    fn caps_of(&mut self, m: &Matcher, ri: usize) -> &mut Captures {
-        if self.caps.is_empty() {
-            self.caps = m
-                .rules
-                .rules
-                .iter()
-                .map(|r| r.regex().create_captures())
-                .collect();
+    fn caps_of(&mut self, rule: &Rule, ri: usize) -> &mut Captures {
+        self.caps[ri].get_or_insert_with(|| rule.regex().create_captures())
+    }
+
+    /// Makes the per-rule state, once per blob (see [`ScanState`]).
+    fn rules_ready(&mut self, m: &Matcher) {
+        if !self.last_end.is_empty() {
+            return;
         }
-        &mut self.caps[ri]
+        let n = m.rules.rules.len();
+        self.last_end = vec![0; n];
+        self.caps = (0..n).map(|_| None).collect();
+        self.last_fail = vec![None; n];
+        self.clear = vec![(0, 0); n];
+        self.skip_cache = (0..n).map(|_| None).collect();
+        self.skip_gave_up = vec![false; n];
+        self.spent = vec![Duration::ZERO; n];
+        self.cut = vec![None; n];
     }
 
     /// Most matches kept for this blob.
@@ -263,6 +275,7 @@ impl Matcher {
         more_follows: bool,
         st: &mut ScanState,
     ) {
+        st.rules_ready(self);
         if buf_abs + (hit as u64) < st.last_end[ri] {
             return;
         }
@@ -323,7 +336,7 @@ impl Matcher {
             let input = Input::new(buf)
                 .span(hit..window_end)
                 .anchored(Anchored::Yes);
-            rule.regex().search_captures(&input, st.caps_of(self, ri));
+            rule.regex().search_captures(&input, st.caps_of(rule, ri));
             if !self.accept(ri, buf, buf_abs, st) {
                 st.last_fail[ri] = Some(abs);
             }
@@ -336,8 +349,9 @@ impl Matcher {
         let mut at = hit.saturating_sub(rule.spec.lookbehind);
         while at <= hit {
             let input = Input::new(buf).span(at..window_end);
-            rule.regex().search_captures(&input, st.caps_of(self, ri));
-            let Some(whole) = st.caps[ri].get_match() else {
+            let caps = st.caps_of(rule, ri);
+            rule.regex().search_captures(&input, caps);
+            let Some(whole) = caps.get_match() else {
                 return;
             };
             if whole.start() > hit {
@@ -394,7 +408,9 @@ impl Matcher {
 
     /// Records the match in `st.caps[ri]`, if any; true if there was one.
     fn accept(&self, ri: usize, buf: &[u8], buf_abs: u64, st: &mut ScanState) -> bool {
-        let caps = &st.caps[ri];
+        let Some(caps) = &st.caps[ri] else {
+            return false;
+        };
         let (Some(whole), Some(secret)) = (caps.get_match(), caps.get_group(1)) else {
             return false;
         };

@@ -83,6 +83,27 @@ impl Walk<'_> {
 
 /// The display path of `p`, under the deepest root that holds it.
 pub(super) fn display_of(roots: &[Root], p: &Path) -> String {
+    // Asked for every file: with one root, every walked path is the root as
+    // given, a `/` and the rest — a string prefix, no component walk needed.
+    if let [root] = roots {
+        if let (Some(whole), Some(prefix)) = (p.to_str(), root.fs.to_str()) {
+            let rest = whole.strip_prefix(prefix).and_then(|rest| {
+                if rest.is_empty() || prefix.ends_with('/') {
+                    Some(rest)
+                } else {
+                    rest.strip_prefix('/')
+                }
+            });
+            if let Some(rest) = rest.filter(|r| !r.starts_with('/')) {
+                return crate::paths::join_display(&root.display, &slash_path(Path::new(rest)));
+            }
+        }
+    }
+    display_by_components(roots, p)
+}
+
+/// [`display_of`] by path components.
+fn display_by_components(roots: &[Root], p: &Path) -> String {
     let root = roots
         .iter()
         .filter(|r| p.starts_with(&r.fs))
@@ -352,6 +373,46 @@ mod tests {
             &mut Vec::new(),
         );
         found
+    }
+
+    #[test]
+    fn display_paths_by_string_prefix_equal_those_by_components() {
+        for (fs, display) in [
+            ("/r/tree", ""),
+            ("tree", ""),
+            ("./t/", ""),
+            ("/", ""),
+            ("/r/x", "x"),
+        ] {
+            let roots = [Root {
+                fs: PathBuf::from(fs),
+                display: display.into(),
+            }];
+            for rest in ["", "a", "a/b.js", "a/./b", ".env", "x//y", "a/"] {
+                let p = PathBuf::from(format!("{fs}/{rest}"));
+                assert_eq!(
+                    display_of(&roots, &p),
+                    display_by_components(&roots, &p),
+                    "{p:?}"
+                );
+                let p = Path::new(fs).join(rest);
+                assert_eq!(
+                    display_of(&roots, &p),
+                    display_by_components(&roots, &p),
+                    "{p:?}"
+                );
+            }
+            let elsewhere = Path::new("/elsewhere/f");
+            assert_eq!(
+                display_of(&roots, elsewhere),
+                display_by_components(&roots, elsewhere)
+            );
+            let sibling = PathBuf::from(format!("{}x/f", fs.trim_end_matches('/')));
+            assert_eq!(
+                display_of(&roots, &sibling),
+                display_by_components(&roots, &sibling)
+            );
+        }
     }
 
     #[test]
