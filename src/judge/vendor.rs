@@ -77,7 +77,7 @@ fn pick(
     if let Some(&j) = members.iter().find(|&&j| {
         let r = rule(j);
         let (_, body) = r.split_secret(&matches[j].secret);
-        r.vendor_shape.as_ref().is_some_and(|re| re.is_match(body))
+        r.vendor_shape().is_some_and(|re| re.is_match(body))
     }) {
         return j;
     }

@@ -82,10 +82,9 @@ pub struct Rule {
     regex: OnceLock<meta::Regex>,
     /// The compiled-size limit the pattern is built with.
     size_limit: usize,
-    /// Compiled `vendor.shape`.
-    pub vendor_shape: Option<regex::Regex>,
-    /// Compiled `project.patterns`.
-    pub project_patterns: Vec<regex::bytes::Regex>,
+    /// Compiled `vendor.shape` and `project.patterns` ([`Rule::vendor_shape`],
+    /// [`Rule::find_project_id`]), built on first use for built-in rules.
+    extras: OnceLock<Extras>,
 }
 
 impl Rule {
@@ -104,6 +103,18 @@ impl Rule {
         })
     }
 
+    fn extras(&self) -> &Extras {
+        self.extras.get_or_init(|| {
+            compile_extras(&self.spec, self.size_limit)
+                .expect("built-in vendor shapes and project patterns compile (unit-tested)")
+        })
+    }
+
+    /// The compiled `vendor.shape`, if the rule has one.
+    pub fn vendor_shape(&self) -> Option<&regex::Regex> {
+        self.extras().vendor_shape.as_ref()
+    }
+
     /// The public id.
     pub fn id(&self) -> &str {
         &self.spec.id
@@ -117,7 +128,8 @@ impl Rule {
     /// The first project id this rule's `project.patterns` find in `bytes`
     /// (patterns in order; the capture group of the first that matches).
     pub fn find_project_id(&self, bytes: &[u8]) -> Option<String> {
-        self.project_patterns
+        self.extras()
+            .project_patterns
             .iter()
             .find_map(|re| re.captures(bytes))
             .map(|c| String::from_utf8_lossy(&c[1]).into_owned())
@@ -253,12 +265,41 @@ fn compile_rule(file: &str, spec: RuleSpec, builtin: bool) -> Result<Rule> {
             format!("must have exactly one capture group (the secret), found {captures}"),
         ));
     }
+    // The vendor shape and project-id patterns: a config rule's now (an error
+    // names the file), a built-in rule's on first use (unit-tested).
+    let extras = OnceLock::new();
+    if !builtin {
+        let _ = extras.set(compile_extras(&spec, size_limit).map_err(|(f, m)| err(f, m))?);
+    }
+    Ok(Rule {
+        source_file: file.to_string(),
+        builtin,
+        spec,
+        regex,
+        size_limit,
+        extras,
+    })
+}
+
+/// A rule's `vendor.shape` and `project.patterns`, compiled.
+#[derive(Debug)]
+struct Extras {
+    vendor_shape: Option<regex::Regex>,
+    project_patterns: Vec<regex::bytes::Regex>,
+}
+
+/// Compiles a rule's `vendor.shape` and `project.patterns`, or names the
+/// field that is wrong and why.
+fn compile_extras(
+    spec: &RuleSpec,
+    size_limit: usize,
+) -> std::result::Result<Extras, (&'static str, String)> {
     let vendor_shape = match spec.vendor.as_ref().and_then(|v| v.shape.as_ref()) {
         Some(s) => Some(
             regex::RegexBuilder::new(s)
                 .size_limit(size_limit)
                 .build()
-                .map_err(|e| err("vendor.shape", e.to_string()))?,
+                .map_err(|e| ("vendor.shape", e.to_string()))?,
         ),
         None => None,
     };
@@ -267,21 +308,16 @@ fn compile_rule(file: &str, spec: RuleSpec, builtin: bool) -> Result<Rule> {
         let re = regex::bytes::RegexBuilder::new(p)
             .size_limit(size_limit)
             .build()
-            .map_err(|e| err("project.patterns", e.to_string()))?;
+            .map_err(|e| ("project.patterns", e.to_string()))?;
         if re.captures_len() != 2 {
-            return Err(err(
+            return Err((
                 "project.patterns",
                 format!("`{p}` must have exactly one capture group (the project id)"),
             ));
         }
         project_patterns.push(re);
     }
-    Ok(Rule {
-        source_file: file.to_string(),
-        builtin,
-        spec,
-        regex,
-        size_limit,
+    Ok(Extras {
         vendor_shape,
         project_patterns,
     })
@@ -399,6 +435,9 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{}: {e}", rule.id()));
             assert_eq!(compiled.captures_len(), 2, "{}", rule.id());
             assert_eq!(rule.regex().captures_len(), 2);
+            assert!(rule.extras.get().is_none(), "{} extras at load", rule.id());
+            compile_extras(&rule.spec, REGEX_SIZE_LIMIT)
+                .unwrap_or_else(|(f, e)| panic!("{}: {f}: {e}", rule.id()));
         }
     }
 
@@ -422,6 +461,16 @@ mod tests {
         assert!(e.to_string().contains("pattern"), "{e}");
         let e = compile_rule("rules/x.toml", spec(r"(mbk)_([a-z]+)"), true).unwrap_err();
         assert!(e.to_string().contains("found 2"), "{e}");
+        // Project-id patterns of a config rule are compiled at load time too.
+        let mut with_project = spec(r"(mbk_[a-z0-9]{20})");
+        with_project.project = Some(spec::ProjectSpec {
+            patterns: vec![r"project=[a-z]+".into()],
+        });
+        let e = compile_rule(".keyscan.toml", with_project, false).unwrap_err();
+        assert!(
+            e.to_string().contains("project.patterns") && e.to_string().contains("capture group"),
+            "{e}"
+        );
     }
 
     #[test]
