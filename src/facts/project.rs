@@ -267,6 +267,13 @@ pub fn is_fact_path(path: &str) -> bool {
     is_manifest(name) || dotenv::is_dotenv_name(name)
 }
 
+/// [`is_fact_path`] for a file name given as bytes (a git index path's last
+/// part), without converting it: a staged scan asks it of every entry of a
+/// 100,000-file index.
+pub fn is_fact_name(name: &[u8]) -> bool {
+    name == b".env" || name.starts_with(b".env.") || MANIFESTS.iter().any(|m| m.as_bytes() == name)
+}
+
 /// The first browser-app tool among a `package.json`'s dependencies.
 fn browser_app_dependency(bytes: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
@@ -283,6 +290,37 @@ fn browser_app_dependency(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fact_names_as_bytes_agree_with_fact_paths() {
+        let mut names: Vec<Vec<u8>> = MANIFESTS.iter().map(|m| m.as_bytes().to_vec()).collect();
+        for n in [
+            ".env",
+            ".env.local",
+            ".env.production.local",
+            ".envrc",
+            "env",
+            ".env.",
+            "package.json.bak",
+            "xpackage.json",
+            "main.rs",
+            "",
+            ".ENV",
+        ] {
+            names.push(n.as_bytes().to_vec());
+        }
+        names.push(b".env.\xff".to_vec());
+        names.push(b"package\xff.json".to_vec());
+        for n in names {
+            let path = format!("some/dir/{}", String::from_utf8_lossy(&n));
+            assert_eq!(
+                is_fact_name(&n),
+                is_fact_path(&path),
+                "{:?}",
+                String::from_utf8_lossy(&n)
+            );
+        }
+    }
 
     #[test]
     fn nearest_root_and_build_dirs() {

@@ -35,7 +35,7 @@ use super::{GitInputs, SourceOutput, SourceStats};
 use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::error::{Error, Result};
-use crate::facts::project::is_fact_path;
+use crate::facts::project::is_fact_name;
 use crate::finding::Origin;
 use crate::paths::file_name;
 use crate::scan::Matcher;
@@ -485,9 +485,7 @@ impl StagedRepo {
                 if e.mode & 0o170000 == 0o040000 {
                     path.push(b'/');
                     todo.push((path, e.id));
-                } else if EntryKind::from_mode(e.mode) == EntryKind::File
-                    && is_fact_path(&String::from_utf8_lossy(&e.name))
-                {
+                } else if EntryKind::from_mode(e.mode) == EntryKind::File && is_fact_name(&e.name) {
                     facts.push((git::path_string(&path), e.id));
                 }
             }
@@ -575,8 +573,8 @@ impl StagedRepo {
                 }
                 // Judge the file name first: converting all 100,000 paths of
                 // a large index to strings cost more than the rest of a run.
-                let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-                if is_fact_path(&String::from_utf8_lossy(name)) {
+                let name = memchr::memrchr(b'/', path).map_or(path, |i| &path[i + 1..]);
+                if is_fact_name(name) {
                     facts.push((git::path_string(path), entry.id));
                 }
             }
