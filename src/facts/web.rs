@@ -389,7 +389,14 @@ impl WebProject {
         // (their <script> imports), HTML pages' scripts.
         let mut entries = Vec::new();
         let mut listed = 0usize;
+        // No ignore files: the `ignore` crate opens them itself (following
+        // links, blocking on a FIFO — a hostile `.gitignore` in a web project
+        // hung the scan here), and it would re-read every parent folder's
+        // ignore files for each of the hundreds of projects of a
+        // `node_modules`. Dependencies, build output and hidden folders are
+        // left out by name instead.
         let walker = ignore::WalkBuilder::new(&self.root_abs)
+            .standard_filters(false)
             .follow_links(false)
             .hidden(true)
             .filter_entry(|e| {

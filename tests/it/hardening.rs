@@ -762,3 +762,48 @@ fn hostile_names_content_rules_and_errors_are_escaped_on_a_terminal() {
     assert_terminal_safe(&out.stderr, "fatal error");
     assert!(String::from_utf8_lossy(&out.stderr).contains(r"\x1b[2Jwho<U+202E>"));
 }
+
+/// The web model lists each web project's files to find its client entries.
+/// That listing once let the `ignore` crate open the project's ignore files
+/// itself, so a FIFO named `.gitignore` in a Vite app with a key hung the
+/// scan forever (the main walk guarded it; the second walk did not).
+#[test]
+fn a_fifo_ignore_file_in_a_web_project_never_hangs_the_context_step() {
+    let t = TempTree::new();
+    t.git_init();
+    let mut rng = Rng::new(50);
+    let key = miniback_key(&mut rng);
+    t.write(
+        "app/package.json",
+        r#"{"name":"app","dependencies":{"vite":"5.0.0","react":"18.0.0"}}"#,
+    );
+    t.write("app/vite.config.js", "export default {}\n");
+    t.write(
+        "app/index.html",
+        "<script type=\"module\" src=\"/src/main.js\"></script>\n",
+    );
+    t.write(
+        "app/src/main.js",
+        "import { k } from './lib/keys.js'\nconsole.log(k)\n",
+    );
+    t.write(
+        "app/src/lib/keys.js",
+        format!("export const k = \"{key}\"\n"),
+    );
+    for dir in ["app/src/lib", "app/src"] {
+        let fifo = t.path().join(dir).join(".gitignore");
+        let _ = std::fs::remove_file(&fifo);
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let (v, code) = json_within(t.path(), &["."], std::time::Duration::from_secs(20));
+        assert_eq!(code, 1, "{v:#}");
+        let keys = key_findings(&v);
+        assert_eq!(keys.len(), 1, "{v:#}");
+        // Still judged by where the code runs: the HTML entry imports it.
+        assert_eq!(keys[0]["context"], "client", "{v:#}");
+        std::fs::remove_file(&fifo).unwrap();
+    }
+}
