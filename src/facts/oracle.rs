@@ -961,8 +961,8 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn shared_answers_under_negations_are_what_git_says() {
+    /// A fresh `git init` folder and its canonical path.
+    fn new_git_tree() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         let ok = std::process::Command::new("git")
@@ -972,11 +972,20 @@ mod tests {
             .unwrap()
             .success();
         assert!(ok);
-        let write = |rel: &str, text: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
+        (dir, root)
+    }
+
+    /// Writes `text` to `root/rel`, creating folders.
+    fn write_file(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn shared_answers_under_negations_are_what_git_says() {
+        let (_dir, root) = new_git_tree();
+        let write = |rel: &str, text: &str| write_file(&root, rel, text);
         // Negations everywhere: bare names (shared), paths that end in no
         // probe name (shared), paths ending in a probe name (asked one by
         // one); nested files that negate what the root excludes (libgit2
@@ -1070,20 +1079,8 @@ mod tests {
 
     #[test]
     fn folder_answers_from_the_parent_are_libgit2s() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        let ok = std::process::Command::new("git")
-            .args(["init", "-q"])
-            .current_dir(&root)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-        let write = |rel: &str, text: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
+        let (_dir, root) = new_git_tree();
+        let write = |rel: &str, text: &str| write_file(&root, rel, text);
         // Name rules, path rules, folder rules, negations (some libgit2
         // drops), wildcards, `**`, nested files and info/exclude.
         write(
