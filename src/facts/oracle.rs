@@ -260,7 +260,7 @@ impl Oracles {
     /// libgit2 answers each question by reading (and `stat`ing) the ignore
     /// files of every folder from the work tree down. Where it provably
     /// makes no difference, the answer is shared between folders with the
-    /// same `.gitignore` files on their way up; see [`rules_shareable`].
+    /// same `.gitignore` files on their way up; see [`rules_sharing`].
     pub fn unignored_probes(
         &mut self,
         tree: TreeId,
@@ -410,7 +410,7 @@ fn load_gitignore<'c>(
 /// matches `D/N`. (What a negation does to a *folder* on the way — git never
 /// looks inside an excluded folder, libgit2 drops some negations — is in
 /// libgit2's answer for `D/`, which must be "not ignored" for sharing, and in
-/// the workaround of [`GitTree::is_ignored`], which reads the same ignore
+/// the workaround of `GitTree::is_ignored`, which reads the same ignore
 /// files for every folder of the chain.) Anything else (escapes, a `**` in
 /// the last part, a wildcard before it) disables sharing for that chain:
 /// the questions are asked one by one. Names are compared without regard
