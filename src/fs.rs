@@ -19,24 +19,38 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 /// Opens `path` for reading if it is (still) a regular file; `None` if it is
-/// a FIFO, socket or device.
+/// a FIFO, socket, device or symbolic link.
 ///
-/// The walk already skips special files by their directory entry, but a file
-/// can be swapped for a FIFO between listing and opening, and opening a FIFO
-/// with no writer blocks forever. So the file is opened non-blocking (which
-/// changes nothing for a regular file) and checked with `fstat` on the open
-/// handle, which is what is actually read. The file's length comes from the
-/// same `fstat` (the walk opens every file of the tree: one system call per
-/// file saved).
-pub fn open_regular(path: &Path) -> std::io::Result<Option<(File, u64)>> {
+/// The walk already skips special files and links by their directory entry,
+/// but a file can be swapped for a FIFO or a link between listing and
+/// opening: opening a FIFO with no writer blocks forever, and a link may
+/// lead out of the tree. So the file is opened non-blocking (which changes
+/// nothing for a regular file) and without following a link in its last
+/// part (`O_NOFOLLOW`), and checked with `fstat` on the open handle, which is
+/// what is actually read. The file's length comes from the same `fstat` (the
+/// walk opens every file of the tree: one system call per file saved).
+///
+/// `links`: [`Links::Follow`] for a file named on the command line, which is
+/// taken as given; [`Links::Refuse`] for everything found in the tree.
+pub fn open_regular(path: &Path, links: Links) -> std::io::Result<Option<(File, u64)>> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let nofollow = match links {
+            Links::Follow => 0,
+            Links::Refuse => libc::O_NOFOLLOW,
+        };
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow);
     }
-    let file = opts.open(path)?;
+    let file = match opts.open(path) {
+        Ok(file) => file,
+        // The last part is a symbolic link (`O_NOFOLLOW`).
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Ok(None);
@@ -188,6 +202,46 @@ mod tests {
                 .to_string();
             assert!(e.contains("not a regular file"), "{e}");
         }
+    }
+
+    /// A file swapped for a link or a FIFO after the walk listed it is not
+    /// read: `None`, never the link's target, never a hang.
+    #[cfg(unix)]
+    #[test]
+    fn open_regular_refuses_links_fifos_and_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("app.js");
+        std::fs::write(&f, "x").unwrap();
+        let (_, len) = open_regular(&f, Links::Refuse).unwrap().unwrap();
+        assert_eq!(len, 1);
+        let outside = dir.path().join("outside-secret");
+        std::fs::write(&outside, "precious").unwrap();
+        let link = dir.path().join("link.js");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert!(
+            open_regular(&link, Links::Refuse).unwrap().is_none(),
+            "a link is not followed"
+        );
+        // Named on the command line, a link is taken as given.
+        let (_, len) = open_regular(&link, Links::Follow).unwrap().unwrap();
+        assert_eq!(len, 8);
+        let dev = dir.path().join("zero.js");
+        std::os::unix::fs::symlink("/dev/zero", &dev).unwrap();
+        assert!(open_regular(&dev, Links::Refuse).unwrap().is_none());
+        assert!(open_regular(&dev, Links::Follow).unwrap().is_none());
+        assert!(open_regular(Path::new("/dev/zero"), Links::Follow)
+            .unwrap()
+            .is_none());
+        let fifo = dir.path().join("pipe.js");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        assert!(open_regular(&fifo, Links::Follow).unwrap().is_none());
+        // A link in a folder on the way is the walk's business (it never
+        // descends through one); only the last part is refused here.
+        assert!(open_regular(&dir.path().join("missing"), Links::Refuse).is_err());
     }
 
     #[test]

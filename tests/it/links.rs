@@ -272,3 +272,23 @@ fn github_annotations_never_carry_control_or_bidi_characters_from_names() {
         "{text}"
     );
 }
+
+/// A file named on the command line is taken as given, a link included
+/// (README, "What is scanned"); the same link met inside a scanned folder
+/// is skipped, and its target is not read through it.
+#[test]
+fn a_link_named_on_the_command_line_is_followed_one_found_in_the_tree_is_not() {
+    let t = TempTree::new();
+    let mut rng = Rng::new(0x11_4c);
+    let key = miniback_key(&mut rng);
+    let outside = TempTree::new();
+    outside.write("secret.js", format!("const k = \"{key}\";\n"));
+    symlink(outside.path().join("secret.js"), t.path().join("link.js")).unwrap();
+    let (v, code) = json(t.path(), &["link.js"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(key_findings(&v).len(), 1, "{v:#}");
+    let (v, code) = json(t.path(), &["."]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(key_findings(&v).is_empty(), "{v:#}");
+    assert_eq!(v["summary"]["files_skipped"]["symlink"], 1, "{v:#}");
+}

@@ -63,7 +63,8 @@ pub(super) struct Pack {
 /// Opens `path` if it is a regular file (non-blocking and checked on the
 /// handle: a FIFO in place of a pack must not hang the scan).
 fn open(path: &Path) -> Result<(File, u64), String> {
-    match crate::fs::open_regular(path) {
+    // Git's own files (libgit2 follows links there too): not repository content.
+    match crate::fs::open_regular(path, crate::fs::Links::Follow) {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err("not a regular file".into()),
         Err(e) => Err(format!("cannot open: {e}")),

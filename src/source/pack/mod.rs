@@ -393,8 +393,8 @@ fn collect_object_dirs(objects: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     if depth >= MAX_ALTERNATE_DEPTH {
         return;
     }
-    let Ok(Some((file, _))) = crate::fs::open_regular(&canonical.join("info").join("alternates"))
-    else {
+    let alternates = canonical.join("info").join("alternates");
+    let Ok(Some((file, _))) = crate::fs::open_regular(&alternates, crate::fs::Links::Follow) else {
         return;
     };
     let mut text = String::new();

@@ -376,7 +376,13 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
             if !visited.contains(&path) && !opts.no_ignore {
                 let display = display_of(&roots, &path);
                 scan_file(
-                    matcher, opts.chunk, &mut found, &path, display, true, &mut buf,
+                    matcher,
+                    opts.chunk,
+                    &mut found,
+                    (&path, crate::fs::Links::Refuse),
+                    display,
+                    true,
+                    &mut buf,
                 );
             }
         }

@@ -9,7 +9,7 @@ use crate::dotenv;
 use crate::facts::project::{is_manifest, BUILD_DIRS};
 use crate::facts::tree::SeenFile;
 use crate::finding::Origin;
-use crate::fs::open_regular;
+use crate::fs::{open_regular, Links};
 use crate::paths::slash_path;
 use crate::scan::{BlobScan, Matcher};
 use crate::source::{ScanIssue, SourceStats};
@@ -175,11 +175,18 @@ impl ParallelVisitor for Visitor<'_, '_> {
             return WalkState::Continue;
         }
         let display = self.walk.display(entry.path());
+        // A file named on the command line is taken as given (a link there
+        // is followed); one found in the tree is never read through a link.
+        let links = if entry.depth() == 0 {
+            Links::Follow
+        } else {
+            Links::Refuse
+        };
         scan_file(
             self.walk.matcher,
             self.walk.chunk,
             &mut self.found,
-            entry.path(),
+            (entry.path(), links),
             display,
             self.walk.ignored,
             &mut self.buf,
@@ -240,7 +247,7 @@ pub(super) fn scan_file(
     matcher: &Matcher,
     chunk: usize,
     found: &mut Found,
-    fs_path: &Path,
+    (fs_path, links): (&Path, Links),
     display: String,
     ignored: bool,
     buf: &mut Vec<u8>,
@@ -261,7 +268,7 @@ pub(super) fn scan_file(
         });
     }
     let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
-        let Some((file, len)) = open_regular(fs_path)? else {
+        let Some((file, len)) = open_regular(fs_path, links)? else {
             return Ok(None);
         };
         let small = len <= SMALL_FILE_LIMIT;
@@ -367,7 +374,7 @@ mod tests {
             matcher,
             MIN_CHUNK,
             &mut found,
-            path,
+            (path, Links::Refuse),
             display.into(),
             false,
             &mut Vec::new(),
