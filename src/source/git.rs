@@ -180,7 +180,8 @@ pub struct BlobTotals {
 }
 
 impl BlobTotals {
-    fn merge(&mut self, other: BlobTotals) {
+    /// Adds `other`'s counts and lists to these.
+    pub(crate) fn merge(&mut self, other: BlobTotals) {
         self.matched.extend(other.matched);
         self.scanned += other.scanned;
         self.bytes += other.bytes;
@@ -401,6 +402,18 @@ pub fn scan_stream(
     Ok(total)
 }
 
+/// Counts one blob read as binary (skipped) or scanned (`bytes`); true if
+/// it was scanned. [`tally`] for a blob whose scan found nothing to keep.
+pub(crate) fn count(acc: &mut BlobTotals, binary: bool, bytes: u64) -> bool {
+    if binary {
+        *acc.skipped.entry("binary".into()).or_default() += 1;
+        return false;
+    }
+    acc.scanned += 1;
+    acc.bytes += bytes;
+    true
+}
+
 /// Adds one scanned blob to `acc`.
 pub(crate) fn tally(
     acc: &mut BlobTotals,
@@ -412,12 +425,9 @@ pub(crate) fn tally(
     for message in matcher.describe_shortfall(&scan.shortfall) {
         acc.incomplete.push((index, message));
     }
-    if scan.binary {
-        *acc.skipped.entry("binary".into()).or_default() += 1;
+    if !count(acc, scan.binary, scan.bytes) {
         return;
     }
-    acc.scanned += 1;
-    acc.bytes += scan.bytes;
     if !scan.matches.is_empty() {
         acc.matched.push(BlobResult {
             index,

@@ -522,42 +522,35 @@ pub fn scan(path: &Path, opts: &HistoryOptions, matcher: &Matcher) -> Result<His
         }
         en.tx = None;
         bar.set_message("scanning the last blobs");
+        // What the pack reader produced is counted here; what it did not
+        // (loose objects, damaged or unusable packs) is read through
+        // libgit2, which also says what is wrong with it.
+        let mut from_packs = git::BlobTotals::default();
         if let (Some(reader), Some(packs)) = (reader, &packs) {
             reader.join().expect("pack reader thread panicked");
-            // What the pack reader did not produce (loose objects, damaged
-            // or unusable packs) is read through libgit2, which also says
-            // what is wrong with it.
             for (i, b) in en.blobs.iter().enumerate() {
-                if packs.outcome(&enumerate::key(b.id)).is_none() {
-                    let _ = tx.send((i, b.id));
+                let k = enumerate::key(b.id);
+                match (packs.outcome(&k), packs.take_scan(&k)) {
+                    (None, _) => {
+                        let _ = tx.send((i, b.id));
+                    }
+                    (Some(_), Some(scan)) => git::tally(&mut from_packs, i, matcher, scan, None),
+                    (Some(o), None) => {
+                        git::count(&mut from_packs, o.binary, o.bytes);
+                    }
                 }
             }
         }
         // Dropping the last sender ends the workers once they drain the queue.
         drop(tx);
-        scanner.join().expect("history scanner thread panicked")
+        let streamed = scanner.join().expect("history scanner thread panicked");
+        streamed.map(|mut s| {
+            s.totals.merge(from_packs);
+            s.totals.matched.sort_by_key(|r| r.index);
+            s
+        })
     });
-    let mut streamed = streamed?;
-    if let Some(packs) = &packs {
-        let totals = &mut streamed.totals;
-        for (i, b) in en.blobs.iter().enumerate() {
-            let k = enumerate::key(b.id);
-            let Some(outcome) = packs.outcome(&k) else {
-                continue;
-            };
-            match packs.take_scan(&k) {
-                Some(scan) => git::tally(totals, i, matcher, scan, None),
-                None if outcome.binary => {
-                    *totals.skipped.entry("binary".into()).or_default() += 1;
-                }
-                None => {
-                    totals.scanned += 1;
-                    totals.bytes += outcome.bytes;
-                }
-            }
-        }
-        totals.matched.sort_by_key(|r| r.index);
-    }
+    let streamed = streamed?;
     bar.finish_and_clear();
 
     let mut stats = SourceStats::default();
