@@ -58,6 +58,34 @@ pub fn open_regular(path: &Path, links: Links) -> std::io::Result<Option<(File, 
     Ok(Some((file, meta.len())))
 }
 
+/// Opens a file that the walk listed as a regular file inside the tree,
+/// without the `fstat` of [`open_regular`]: the walk opens every file of the
+/// tree, and this saves one system call per file where nothing needs the
+/// length.
+///
+/// The directory entry said "regular file"; what can change between listing
+/// and opening is still harmless. The open is non-blocking and refuses a link
+/// in the last part (`O_NOFOLLOW`), so a file swapped for a FIFO reads as
+/// empty (or fails with "would block") instead of hanging, one swapped for a
+/// link is `None`, one swapped for a folder fails to read. A device node
+/// cannot come from a checkout (git stores none), and whoever can make one in
+/// the tree while keyscan runs already controls the machine.
+pub fn open_listed(path: &Path) -> io::Result<Option<File>> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
+    }
+    match opts.open(path) {
+        Ok(file) => Ok(Some(file)),
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The first `limit` bytes of a regular file inside the scanned tree;
 /// `Ok(None)` if `path` is not a regular file — a symlink included, which is
 /// never followed (it may point out of the tree, at `/proc/self/environ` or

@@ -9,7 +9,7 @@ use crate::dotenv;
 use crate::facts::project::{is_manifest, BUILD_DIRS};
 use crate::facts::tree::SeenFile;
 use crate::finding::Origin;
-use crate::fs::{open_regular, Links};
+use crate::fs::{open_listed, open_regular, Links};
 use crate::paths::slash_path;
 use crate::scan::{BlobScan, Matcher};
 use crate::source::{ScanIssue, SourceStats};
@@ -268,6 +268,14 @@ pub(super) fn scan_file(
         });
     }
     let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
+        if !(is_env || manifest) && links == Links::Refuse {
+            // Neither the length nor a second look at the file's kind is
+            // needed: see `open_listed`.
+            let Some(file) = open_listed(fs_path)? else {
+                return Ok(None);
+            };
+            return Ok(Some((matcher.scan_reader(file, chunk, buf)?, None)));
+        }
         let Some((file, len)) = open_regular(fs_path, links)? else {
             return Ok(None);
         };
@@ -456,6 +464,32 @@ mod tests {
         // Opening a FIFO without a writer would block here forever.
         let st = scan_one(&matcher, &path, ".env").stats;
         assert!(st.errors.is_empty(), "{:?}", st.errors);
+        assert_eq!(st.files_skipped.get("special"), Some(&1));
+    }
+
+    #[test]
+    fn any_file_swapped_for_a_fifo_or_link_is_read_without_blocking_or_following() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(rules);
+        let dir = tempfile::tempdir().unwrap();
+        // Not a dotenv file or a manifest: opened without a second `fstat`.
+        let fifo = dir.path().join("app.js");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo is installed");
+        assert!(made.success());
+        let st = scan_one(&matcher, &fifo, "app.js").stats;
+        assert!(st.errors.is_empty(), "{:?}", st.errors);
+        assert_eq!(st.bytes_scanned, 0);
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.js");
+        std::fs::write(&secret, "outside the tree").unwrap();
+        let link = dir.path().join("lib.js");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        let st = scan_one(&matcher, &link, "lib.js").stats;
+        assert_eq!(st.files_scanned, 0);
+        assert_eq!(st.bytes_scanned, 0);
         assert_eq!(st.files_skipped.get("special"), Some(&1));
     }
 
