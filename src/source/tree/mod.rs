@@ -1,10 +1,12 @@
-//! The working-tree source: a parallel walk with the `ignore` crate.
+//! The working-tree source: a parallel walk (`walker`) with ripgrep's
+//! ignore rules (`rules`).
 //!
-//! The walk respects `.gitignore`, `.ignore`, `.keyscanignore` and
-//! `.git/info/exclude` (unless `--no-ignore`), scans hidden files (a secret
-//! scanner that skips `.env` and `.github/` is no use), never descends into
-//! `.git`, and never follows symlinks. Each worker thread owns a
-//! `Visitor` — its read buffer, the blobs it matched, its counts — and
+//! The walk respects `.gitignore`, `.ignore`, `.keyscanignore`,
+//! `.git/info/exclude` and git's global excludes (unless `--no-ignore`),
+//! scans hidden files (a secret scanner that skips `.env` and `.github/` is
+//! no use), never descends into `.git`, and never follows symlinks. Each
+//! worker thread owns a `Visitor` — its read buffer, the blobs it matched,
+//! its counts — and
 //! streams every file through [`Matcher::scan_reader`], so memory stays flat
 //! however large a file is and no lock is taken per file; the visitors'
 //! results are merged once, when the walk ends.
@@ -28,7 +30,9 @@
 //! ignores, what the project roots are and what a key means are decided by
 //! [`crate::facts`] and [`crate::judge`].
 
+mod rules;
 mod visit;
+mod walker;
 
 use super::{ScanIssue, SourceOutput, TreeInputs};
 use crate::dotenv;
@@ -38,10 +42,9 @@ use crate::facts::tree::UnreadFile;
 use crate::finding::Origin;
 use crate::paths::{parent_dir, root_displays};
 use crate::scan::Matcher;
-use ignore::WalkBuilder;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Mutex;
 use visit::{add_scanned, display_of, scan_file, Found, Root, Walk};
 
 /// Dotenv and manifest files larger than this are streamed like any file
@@ -61,139 +64,6 @@ pub struct TreeOptions {
     pub threads: usize,
     /// Streaming buffer size.
     pub chunk: usize,
-}
-
-/// The ignore files the walk reads in every folder.
-const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".keyscanignore"];
-
-/// Largest ignore file the walk lets the `ignore` crate read.
-const MAX_IGNORE_FILE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// The ignore files in `dir` that must not be opened, and why: the `ignore`
-/// crate opens them itself, following links and blocking on FIFOs, so a
-/// `.gitignore -> /dev/zero` would be read forever, a FIFO would hang the
-/// scan and a link to `/proc/self/environ` would put the CI job's
-/// environment into the notes.
-fn unsafe_ignore_files(dir: &Path) -> Vec<(&'static str, &'static str)> {
-    IGNORE_FILES
-        .iter()
-        .filter_map(|&name| {
-            let m = std::fs::symlink_metadata(dir.join(name)).ok()?;
-            let why = if m.file_type().is_symlink() {
-                "is a symbolic link"
-            } else if !m.is_file() {
-                "is not a regular file"
-            } else if m.len() > MAX_IGNORE_FILE_BYTES {
-                "is larger than 16 MiB"
-            } else {
-                return None;
-            };
-            Some((name, why))
-        })
-        .collect()
-}
-
-/// A walk filter that keeps `.git` out and sets aside (in `deferred`)
-/// every folder with an ignore file the `ignore` crate must not open, before
-/// the crate enters it.
-fn guarded_filter(
-    deferred: Arc<Mutex<Vec<PathBuf>>>,
-) -> impl Fn(&ignore::DirEntry) -> bool + Send + Sync + 'static {
-    move |e| {
-        if e.file_name() == ".git" {
-            return false;
-        }
-        if e.file_type().is_some_and(|t| t.is_dir()) && !unsafe_ignore_files(e.path()).is_empty() {
-            deferred.lock().unwrap().push(e.path().to_path_buf());
-            return false;
-        }
-        true
-    }
-}
-
-/// Scans the folders set aside by [`guarded_filter`]: each folder's bad
-/// ignore files are named, never opened, and its entries are walked as roots
-/// of their own. The `ignore` crate reads the ignore files of every folder
-/// above a root whenever `.gitignore` support is on, so these walks run
-/// without `.gitignore` rules (`.ignore` and `.keyscanignore` below still
-/// apply): more is scanned, never less. Folders below with bad ignore files
-/// are set aside again.
-fn scan_deferred(
-    walk: &Walk,
-    configure: &dyn Fn(&mut WalkBuilder),
-    threads: usize,
-    deferred: &Arc<Mutex<Vec<PathBuf>>>,
-) {
-    loop {
-        let dirs = std::mem::take(&mut *deferred.lock().unwrap());
-        if dirs.is_empty() {
-            return;
-        }
-        let mut roots = Vec::new();
-        {
-            let mut merged = walk.merged.lock().unwrap();
-            for dir in &dirs {
-                let shown = display_of(walk.roots, dir);
-                let shown = if shown.is_empty() { ".".into() } else { shown };
-                // Named here; the walk counts the file itself (a link or a
-                // special file) among the skipped entries.
-                for (name, why) in unsafe_ignore_files(dir) {
-                    merged.stats.notes.push(format!(
-                        "`{}` {why}: not read; `{shown}` was scanned without it and without .gitignore rules",
-                        crate::paths::join_display(if shown == "." { "" } else { &shown }, name)
-                    ));
-                }
-                let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-                if name.is_some_and(|n| BUILD_DIRS.contains(&n.as_str())) {
-                    merged.visited.push(dir.clone());
-                }
-                let entries = match std::fs::read_dir(dir) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        visit::file_error(&mut merged.stats, walk.matcher, shown, e.to_string());
-                        continue;
-                    }
-                };
-                for entry in entries.flatten() {
-                    let Ok(ft) = entry.file_type() else { continue };
-                    if entry.file_name() == ".git" {
-                        continue;
-                    }
-                    if ft.is_symlink() {
-                        merged.stats.skip("symlink");
-                    } else if ft.is_dir() && !unsafe_ignore_files(&entry.path()).is_empty() {
-                        deferred.lock().unwrap().push(entry.path());
-                    } else {
-                        roots.push(entry.path());
-                    }
-                }
-            }
-        }
-        if roots.is_empty() {
-            continue;
-        }
-        roots.sort();
-        let mut b = base_builder(&roots, threads);
-        configure(&mut b);
-        b.parents(false)
-            .git_ignore(false)
-            .git_exclude(false)
-            .git_global(false)
-            .filter_entry(guarded_filter(Arc::clone(deferred)));
-        b.build_parallel().visit(&mut &*walk);
-    }
-}
-
-fn base_builder(roots: &[PathBuf], threads: usize) -> WalkBuilder {
-    let mut b = WalkBuilder::new(&roots[0]);
-    for r in &roots[1..] {
-        b.add(r);
-    }
-    b.hidden(false)
-        .follow_links(false)
-        .threads(threads)
-        .filter_entry(|e| e.file_name() != ".git");
-    b
 }
 
 /// Walks the roots and scans every file.
@@ -222,61 +92,15 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
         merged: &merged,
     };
 
-    let no_ignore = opts.no_ignore;
-    let configure = move |b: &mut WalkBuilder| {
-        b.add_custom_ignore_filename(".keyscanignore")
-            .git_ignore(!no_ignore)
-            .git_global(!no_ignore)
-            .git_exclude(!no_ignore)
-            .ignore(!no_ignore)
-            .parents(!no_ignore);
-        if no_ignore {
-            b.standard_filters(false).hidden(false);
-        }
-    };
-    // Ignore files are opened by the `ignore` crate, which follows links:
-    // folders holding one that is a link, a special file or huge are set
-    // aside before the crate enters them, and scanned without it.
-    let deferred: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
-    let mut walk_roots = Vec::new();
-    for r in &opts.roots {
-        if !no_ignore && r.is_dir() && !unsafe_ignore_files(r).is_empty() {
-            deferred.lock().unwrap().push(r.clone());
-        } else {
-            walk_roots.push(r.clone());
-        }
-    }
-    // Above a root, the crate reads the ignore files of every parent folder.
-    let parents_safe = walk_roots.iter().all(|r| {
-        std::path::absolute(r)
-            .map(|a| {
-                a.ancestors()
-                    .skip(1)
-                    .all(|d| unsafe_ignore_files(d).is_empty())
-            })
-            .unwrap_or(false)
-    });
-    if !walk_roots.is_empty() {
-        let mut builder = base_builder(&walk_roots, opts.threads);
-        configure(&mut builder);
-        if !no_ignore {
-            builder.filter_entry(guarded_filter(Arc::clone(&deferred)));
-            if !parents_safe {
-                // The crate reads every parent's ignore files whenever any
-                // `.gitignore` support is on.
-                builder
-                    .parents(false)
-                    .git_ignore(false)
-                    .git_exclude(false)
-                    .git_global(false);
-                merged.lock().unwrap().stats.notes.push(
-                    "a folder above the scanned path has an ignore file that is a symbolic link, a special file or huge: it was not read, and the scan ran without .gitignore rules".into(),
-                );
-            }
-        }
-        builder.build_parallel().visit(&mut &walk);
-    }
-    scan_deferred(&walk, &configure, opts.threads, &deferred);
+    walker::run(
+        &walker::Spec {
+            roots: &opts.roots,
+            rules: !opts.no_ignore,
+            skip_names: &[],
+            threads: opts.threads,
+        },
+        &walk,
+    );
 
     // Project roots, from the manifests the walk saw.
     let mut projects = ProjectIndex::new();
@@ -298,12 +122,18 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
         }
     }
 
-    // One listing per project root serves both checks below (a `stat` per
-    // candidate name would mostly fail, thousands of times in a tree with a
-    // `node_modules`): its dotenv files and its build-output folders.
+    // The walk kept the dotenv files and build folders of every folder with
+    // a manifest (ignored ones included); the scan roots are listed here.
+    let mut by_dir: std::collections::HashMap<PathBuf, Vec<(String, PathBuf, std::fs::FileType)>> =
+        std::mem::take(&mut merged.lock().unwrap().listings)
+            .into_iter()
+            .collect();
     let listings: Vec<Vec<(String, PathBuf, std::fs::FileType)>> = root_dirs
         .iter()
         .map(|(_, fs_dir)| {
+            if let Some(listing) = by_dir.remove(fs_dir) {
+                return listing;
+            }
             let Ok(entries) = std::fs::read_dir(fs_dir) else {
                 return Vec::new();
             };
@@ -351,12 +181,16 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
             }
         }
         if !extra.is_empty() {
-            let mut b = base_builder(&extra, opts.threads);
-            b.standard_filters(false)
-                .hidden(false)
-                .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "node_modules");
             walk.ignored = true;
-            b.build_parallel().visit(&mut &walk);
+            walker::run(
+                &walker::Spec {
+                    roots: &extra,
+                    rules: false,
+                    skip_names: &["node_modules"],
+                    threads: opts.threads,
+                },
+                &walk,
+            );
         }
     }
 

@@ -3,6 +3,7 @@
 //! worker is done — and turn the `ignore` crate's errors into summary notes
 //! and errors.
 
+use super::rules::Problem;
 use super::SMALL_FILE_LIMIT;
 use crate::blob::ScannedBlob;
 use crate::dotenv;
@@ -13,7 +14,8 @@ use crate::fs::{open_listed, open_regular, Links};
 use crate::paths::slash_path;
 use crate::scan::{BlobScan, Matcher};
 use crate::source::{ScanIssue, SourceStats};
-use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkState};
+use std::ffi::OsString;
+use std::fs::FileType;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -35,6 +37,9 @@ impl Root {
 /// A manifest seen by the walk: display path, path on disk, content (package.json only).
 pub(super) type Manifest = (String, PathBuf, Option<Vec<u8>>);
 
+/// A folder and its dotenv files and build folders: name, path, kind.
+pub(super) type Listing = (PathBuf, Vec<(String, PathBuf, FileType)>);
+
 /// What one worker (or the whole walk, once merged) found.
 #[derive(Default)]
 pub(super) struct Found {
@@ -43,6 +48,9 @@ pub(super) struct Found {
     pub(super) sensitive: Vec<SeenFile>,
     /// Build folders, dotenv files and manifests the walk reached, on disk.
     pub(super) visited: Vec<PathBuf>,
+    /// The dotenv files and build folders (name, path, kind) of every
+    /// listed folder that holds a manifest.
+    pub(super) listings: Vec<Listing>,
     pub(super) stats: SourceStats,
 }
 
@@ -52,6 +60,7 @@ impl Found {
         self.manifests.extend(other.manifests);
         self.sensitive.extend(other.sensitive);
         self.visited.extend(other.visited);
+        self.listings.extend(other.listings);
         let (a, b) = (&mut self.stats, other.stats);
         a.files_scanned += b.files_scanned;
         a.bytes_scanned += b.bytes_scanned;
@@ -113,20 +122,102 @@ fn display_by_components(roots: &[Root], p: &Path) -> String {
 }
 
 /// One worker thread's state: nothing here is shared, so nothing is locked
-/// while files are scanned.
+/// while files are scanned. What it found is merged into the walk's when it
+/// is dropped.
 pub(super) struct Visitor<'w, 'm> {
     walk: &'w Walk<'m>,
     buf: Vec<u8>,
     found: Found,
 }
 
-impl<'s, 'm> ParallelVisitorBuilder<'s> for &'s Walk<'m> {
-    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(Visitor {
-            walk: self,
+impl<'w, 'm> Visitor<'w, 'm> {
+    pub(super) fn new(walk: &'w Walk<'m>) -> Self {
+        Visitor {
+            walk,
             buf: Vec::new(),
             found: Found::default(),
-        })
+        }
+    }
+
+    /// A folder the walk enters.
+    pub(super) fn dir(&mut self, path: &Path) {
+        let is_build_dir = path
+            .file_name()
+            .is_some_and(|n| BUILD_DIRS.iter().any(|b| n == *b));
+        if is_build_dir {
+            self.found.visited.push(path.to_path_buf());
+        }
+    }
+
+    /// A folder's listing. The dotenv files and build folders of a folder
+    /// with a manifest are kept (ignored ones included): the project-root
+    /// checks after the walk need them, and listing those folders again
+    /// costs thousands of system calls in a tree with a `node_modules`.
+    pub(super) fn listed(&mut self, dir: &Path, entries: &[(OsString, FileType)]) {
+        let names = || {
+            entries
+                .iter()
+                .filter_map(|(n, ft)| Some((n.to_str()?, *ft)))
+        };
+        if !names().any(|(n, _)| is_manifest(n)) {
+            return;
+        }
+        let wanted = names()
+            .filter(|(n, _)| dotenv::is_dotenv_name(n) || BUILD_DIRS.contains(n))
+            .map(|(n, ft)| (n.to_string(), dir.join(n), ft))
+            .collect();
+        self.found.listings.push((dir.to_path_buf(), wanted));
+    }
+
+    /// An entry that is not read, counted by `why`.
+    pub(super) fn skip(&mut self, why: &'static str) {
+        self.found.stats.skip(why);
+    }
+
+    /// A folder or file that could not be listed or opened.
+    pub(super) fn error(&mut self, path: &Path, e: std::io::Error) {
+        let shown = self.walk.display(path);
+        let shown = if shown.is_empty() { ".".into() } else { shown };
+        file_error(
+            &mut self.found.stats,
+            self.walk.matcher,
+            shown,
+            e.to_string(),
+        );
+    }
+
+    /// A problem with an ignore file: an invalid pattern, or a file not
+    /// read (a link, a special file, over 16 MiB).
+    pub(super) fn problem(&mut self, p: Problem) {
+        match p {
+            Problem::Pattern(err) => {
+                walk_error(&mut self.found.stats, self.walk.matcher, &err, &|p| {
+                    self.walk.display(p)
+                })
+            }
+            Problem::NotRead { file, why } => {
+                let shown = self.walk.display(&file);
+                self.found.stats.notes.push(format!(
+                    "`{shown}` {why}: not read; its ignore rules were not applied (more is scanned, never less)"
+                ));
+            }
+        }
+    }
+
+    /// A regular file to scan; `named` for one given on the command line
+    /// (a link there is followed).
+    pub(super) fn file(&mut self, path: &Path, named: bool) {
+        let display = self.walk.display(path);
+        let links = if named { Links::Follow } else { Links::Refuse };
+        scan_file(
+            self.walk.matcher,
+            self.walk.chunk,
+            &mut self.found,
+            (path, links),
+            display,
+            self.walk.ignored,
+            &mut self.buf,
+        );
     }
 }
 
@@ -136,62 +227,6 @@ impl Drop for Visitor<'_, '_> {
         if let Ok(mut merged) = self.walk.merged.lock() {
             merged.merge(found);
         }
-    }
-}
-
-impl ParallelVisitor for Visitor<'_, '_> {
-    fn visit(&mut self, entry: std::result::Result<DirEntry, ignore::Error>) -> WalkState {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(err) => {
-                walk_error(&mut self.found.stats, self.walk.matcher, &err, &|p| {
-                    self.walk.display(p)
-                });
-                return WalkState::Continue;
-            }
-        };
-        // Problems with a directory's ignore files ride on its entry.
-        if let Some(err) = entry.error() {
-            walk_error(&mut self.found.stats, self.walk.matcher, err, &|p| {
-                self.walk.display(p)
-            });
-        }
-        let Some(ft) = entry.file_type() else {
-            return WalkState::Continue;
-        };
-        if ft.is_dir() {
-            let name = entry.file_name().to_string_lossy();
-            if BUILD_DIRS.contains(&name.as_ref()) {
-                self.found.visited.push(entry.path().to_path_buf());
-            }
-            return WalkState::Continue;
-        }
-        if ft.is_symlink() {
-            self.found.stats.skip("symlink");
-            return WalkState::Continue;
-        }
-        if !ft.is_file() {
-            self.found.stats.skip("special");
-            return WalkState::Continue;
-        }
-        let display = self.walk.display(entry.path());
-        // A file named on the command line is taken as given (a link there
-        // is followed); one found in the tree is never read through a link.
-        let links = if entry.depth() == 0 {
-            Links::Follow
-        } else {
-            Links::Refuse
-        };
-        scan_file(
-            self.walk.matcher,
-            self.walk.chunk,
-            &mut self.found,
-            (entry.path(), links),
-            display,
-            self.walk.ignored,
-            &mut self.buf,
-        );
-        WalkState::Continue
     }
 }
 

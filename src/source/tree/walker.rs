@@ -1,0 +1,467 @@
+//! The parallel walk: folders are listed once each, on a small pool of
+//! threads sharing one stack of jobs, and every regular file is handed to a
+//! [`Visitor`] of the thread that reached it.
+//!
+//! Each folder is listed with one `getdents` loop, and everything the walk
+//! needs comes from that listing: the kind of each entry (so links and
+//! special files are never opened), which ignore files the folder has
+//! ([`rules::Present`], so nothing is probed with `stat`), and whether it is a
+//! repository's top. Files are opened by path, without `O_NOFOLLOW` ever
+//! being lifted; folders are entered only through the entries of their
+//! parent, never through a link, and `.git` is never entered.
+//!
+//! Jobs are folders, and batches of files of large folders, so a folder with
+//! tens of thousands of files is shared between threads too. The stack is
+//! last-in first-out: the walk goes depth-first and the pending work stays
+//! small.
+
+use super::rules::{self, Layer, Present, RootBase, Rules};
+use super::visit::{Visitor, Walk};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+
+/// Files of one folder handled as one job.
+const FILES_PER_JOB: usize = 64;
+
+/// What to walk and how.
+pub(super) struct Spec<'a> {
+    /// Files and folders to walk (a link given here is followed).
+    pub(super) roots: &'a [PathBuf],
+    /// Apply ignore files (off for `--no-ignore` and for build output).
+    pub(super) rules: bool,
+    /// Entries with these names are never entered or read (`.git` always
+    /// is one).
+    pub(super) skip_names: &'a [&'a str],
+    /// Worker threads (0 = one per core).
+    pub(super) threads: usize,
+}
+
+enum Job {
+    Dir {
+        path: PathBuf,
+        layer: Option<Arc<Layer>>,
+        root: usize,
+    },
+    Files(Vec<PathBuf>),
+}
+
+/// The shared stack of jobs. A worker waits while the stack is empty and
+/// others are busy (they may push more); the walk is over when the stack is
+/// empty and nobody is busy.
+struct Queue {
+    state: Mutex<(Vec<Job>, usize)>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn next(&self) -> Option<Job> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = state.0.pop() {
+                state.1 += 1;
+                return Some(job);
+            }
+            if state.1 == 0 {
+                self.ready.notify_all();
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn push(&self, jobs: impl IntoIterator<Item = Job>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let before = state.0.len();
+        state.0.extend(jobs);
+        if state.0.len() > before {
+            self.ready.notify_all();
+        }
+    }
+
+    fn done(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 -= 1;
+        if state.1 == 0 && state.0.is_empty() {
+            self.ready.notify_all();
+        }
+    }
+}
+
+/// Walks `spec.roots`, handing every file to the visitors of `walk`.
+pub(super) fn run(spec: &Spec, walk: &Walk) {
+    let mut first = Visitor::new(walk);
+    let global = Arc::new(if spec.rules {
+        rules::global(&mut |p| first.problem(p))
+    } else {
+        ignore::gitignore::Gitignore::empty()
+    });
+    let mut roots = Vec::new();
+    let mut jobs = Vec::new();
+    for r in spec.roots {
+        let meta = match std::fs::metadata(r) {
+            Ok(m) => m,
+            Err(e) => {
+                first.error(r, e);
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            first.dir(r);
+            let base = RootBase {
+                walked: r.clone(),
+                canonical: spec.rules.then(|| r.canonicalize().ok()).flatten(),
+            };
+            let layer = if spec.rules {
+                Layer::above(&base, &mut |p| first.problem(p))
+            } else {
+                None
+            };
+            roots.push(Rules {
+                base,
+                global: Arc::clone(&global),
+            });
+            jobs.push(Job::Dir {
+                path: r.clone(),
+                layer,
+                root: roots.len() - 1,
+            });
+        } else if meta.is_file() {
+            // Named on the command line: read as given.
+            first.file(r, true);
+        } else {
+            first.skip("special");
+        }
+    }
+    drop(first);
+    let queue = Queue {
+        state: Mutex::new((jobs, 0)),
+        ready: Condvar::new(),
+    };
+    let threads = match spec.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let work = || {
+        let mut v = Visitor::new(walk);
+        while let Some(job) = queue.next() {
+            match job {
+                Job::Dir { path, layer, root } => {
+                    list(spec, &roots[root], &queue, &mut v, path, layer, root)
+                }
+                Job::Files(files) => {
+                    for f in &files {
+                        v.file(f, false);
+                    }
+                }
+            }
+            queue.done();
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(work);
+        }
+        work();
+    });
+}
+
+/// Lists one folder: queues its sub-folders and large batches of its files,
+/// and reads the rest.
+fn list(
+    spec: &Spec,
+    rules: &Rules,
+    queue: &Queue,
+    v: &mut Visitor,
+    dir: PathBuf,
+    layer: Option<Arc<Layer>>,
+    root: usize,
+) {
+    let listing = match std::fs::read_dir(&dir) {
+        Ok(l) => l,
+        Err(e) => {
+            v.error(&dir, e);
+            return;
+        }
+    };
+    let mut entries = Vec::new();
+    let mut present = Present::default();
+    for entry in listing {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                v.error(&dir, e);
+                break;
+            }
+        };
+        let name = entry.file_name();
+        let ft = match entry.file_type() {
+            Ok(ft) => ft,
+            Err(e) => {
+                v.error(&dir.join(&name), e);
+                continue;
+            }
+        };
+        if spec.rules {
+            present.see(&name, ft);
+        }
+        entries.push((name, ft));
+    }
+    v.listed(&dir, &entries);
+    let layer = if spec.rules {
+        Layer::child(layer.as_ref(), &dir, &present, &mut |p| v.problem(p))
+    } else {
+        None
+    };
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for (name, ft) in entries {
+        if name == ".git" || spec.skip_names.iter().any(|n| name == *n) {
+            continue;
+        }
+        let path = dir.join(&name);
+        if spec.rules && rules.decide(layer.as_ref(), &path, ft.is_dir()) == Some(true) {
+            continue;
+        }
+        if ft.is_dir() {
+            v.dir(&path);
+            dirs.push(Job::Dir {
+                path,
+                layer: layer.clone(),
+                root,
+            });
+        } else if ft.is_symlink() {
+            v.skip("symlink");
+        } else if ft.is_file() {
+            files.push(path);
+        } else {
+            v.skip("special");
+        }
+    }
+    let mut batches = Vec::new();
+    while files.len() > FILES_PER_JOB {
+        batches.push(Job::Files(files.split_off(files.len() - FILES_PER_JOB)));
+    }
+    queue.push(dirs.into_iter().chain(batches));
+    for f in &files {
+        v.file(f, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::visit::{Found, Root};
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::scan::{Matcher, MIN_CHUNK};
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[self.below(from.len())]
+        }
+
+        fn key(&mut self) -> String {
+            const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            let body: String = (0..32)
+                .map(|_| ALNUM[self.below(ALNUM.len())] as char)
+                .collect();
+            format!("mbk_{body}")
+        }
+    }
+
+    const PATTERNS: &[&str] = &[
+        "*.log",
+        "!keep.log",
+        "build/",
+        "/top.txt",
+        "a/**/b.txt",
+        "sub",
+        "!sub",
+        "*.txt",
+        "!*.md",
+        "deep/*",
+        "**/x",
+        "[ab].js",
+        "c?.js",
+        "dir/",
+        "!dir/",
+        "nested/",
+        "!b.txt",
+        "/sub/",
+        "*.js",
+        "!a.js",
+        "# comment",
+        "",
+        "x/",
+        "!x",
+        "README.md",
+        "b",
+    ];
+    const FILES: &[&str] = &[
+        "a.js",
+        "b.txt",
+        "keep.log",
+        "x.log",
+        "top.txt",
+        "c1.js",
+        "b.js",
+        "README.md",
+        "x",
+        "b",
+    ];
+    const DIRS: &[&str] = &["sub", "build", "dir", "deep", "a", "b", "nested", "x"];
+    const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore", ".keyscanignore"];
+
+    /// Writes a random tree of files, folders, ignore files and repository
+    /// tops under `dir`.
+    fn grow(rng: &mut Rng, dir: &Path, depth: usize) {
+        std::fs::create_dir_all(dir).unwrap();
+        if depth > 0 && rng.below(6) == 0 {
+            std::fs::create_dir_all(dir.join(".git/info")).unwrap();
+            if rng.below(2) == 0 {
+                std::fs::write(dir.join(".git/info/exclude"), rng.pick(PATTERNS)).unwrap();
+            }
+        }
+        for name in IGNORE_FILES {
+            if rng.below(3) == 0 {
+                let lines: Vec<&str> = (0..1 + rng.below(4)).map(|_| rng.pick(PATTERNS)).collect();
+                std::fs::write(dir.join(name), lines.join("\n")).unwrap();
+            }
+        }
+        for _ in 0..1 + rng.below(4) {
+            let key = rng.key();
+            let file = dir.join(rng.pick(FILES));
+            if !file.is_dir() {
+                std::fs::write(file, format!("k = \"{key}\"\n")).unwrap();
+            }
+        }
+        if depth < 3 {
+            for _ in 0..rng.below(3) {
+                let sub = dir.join(rng.pick(DIRS));
+                if !sub.is_file() {
+                    grow(rng, &sub, depth + 1);
+                }
+            }
+        }
+    }
+
+    /// The files the `ignore` crate's own walker reads, as keyscan set it
+    /// up before it walked by itself.
+    fn crate_walk(root: &Path) -> BTreeSet<String> {
+        let mut files = BTreeSet::new();
+        for e in ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .follow_links(false)
+            .add_custom_ignore_filename(".keyscanignore")
+            .filter_entry(|e| e.file_name() != ".git")
+            .build()
+        {
+            let e = e.unwrap();
+            // Ignore files hold no key, so they leave no trace of the own walk.
+            let keyless = IGNORE_FILES.iter().any(|n| e.file_name() == *n);
+            if e.file_type().is_some_and(|t| t.is_file()) && !keyless {
+                let rel = e.path().strip_prefix(root).unwrap();
+                files.insert(crate::paths::slash_path(rel));
+            }
+        }
+        files
+    }
+
+    /// The files keyscan's walk reads (each holds a key, so each is kept).
+    fn own_walk(root: &Path, matcher: &Matcher, threads: usize) -> BTreeSet<String> {
+        let merged = Mutex::new(Found::default());
+        let roots = [Root {
+            fs: root.to_path_buf(),
+            display: String::new(),
+        }];
+        let walk = Walk {
+            matcher,
+            chunk: MIN_CHUNK,
+            roots: &roots,
+            ignored: false,
+            merged: &merged,
+        };
+        let spec = Spec {
+            roots: &[root.to_path_buf()],
+            rules: true,
+            skip_names: &[],
+            threads,
+        };
+        run(&spec, &walk);
+        let found = merged.into_inner().unwrap();
+        assert!(found.stats.errors.is_empty(), "{:?}", found.stats.errors);
+        found.blobs.into_iter().map(|b| b.path).collect()
+    }
+
+    #[test]
+    fn walks_exactly_the_files_the_ignore_crate_walks_on_random_trees() {
+        let matcher = Matcher::new(RuleSet::builtin().unwrap());
+        let mut rng = Rng(0x5eed_0fca_7d06);
+        for case in 0..240 {
+            let t = tempfile::tempdir().unwrap();
+            let root = t.path().join("tree");
+            grow(&mut rng, &root, 0);
+            if case % 2 == 0 {
+                std::fs::create_dir_all(root.join(".git")).unwrap();
+            }
+            // Sometimes a folder below the top is walked: the ignore files
+            // and repository tops above it apply too.
+            let below = DIRS.iter().map(|d| root.join(d)).find(|d| d.is_dir());
+            let walked = match below {
+                Some(d) if case % 3 == 1 => d,
+                _ => root.clone(),
+            };
+            let expected = crate_walk(&walked);
+            let threads = 1 + case % 3;
+            let got = own_walk(&walked, &matcher, threads);
+            let extra: Vec<_> = got.difference(&expected).collect();
+            let missing: Vec<_> = expected.difference(&got).collect();
+            assert!(
+                extra.is_empty() && missing.is_empty(),
+                "case {case}: read but not by the crate {extra:?}, not read {missing:?}; tree:{}",
+                describe(&root)
+            );
+        }
+    }
+
+    /// The tree's files and ignore files, for a failure message.
+    fn describe(root: &Path) -> String {
+        let mut out = String::new();
+        for e in walkdir(root) {
+            let rel = e.strip_prefix(root).unwrap();
+            let name = e.file_name().unwrap().to_string_lossy();
+            if name.starts_with('.') && e.is_file() {
+                let text = std::fs::read_to_string(&e).unwrap_or_default();
+                out.push_str(&format!("\n{}: {:?}", rel.display(), text));
+            } else {
+                out.push_str(&format!("\n{}", rel.display()));
+            }
+        }
+        out
+    }
+
+    fn walkdir(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            out.push(p.clone());
+            if p.is_dir() {
+                out.extend(walkdir(&p));
+            }
+        }
+        out
+    }
+}
