@@ -170,6 +170,7 @@ impl Scanner {
                     projects,
                     seen,
                     root_dotenv,
+                    listed,
                 },
         } = source::tree::scan(&req.options, &self.matcher)?;
         let mut output = SourceOutput {
@@ -186,7 +187,7 @@ impl Scanner {
         let walk_matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
         let (tree, web) = std::thread::scope(|s| {
             let web = s.spawn(|| WebFacts::gather(roots, &projects, &walk_matched));
-            let tree = TreeFacts::gather(roots, &seen, &projects);
+            let tree = TreeFacts::gather_listed(roots, &seen, &projects, &listed);
             (tree, web.join().expect("the web facts thread panicked"))
         });
         let walk_blobs = walk_matched.len();

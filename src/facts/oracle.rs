@@ -32,11 +32,12 @@
 //! rule that nothing inside an ignored folder can be re-included.
 
 use crate::dotenv;
-use crate::facts::tree::PROBES as PROBE_NAMES;
+use crate::facts::tree::{Listed, ListedDir, PROBES as PROBE_NAMES};
 use git2::{Oid, Repository};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One git work tree.
 struct GitTree {
@@ -50,6 +51,8 @@ struct GitTree {
     /// Per folder: `None` when it has no `.gitignore`, else what its rules
     /// allow ([`IgnoreFile`]).
     ignore_files: HashMap<PathBuf, Option<IgnoreFile>>,
+    /// What the walk's listings showed.
+    listed: Arc<Listed>,
     /// The same for `.git/info/exclude` and `core.excludesFile` together
     /// (read on first use).
     globals: Option<IgnoreFile>,
@@ -86,6 +89,11 @@ pub struct Oracles {
     scan_dirs: Vec<PathBuf>,
     /// Why git was not used, per plain tree root (for the summary).
     pub no_git: Vec<(PathBuf, String)>,
+    /// What the walk's listings showed, by canonical folder.
+    listed: Arc<Listed>,
+    /// Device of each folder asked about (libgit2's discovery stops at a
+    /// device boundary).
+    devices: HashMap<PathBuf, Option<u64>, foldhash::fast::RandomState>,
 }
 
 impl std::fmt::Debug for Oracles {
@@ -118,7 +126,46 @@ impl Oracles {
             by_dir: HashMap::new(),
             scan_dirs,
             no_git: Vec::new(),
+            listed: Arc::default(),
+            devices: HashMap::default(),
         }
+    }
+
+    /// These oracles, answering from the walk's listings where they can.
+    pub fn with_listed(mut self, listed: Arc<Listed>) -> Self {
+        self.listed = listed;
+        self
+    }
+
+    /// What the walk's listing of folder `dir` (canonical) showed, if the
+    /// walk listed it.
+    pub fn listed(&self, dir: &Path) -> Option<ListedDir> {
+        self.listed.get(dir).copied()
+    }
+
+    /// Whether libgit2's discovery could stop at `dir`: it has a `.git`
+    /// (folder or file) or is itself a repository folder (which has a
+    /// `HEAD`).
+    fn may_hold_repository(&self, dir: &Path) -> bool {
+        match self.listed.get(dir) {
+            Some(l) => l.repo_marker,
+            None => {
+                dir.join(".git").symlink_metadata().is_ok()
+                    || dir.join("HEAD").symlink_metadata().is_ok()
+            }
+        }
+    }
+
+    /// Whether two folders are on the same device; unknown counts as
+    /// different. Each folder is asked once.
+    fn same_device(&mut self, a: &Path, b: &Path) -> bool {
+        let mut dev = |p: &Path| {
+            *self
+                .devices
+                .entry(p.to_path_buf())
+                .or_insert_with(|| device(p))
+        };
+        matches!((dev(a), dev(b)), (Some(x), Some(y)) if x == y)
     }
 
     /// The tree that answers for files in directory `dir` (canonical).
@@ -137,14 +184,14 @@ impl Oracles {
         let mut passed: Vec<&Path> = Vec::new();
         let mut cur = dir;
         let found = loop {
-            if may_hold_repository(cur) {
+            if self.may_hold_repository(cur) {
                 break None;
             }
             passed.push(cur);
             let Some(parent) = cur.parent() else {
                 break None;
             };
-            if !same_device(cur, parent) {
+            if !self.same_device(cur, parent) {
                 break None;
             }
             if let Some(id) = self.by_dir.get(parent) {
@@ -211,6 +258,7 @@ impl Oracles {
             tracked,
             cache: HashMap::new(),
             ignore_files: HashMap::new(),
+            listed: Arc::clone(&self.listed),
             globals: None,
             shared: HashMap::new(),
             dirs_ignored: HashMap::new(),
@@ -343,26 +391,16 @@ impl Oracles {
     }
 }
 
-/// Whether libgit2's discovery could stop at `dir`: it has a `.git` (folder
-/// or file) or is itself a repository folder (which has a `HEAD`).
-fn may_hold_repository(dir: &Path) -> bool {
-    dir.join(".git").symlink_metadata().is_ok() || dir.join("HEAD").symlink_metadata().is_ok()
-}
-
-/// Whether two folders are on the same device (libgit2's discovery does not
-/// cross devices). Unknown counts as different.
+/// The device of folder `p`, if it can be read.
 #[cfg(unix)]
-fn same_device(a: &Path, b: &Path) -> bool {
+fn device(p: &Path) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
-    match (a.symlink_metadata(), b.symlink_metadata()) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev(),
-        _ => false,
-    }
+    p.symlink_metadata().ok().map(|m| m.dev())
 }
 
 #[cfg(not(unix))]
-fn same_device(_: &Path, _: &Path) -> bool {
-    false
+fn device(_: &Path) -> Option<u64> {
+    None
 }
 
 /// The `.gitignore` of `dir`, parsed with the `ignore` crate (cached).
@@ -658,13 +696,24 @@ impl GitTree {
     /// The `.gitignore` of folder `f` (canonical), read once; `None` when
     /// there is none.
     fn ignore_file(&mut self, f: &Path) -> &Option<IgnoreFile> {
+        let listed = self.listed.get(f).map(|l| l.gitignore);
         self.ignore_files.entry(f.to_path_buf()).or_insert_with(|| {
             let file = f.join(".gitignore");
-            match file.symlink_metadata() {
+            let kind = match listed {
+                // The walk's listing said: no `stat`, and none at all when
+                // there is no `.gitignore`.
+                Some(None) => return None,
+                Some(Some(false)) => return Some(IgnoreFile::opaque()),
+                Some(Some(true)) => Ok(true),
+                None => file.symlink_metadata().map(|m| m.is_file()),
+            };
+            match kind {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Ok(m) if m.is_file() => Some(match std::fs::read(&file) {
-                    Ok(b) => IgnoreFile::parse(&b),
-                    Err(_) => IgnoreFile::opaque(),
+                // Opened without following a link, non-blocking, checked on
+                // the handle.
+                Ok(true) => Some(match crate::fs::read_small(&file, 16 * 1024 * 1024 + 1) {
+                    Ok(Some(b)) if b.len() <= 16 * 1024 * 1024 => IgnoreFile::parse(&b),
+                    _ => IgnoreFile::opaque(),
                 }),
                 _ => Some(IgnoreFile::opaque()),
             }

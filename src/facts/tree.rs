@@ -20,6 +20,25 @@ use git2::Oid;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+/// What the walk's listing of one folder showed, for questions the facts
+/// step would otherwise ask the file system (a `stat` each, per project
+/// root and per folder on the way up: thousands in a tree with a
+/// `node_modules`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListedDir {
+    /// A `.git` (folder or file) or `HEAD` entry: libgit2's discovery may
+    /// stop here.
+    pub repo_marker: bool,
+    /// The `.gitignore` entry: `None` absent, `Some(true)` a regular file,
+    /// `Some(false)` a link or special file.
+    pub gitignore: Option<bool>,
+    /// A dotenv file (not a template) that is a regular file.
+    pub dotenv: bool,
+}
+
+/// The folders the walk listed, by canonical path.
+pub type Listed = HashMap<PathBuf, ListedDir, foldhash::fast::RandomState>;
+
 /// The dotenv files every project root must have ignored.
 pub const PROBES: &[&str] = &[
     ".env",
@@ -181,6 +200,18 @@ impl TreeFacts {
         seen_files: &[SeenFile],
         projects: &ProjectIndex,
     ) -> TreeFacts {
+        Self::gather_listed(roots, seen_files, projects, &[])
+    }
+
+    /// [`TreeFacts::gather`], with what the walk's listings showed
+    /// (`(folder as walked, what it held)`): folders found there are not
+    /// asked about again.
+    pub fn gather_listed(
+        roots: &[PathBuf],
+        seen_files: &[SeenFile],
+        projects: &ProjectIndex,
+        listed: &[(PathBuf, ListedDir)],
+    ) -> TreeFacts {
         let roots: Vec<ScanRoot> = root_displays(roots)
             .into_iter()
             .filter(|(given, _)| given.is_dir())
@@ -193,7 +224,18 @@ impl TreeFacts {
                 })
             })
             .collect();
-        let mut oracles = Oracles::new(roots.iter().map(|r| r.canon.clone()).collect());
+        let listed: std::sync::Arc<Listed> = std::sync::Arc::new(
+            listed
+                .iter()
+                .filter_map(|(walked, marks)| {
+                    let root = roots.iter().find(|r| walked.starts_with(&r.given))?;
+                    let rel = walked.strip_prefix(&root.given).ok()?;
+                    Some((root.canon.join(rel), *marks))
+                })
+                .collect(),
+        );
+        let mut oracles = Oracles::new(roots.iter().map(|r| r.canon.clone()).collect())
+            .with_listed(std::sync::Arc::clone(&listed));
         let mut facts = TreeFacts {
             roots,
             files: Vec::new(),
@@ -272,7 +314,10 @@ impl TreeFacts {
             let others: Vec<_> = shares
                 .map(|part| {
                     let scan_dirs = scan_dirs.clone();
-                    s.spawn(move || coverage(&mut Oracles::new(scan_dirs), part))
+                    let listed = std::sync::Arc::clone(&listed);
+                    s.spawn(move || {
+                        coverage(&mut Oracles::new(scan_dirs).with_listed(listed), part)
+                    })
                 })
                 .collect();
             let mut out = vec![coverage(&mut oracles, first)];
@@ -391,7 +436,8 @@ fn coverage(oracles: &mut Oracles, dirs: &[(String, PathBuf)]) -> Coverage {
     let mut gaps = Vec::new();
     let mut tree_of_root = Vec::new();
     for (dir, fs_dir) in dirs {
-        if !fs_dir.is_dir() {
+        let listed = oracles.listed(fs_dir);
+        if listed.is_none() && !fs_dir.is_dir() {
             continue;
         }
         let tree = oracles.tree_of_dir(fs_dir);
@@ -403,16 +449,18 @@ fn coverage(oracles: &mut Oracles, dirs: &[(String, PathBuf)]) -> Coverage {
         if missing.is_empty() {
             continue;
         }
-        let dotenv_exists = std::fs::read_dir(fs_dir)
-            .map(|rd| {
-                rd.flatten().any(|e| {
-                    let n = e.file_name().to_string_lossy().into_owned();
-                    parser::is_dotenv_name(&n)
-                        && !parser::is_template_name(&n)
-                        && e.file_type().is_ok_and(|t| t.is_file())
+        let dotenv_exists = listed.map(|l| l.dotenv).unwrap_or_else(|| {
+            std::fs::read_dir(fs_dir)
+                .map(|rd| {
+                    rd.flatten().any(|e| {
+                        let n = e.file_name().to_string_lossy().into_owned();
+                        parser::is_dotenv_name(&n)
+                            && !parser::is_template_name(&n)
+                            && e.file_type().is_ok_and(|t| t.is_file())
+                    })
                 })
-            })
-            .unwrap_or(false);
+                .unwrap_or(false)
+        });
         gaps.push(CoverageGap {
             dir: dir.clone(),
             missing,
@@ -458,6 +506,67 @@ fn ignore_line(path: &str, projects: &ProjectIndex) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_from_the_walks_listings_equal_answers_from_the_file_system() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("repo");
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let git = |dir: &Path, args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("git is installed")
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        write("package.json", "{}");
+        write(".gitignore", "node_modules/\n.env\n");
+        write(".env.local", "A=1\n");
+        write("apps/web/package.json", "{}");
+        write("apps/web/.env", "A=1\n");
+        write("apps/api/package.json", "{}");
+        write("apps/api/.gitignore", "!.env\n.env.production\n");
+        write("apps/api/.env.example", "A=\n");
+        write("apps/api/src/index.js", "x\n");
+        write("apps/linked/package.json", "{}");
+        std::os::unix::fs::symlink("/etc/hostname", root.join("apps/linked/.gitignore")).unwrap();
+        write("node_modules/pkg/package.json", "{}");
+        write("vendor/lib/package.json", "{}");
+        write("vendor/lib/.env.staging", "A=1\n");
+        git(&root, &["init", "-q"]);
+        git(&root.join("vendor/lib"), &["init", "-q"]);
+        git(
+            &root,
+            &["add", "-f", "package.json", ".gitignore", "apps/web/.env"],
+        );
+
+        let matcher = crate::scan::Matcher::new(crate::rules::RuleSet::builtin().unwrap());
+        let roots = vec![root.clone()];
+        let opts = crate::source::tree::TreeOptions {
+            roots: roots.clone(),
+            no_ignore: false,
+            build_dirs: true,
+            threads: 2,
+            chunk: crate::scan::MIN_CHUNK,
+        };
+        let inputs = crate::source::tree::scan(&opts, &matcher).unwrap().facts;
+        assert!(inputs.listed.len() >= 8, "{:?}", inputs.listed);
+        let asked = TreeFacts::gather(&roots, &inputs.seen, &inputs.projects);
+        let listed =
+            TreeFacts::gather_listed(&roots, &inputs.seen, &inputs.projects, &inputs.listed);
+        assert!(!asked.gaps.is_empty() && !asked.files.is_empty());
+        assert_eq!(listed.gaps, asked.gaps);
+        assert_eq!(listed.files, asked.files);
+        assert_eq!(listed.unread, asked.unread);
+        assert_eq!(listed.no_git, asked.no_git);
+    }
 
     #[test]
     fn ignore_lines_and_quoting() {

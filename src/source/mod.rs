@@ -81,6 +81,8 @@ pub struct TreeInputs {
     pub seen: Vec<SeenFile>,
     /// Dotenv files in project roots: (root display path, file on disk).
     pub root_dotenv: Vec<(String, PathBuf)>,
+    /// Every folder the walk listed (as walked) and what its listing showed.
+    pub listed: Vec<(PathBuf, crate::facts::tree::ListedDir)>,
 }
 
 /// What a git source saw that the facts step needs: manifest and dotenv

@@ -222,6 +222,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
         }
     }
 
+    let found_dirs = std::mem::take(&mut found.dirs);
     let mut stats = found.stats;
     // The parallel walk's order is not the report's.
     build_dirs_scanned.sort();
@@ -241,6 +242,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
             projects,
             seen,
             root_dotenv,
+            listed: found_dirs,
         },
     })
 }

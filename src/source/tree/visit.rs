@@ -8,7 +8,7 @@ use super::SMALL_FILE_LIMIT;
 use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::facts::project::{is_manifest, BUILD_DIRS};
-use crate::facts::tree::SeenFile;
+use crate::facts::tree::{ListedDir, SeenFile};
 use crate::finding::Origin;
 use crate::fs::{open_listed, open_regular, Links};
 use crate::paths::slash_path;
@@ -51,6 +51,8 @@ pub(super) struct Found {
     /// The dotenv files and build folders (name, path, kind) of every
     /// listed folder that holds a manifest.
     pub(super) listings: Vec<Listing>,
+    /// Every folder listed, with what the facts step would ask of it.
+    pub(super) dirs: Vec<(PathBuf, ListedDir)>,
     pub(super) stats: SourceStats,
 }
 
@@ -61,6 +63,7 @@ impl Found {
         self.sensitive.extend(other.sensitive);
         self.visited.extend(other.visited);
         self.listings.extend(other.listings);
+        self.dirs.extend(other.dirs);
         let (a, b) = (&mut self.stats, other.stats);
         a.files_scanned += b.files_scanned;
         a.bytes_scanned += b.bytes_scanned;
@@ -159,6 +162,21 @@ impl<'w, 'm> Visitor<'w, 'm> {
                 .iter()
                 .filter_map(|(n, ft)| Some((n.to_str()?, *ft)))
         };
+        let mut marks = ListedDir::default();
+        for (name, ft) in names() {
+            match name {
+                ".git" | "HEAD" => marks.repo_marker = true,
+                ".gitignore" => marks.gitignore = Some(ft.is_file()),
+                _ if ft.is_file()
+                    && dotenv::is_dotenv_name(name)
+                    && !dotenv::is_template_name(name) =>
+                {
+                    marks.dotenv = true
+                }
+                _ => {}
+            }
+        }
+        self.found.dirs.push((dir.to_path_buf(), marks));
         if !names().any(|(n, _)| is_manifest(n)) {
             return;
         }
