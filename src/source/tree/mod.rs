@@ -208,13 +208,12 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
             let path = path.clone();
             root_dotenv.push((dir_display.clone(), path.clone()));
             if !visited.contains(&path) && !opts.no_ignore {
-                let display = display_of(&roots, &path);
                 scan_file(
                     matcher,
                     opts.chunk,
                     &mut found,
                     (&path, crate::fs::Links::Refuse),
-                    display,
+                    &|| display_of(&roots, &path),
                     true,
                     &mut buf,
                 );

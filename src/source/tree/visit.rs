@@ -14,7 +14,6 @@ use crate::fs::{open_listed, open_regular, Links};
 use crate::paths::slash_path;
 use crate::scan::{BlobScan, Matcher};
 use crate::source::{ScanIssue, SourceStats};
-use std::ffi::OsString;
 use std::fs::FileType;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -156,11 +155,11 @@ impl<'w, 'm> Visitor<'w, 'm> {
     /// with a manifest are kept (ignored ones included): the project-root
     /// checks after the walk need them, and listing those folders again
     /// costs thousands of system calls in a tree with a `node_modules`.
-    pub(super) fn listed(&mut self, dir: &Path, entries: &[(OsString, FileType)]) {
+    pub(super) fn listed(&mut self, dir: &Path, entries: &[(PathBuf, FileType)]) {
         let names = || {
             entries
                 .iter()
-                .filter_map(|(n, ft)| Some((n.to_str()?, *ft)))
+                .filter_map(|(p, ft)| Some((p.file_name()?.to_str()?, *ft)))
         };
         let mut marks = ListedDir::default();
         for (name, ft) in names() {
@@ -225,14 +224,14 @@ impl<'w, 'm> Visitor<'w, 'm> {
     /// A regular file to scan; `named` for one given on the command line
     /// (a link there is followed).
     pub(super) fn file(&mut self, path: &Path, named: bool) {
-        let display = self.walk.display(path);
+        let walk = self.walk;
         let links = if named { Links::Follow } else { Links::Refuse };
         scan_file(
-            self.walk.matcher,
-            self.walk.chunk,
+            walk.matcher,
+            walk.chunk,
             &mut self.found,
             (path, links),
-            display,
+            &|| walk.display(path),
             self.walk.ignored,
             &mut self.buf,
         );
@@ -301,24 +300,30 @@ pub(super) fn scan_file(
     chunk: usize,
     found: &mut Found,
     (fs_path, links): (&Path, Links),
-    display: String,
+    display: &dyn Fn() -> String,
     ignored: bool,
     buf: &mut Vec<u8>,
 ) {
     let name = fs_path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let is_env = dotenv::is_dotenv_name(&name);
     let manifest = is_manifest(&name);
+    // The display path is made only for files that need it (most files
+    // have no match): one allocation or two per file saved.
+    let named = is_env || manifest || name == "secrets.json" || name == "keys.js";
+    let early = named.then(display);
     if is_env || manifest {
         found.visited.push(fs_path.to_path_buf());
     }
-    if is_env || dotenv::is_secret_file_path(&display) {
-        found.sensitive.push(SeenFile {
-            path: display.clone(),
-            fs_path: fs_path.to_path_buf(),
-        });
+    if let Some(shown) = &early {
+        if is_env || dotenv::is_secret_file_path(shown) {
+            found.sensitive.push(SeenFile {
+                path: shown.clone(),
+                fs_path: fs_path.to_path_buf(),
+            });
+        }
     }
     let result = (|| -> std::io::Result<Option<(BlobScan, Option<Vec<u8>>)>> {
         if !(is_env || manifest) && links == Links::Refuse {
@@ -350,9 +355,17 @@ pub(super) fn scan_file(
             return;
         }
         Err(e) => {
-            file_error(&mut found.stats, matcher, display, e.to_string());
+            let shown = early.unwrap_or_else(display);
+            file_error(&mut found.stats, matcher, shown, e.to_string());
             return;
         }
+    };
+    let needed = early.is_some() || !scan.matches.is_empty() || !scan.shortfall.is_empty();
+    let shown = match early {
+        Some(shown) => shown,
+        None if needed => display(),
+        // Counted only (`add_scanned` keeps nothing without matches).
+        None => String::new(),
     };
     if manifest {
         let content = if name == "package.json" {
@@ -362,11 +375,11 @@ pub(super) fn scan_file(
         };
         found
             .manifests
-            .push((display.clone(), fs_path.to_path_buf(), content));
+            .push((shown.clone(), fs_path.to_path_buf(), content));
     }
     let dotenv_bytes = if is_env { bytes } else { None };
-    found.stats.shortfall(matcher, &display, &scan);
-    add_scanned(found, display, Origin::File, ignored, scan, dotenv_bytes);
+    found.stats.shortfall(matcher, &shown, &scan);
+    add_scanned(found, shown, Origin::File, ignored, scan, dotenv_bytes);
 }
 
 /// Counts a scanned blob and keeps it when it has matches (with its dotenv
@@ -436,7 +449,7 @@ mod tests {
             MIN_CHUNK,
             &mut found,
             (path, Links::Refuse),
-            display.into(),
+            &|| display.into(),
             false,
             &mut Vec::new(),
         );

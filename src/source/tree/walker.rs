@@ -193,18 +193,19 @@ fn list(
                 break;
             }
         };
-        let name = entry.file_name();
+        // One allocation per entry: its path (the name is borrowed from it).
+        let path = entry.path();
         let ft = match entry.file_type() {
             Ok(ft) => ft,
             Err(e) => {
-                v.error(&dir.join(&name), e);
+                v.error(&path, e);
                 continue;
             }
         };
         if spec.rules {
-            present.see(&name, ft);
+            present.see(path.file_name().unwrap_or_default(), ft);
         }
-        entries.push((name, ft));
+        entries.push((path, ft));
     }
     v.listed(&dir, &entries);
     let layer = if spec.rules {
@@ -214,11 +215,11 @@ fn list(
     };
     let mut dirs = Vec::new();
     let mut files = Vec::new();
-    for (name, ft) in entries {
+    for (path, ft) in entries {
+        let name = path.file_name().unwrap_or_default();
         if name == ".git" || spec.skip_names.iter().any(|n| name == *n) {
             continue;
         }
-        let path = dir.join(&name);
         if spec.rules && rules.decide(layer.as_ref(), &path, ft.is_dir()) == Some(true) {
             continue;
         }
