@@ -670,3 +670,56 @@ fn unreadable_files_are_errors_in_the_summary_and_the_scan_goes_on() {
         .contains("ermission denied"));
     assert_eq!(v["summary"]["files_skipped"]["unreadable"], 1);
 }
+
+#[test]
+fn tracked_files_are_read_even_where_a_gitignore_names_their_folder() {
+    // Git never ignores a tracked file: a `.gitignore` naming a folder whose
+    // files were committed anyway leaves them in every clone.
+    let t = TempTree::new();
+    let mut rng = Rng::new(1501);
+    let keys: Vec<String> = (0..7).map(|_| miniback_key(&mut rng)).collect();
+    t.git_init();
+    t.write(".gitignore", "playground/\n*.gen.js\n");
+    t.write("playground/server.js", format!("k = \"{}\"\n", keys[0]));
+    t.write(
+        "playground/deep/x/tool.js",
+        format!("k = \"{}\"\n", keys[1]),
+    );
+    t.write("lib/api.gen.js", format!("k = \"{}\"\n", keys[2]));
+    t.git(&[
+        "add",
+        "-f",
+        "playground/server.js",
+        "playground/deep/x/tool.js",
+        "lib/api.gen.js",
+        ".gitignore",
+    ]);
+    t.commit_all("track files in ignored places");
+    // Untracked files beside them stay ignored.
+    t.write("playground/local.js", format!("k = \"{}\"\n", keys[3]));
+    t.write("lib/other.gen.js", format!("k = \"{}\"\n", keys[4]));
+    // `.keyscanignore` is the user's word to keyscan: it holds for tracked
+    // files too.
+    t.write(".keyscanignore", "playground/deep/\n");
+    let (v, _) = json_in(t.path(), &["."]);
+    let mut found: Vec<&str> = key_findings(&v)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["lib/api.gen.js", "playground/server.js"], "{v}");
+    // A folder named on the command line is scanned whole, ignored or not
+    // (as any explicit path); below it the rules apply again, the
+    // repository's `.gitignore` above it included.
+    t.write("playground/sub/.gitignore", "*.tmp.js\n");
+    t.write("playground/sub/a.tmp.js", format!("k = \"{}\"\n", keys[5]));
+    t.git(&["add", "-f", "playground/sub/a.tmp.js"]);
+    t.write("playground/sub/b.tmp.js", format!("k = \"{}\"\n", keys[6]));
+    let (v, _) = json_in(&t.path().join("playground"), &["."]);
+    let mut found: Vec<&str> = key_findings(&v)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["local.js", "server.js", "sub/a.tmp.js"], "{v}");
+}

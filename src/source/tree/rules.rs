@@ -45,6 +45,8 @@ pub(super) const MAX_IGNORE_FILE_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Default)]
 pub(super) struct Layer {
     parent: Option<Arc<Layer>>,
+    /// The folder: as walked, or absolute above the scan root.
+    dir: PathBuf,
     /// A folder above the scan root: its matchers see absolute paths.
     above_root: bool,
     custom: Option<Gitignore>,
@@ -162,6 +164,7 @@ impl Layer {
         };
         Layer {
             parent: parent.cloned(),
+            dir: dir.to_path_buf(),
             above_root,
             custom,
             dot_ignore,
@@ -290,16 +293,24 @@ pub(super) struct Rules {
     pub(super) global: Arc<Gitignore>,
 }
 
+/// What the rules say of one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Decision {
+    /// `Some(true)` ignored, `Some(false)` re-included by a `!` pattern,
+    /// `None` no rule.
+    pub(super) ignored: Option<bool>,
+    /// The deciding rule is git's (`.gitignore`, `info/exclude`, global
+    /// excludes), which a tracked file overrides; `.keyscanignore` and
+    /// `.ignore` rules are the user's word to keyscan and always hold.
+    pub(super) by_git: bool,
+}
+
 impl Rules {
-    /// Whether `path` (below the root, as walked) is ignored: `Some(true)`
-    /// ignored, `Some(false)` re-included by a `!` pattern, `None` no rule.
-    pub(super) fn decide(
-        &self,
-        layer: Option<&Arc<Layer>>,
-        path: &Path,
-        is_dir: bool,
-    ) -> Option<bool> {
-        let nearest = layer?;
+    /// What the rules say of `path` (below the root, as walked).
+    pub(super) fn decide(&self, layer: Option<&Arc<Layer>>, path: &Path, is_dir: bool) -> Decision {
+        let Some(nearest) = layer else {
+            return Decision::default();
+        };
         let chain = || std::iter::successors(Some(nearest), |l| l.parent.as_ref());
         let any_git = chain().any(|l| l.has_git);
         let (mut custom, mut dot_ignore, mut git, mut exclude) = (None, None, None, None);
@@ -307,10 +318,9 @@ impl Rules {
         let mut absolute: Option<PathBuf> = None;
         for l in chain() {
             if l.above_root && absolute.is_none() {
-                let rel = path.strip_prefix(&self.base.walked).ok();
-                match (self.base.canonical.as_ref(), rel) {
-                    (Some(canonical), Some(rel)) => absolute = Some(canonical.join(rel)),
-                    _ => break,
+                match self.absolute(path) {
+                    Some(abs) => absolute = Some(abs),
+                    None => break,
                 }
             }
             let p: &Path = match (&absolute, l.above_root) {
@@ -335,7 +345,44 @@ impl Rules {
         } else {
             None
         };
-        custom.or(dot_ignore).or(git).or(exclude).or(global)
+        match custom.or(dot_ignore) {
+            Some(v) => Decision {
+                ignored: Some(v),
+                by_git: false,
+            },
+            None => Decision {
+                ignored: git.or(exclude).or(global),
+                by_git: true,
+            },
+        }
+    }
+
+    /// The work tree whose git rules apply to `path` (the nearest folder up
+    /// with a `.git`) and `path` relative to it, `/`-separated: where to ask
+    /// whether git tracks it.
+    pub(super) fn git_scope(
+        &self,
+        layer: Option<&Arc<Layer>>,
+        path: &Path,
+    ) -> Option<(PathBuf, Vec<u8>)> {
+        let top = std::iter::successors(layer, |l| l.parent.as_ref()).find(|l| l.has_git)?;
+        let rel = if top.above_root {
+            self.absolute(path)?
+                .strip_prefix(&top.dir)
+                .ok()?
+                .to_path_buf()
+        } else {
+            path.strip_prefix(&top.dir).ok()?.to_path_buf()
+        };
+        let rel = crate::paths::slash_path(&rel);
+        Some((top.dir.clone(), rel.into_bytes()))
+    }
+
+    /// `path` (as walked) made absolute from the root's canonical path.
+    fn absolute(&self, path: &Path) -> Option<PathBuf> {
+        let canonical = self.base.canonical.as_ref()?;
+        let rel = path.strip_prefix(&self.base.walked).ok()?;
+        Some(canonical.join(rel))
     }
 }
 
@@ -423,7 +470,7 @@ mod tests {
             global: Arc::new(Gitignore::empty()),
         };
         let d = |l: &Option<Arc<Layer>>, p: &str, dir: bool| {
-            rules.decide(l.as_ref(), &root.join(p), dir)
+            rules.decide(l.as_ref(), &root.join(p), dir).ignored
         };
         assert_eq!(d(&top, "a.log", false), Some(true));
         // `.ignore` outranks `.gitignore`'s re-inclusion.
@@ -443,7 +490,9 @@ mod tests {
         std::fs::create_dir_all(&plain).unwrap();
         let alone = layer(&plain, &[(".gitignore", "*.js\n")], None);
         assert_eq!(
-            rules.decide(alone.as_ref(), &plain.join("a.js"), false),
+            rules
+                .decide(alone.as_ref(), &plain.join("a.js"), false)
+                .ignored,
             None
         );
     }
@@ -482,7 +531,7 @@ mod tests {
         };
         // The valid line of `.ignore` still applies.
         assert_eq!(
-            rules.decide(l.as_ref(), &dir.join("ok.js"), false),
+            rules.decide(l.as_ref(), &dir.join("ok.js"), false).ignored,
             Some(true)
         );
     }

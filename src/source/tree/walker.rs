@@ -17,8 +17,10 @@
 
 use super::rules::{self, Layer, Present, RootBase, Rules};
 use super::visit::{Visitor, Walk};
-use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use crate::source::index::Index;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 /// Files of one folder handled as one job.
 const FILES_PER_JOB: usize = 64;
@@ -41,8 +43,61 @@ enum Job {
         path: PathBuf,
         layer: Option<Arc<Layer>>,
         root: usize,
+        /// The folder is git-ignored and was entered for the files git
+        /// tracks in it: only those are read.
+        git_ignored: bool,
     },
     Files(Vec<PathBuf>),
+}
+
+/// The paths git tracks, per work tree, read (with keyscan's own index
+/// reader) the first time the walk meets a git-ignored entry there.
+///
+/// Git never ignores a tracked file: a `.gitignore` that names a folder
+/// whose files were committed anyway (a playground, a vendored `dist/`)
+/// leaves them in every clone and every push. The walk reads them like any
+/// file; what git does not track in such a folder stays unread.
+#[derive(Default)]
+struct Tracked {
+    repos: Mutex<HashMap<PathBuf, Arc<OnceLock<Option<Index>>>>>,
+}
+
+impl Tracked {
+    /// Whether git tracks `rel` (a file) or anything below it (a folder) in
+    /// the work tree at `top`. `false` when the index cannot be read (a
+    /// `.git` file, a damaged index): the entry stays ignored, as before.
+    fn holds(&self, top: &Path, rel: &[u8], is_dir: bool) -> bool {
+        let cell = {
+            let mut repos = self.repos.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(repos.entry(top.to_path_buf()).or_default())
+        };
+        let index = cell.get_or_init(|| {
+            let git_dir = top.join(".git");
+            if !std::fs::symlink_metadata(&git_dir).is_ok_and(|m| m.is_dir()) {
+                return None;
+            }
+            Index::read(&git_dir.join("index"), &git_dir).ok()
+        });
+        index.as_ref().is_some_and(|ix| holds(ix, rel, is_dir))
+    }
+}
+
+/// Whether index `ix` holds file `rel`, or (`is_dir`) a path below folder
+/// `rel`. Entries are in path order, so this is one binary search.
+fn holds(ix: &Index, rel: &[u8], is_dir: bool) -> bool {
+    let mut key = rel.to_vec();
+    if is_dir {
+        key.push(b'/');
+    }
+    let at = ix.entries.partition_point(|e| ix.path(e) < key.as_slice());
+    ix.entries.get(at).is_some_and(|e| {
+        let p = ix.path(e);
+        if is_dir {
+            p.starts_with(&key)
+        } else {
+            p == key.as_slice()
+        }
+    })
 }
 
 /// The shared stack of jobs. A worker waits while the stack is empty and
@@ -124,6 +179,7 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
                 path: r.clone(),
                 layer,
                 root: roots.len() - 1,
+                git_ignored: false,
             });
         } else if meta.is_file() {
             // Named on the command line: read as given.
@@ -141,12 +197,23 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    let tracked = Tracked::default();
     let work = || {
         let mut v = Visitor::new(walk);
         while let Some(job) = queue.next() {
             match job {
-                Job::Dir { path, layer, root } => {
-                    list(spec, &roots[root], &queue, &mut v, path, layer, root)
+                Job::Dir {
+                    path,
+                    layer,
+                    root,
+                    git_ignored,
+                } => {
+                    let at = Place {
+                        rules: &roots[root],
+                        root,
+                        git_ignored,
+                    };
+                    list(spec, &at, &queue, &tracked, &mut v, path, layer)
                 }
                 Job::Files(files) => {
                     for f in &files {
@@ -165,17 +232,25 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
     });
 }
 
+/// Where a listed folder is: its root's rules, and whether git ignores it.
+struct Place<'r> {
+    rules: &'r Rules,
+    root: usize,
+    git_ignored: bool,
+}
+
 /// Lists one folder: queues its sub-folders and large batches of its files,
 /// and reads the rest.
 fn list(
     spec: &Spec,
-    rules: &Rules,
+    at: &Place,
     queue: &Queue,
+    tracked: &Tracked,
     v: &mut Visitor,
     dir: PathBuf,
     layer: Option<Arc<Layer>>,
-    root: usize,
 ) {
+    let rules = at.rules;
     let listing = match std::fs::read_dir(&dir) {
         Ok(l) => l,
         Err(e) => {
@@ -220,15 +295,34 @@ fn list(
         if name == ".git" || spec.skip_names.iter().any(|n| name == *n) {
             continue;
         }
-        if spec.rules && rules.decide(layer.as_ref(), &path, ft.is_dir()) == Some(true) {
-            continue;
+        let is_dir = ft.is_dir();
+        let mut git_ignored = at.git_ignored;
+        if spec.rules {
+            let d = rules.decide(layer.as_ref(), &path, is_dir);
+            let ignored_by_git = match d.ignored {
+                Some(true) if !d.by_git => continue,
+                Some(false) if !d.by_git => false,
+                Some(true) => true,
+                _ => at.git_ignored,
+            };
+            if ignored_by_git {
+                // Git ignores it: read only what git tracks there anyway.
+                let is_tracked = rules
+                    .git_scope(layer.as_ref(), &path)
+                    .is_some_and(|(top, rel)| tracked.holds(&top, &rel, is_dir));
+                if !is_tracked {
+                    continue;
+                }
+                git_ignored = true;
+            }
         }
-        if ft.is_dir() {
+        if is_dir {
             v.dir(&path);
             dirs.push(Job::Dir {
                 path,
                 layer: layer.clone(),
-                root,
+                root: at.root,
+                git_ignored,
             });
         } else if ft.is_symlink() {
             v.skip("symlink");
@@ -403,6 +497,41 @@ mod tests {
         let found = merged.into_inner().unwrap();
         assert!(found.stats.errors.is_empty(), "{:?}", found.stats.errors);
         found.blobs.into_iter().map(|b| b.path).collect()
+    }
+
+    #[test]
+    fn tracked_lookups_tell_folders_from_names_that_share_a_prefix() {
+        let t = tempfile::tempdir().unwrap();
+        let top = t.path();
+        for f in ["play-x/a.js", "play/b.js", "playground/c/d.js", "p", "z.js"] {
+            let p = top.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(top)
+                .output()
+                .expect("git is installed");
+            assert!(out.status.success(), "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        let tracked = Tracked::default();
+        let holds = |rel: &str, dir: bool| tracked.holds(top, rel.as_bytes(), dir);
+        assert!(holds("play", true));
+        assert!(holds("play-x", true));
+        assert!(holds("playground", true) && holds("playground/c", true));
+        assert!(!holds("playgr", true) && !holds("pla", true));
+        assert!(holds("play/b.js", false) && holds("p", false) && holds("z.js", false));
+        assert!(!holds("p", true) && !holds("play", false) && !holds("play/b", false));
+        assert!(!holds("zz", true) && !holds("a", false));
+        // No readable index (a `.git` file, a folder that is no repository):
+        // nothing is taken as tracked.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join(".git"), "gitdir: /nowhere\n").unwrap();
+        assert!(!tracked.holds(other.path(), b"p", false));
     }
 
     #[test]
