@@ -44,8 +44,9 @@ struct GitTree {
     repo: Repository,
     /// Canonical work-tree path.
     workdir: PathBuf,
-    /// Tracked secret-bearing and dotenv files: work-tree-relative path → blob id.
-    tracked: HashMap<String, Oid>,
+    /// Tracked secret-bearing and dotenv files: work-tree-relative path → blob
+    /// id. Read from the index on first use (the coverage threads never ask).
+    tracked: std::cell::OnceCell<HashMap<String, Oid>>,
     /// Parsed `.gitignore` per folder, for the negation workaround.
     cache: HashMap<PathBuf, Option<Gitignore>>,
     /// Per folder: `None` when it has no `.gitignore`, else what its rules
@@ -243,19 +244,10 @@ impl Oracles {
         if let Some(i) = self.git.iter().position(|g| g.workdir == workdir) {
             return TreeId::Git(i);
         }
-        let mut tracked = HashMap::new();
-        if let Ok(index) = repo.index() {
-            for entry in index.iter() {
-                let path = String::from_utf8_lossy(&entry.path);
-                if interesting(&path) {
-                    tracked.insert(path.into_owned(), entry.id);
-                }
-            }
-        }
         self.git.push(GitTree {
             repo,
             workdir,
-            tracked,
+            tracked: std::cell::OnceCell::new(),
             cache: HashMap::new(),
             ignore_files: HashMap::new(),
             listed: Arc::clone(&self.listed),
@@ -361,7 +353,7 @@ impl Oracles {
         };
         let g = &self.git[i];
         let rel = crate::paths::slash_path(path.strip_prefix(&g.workdir).ok()?);
-        g.tracked.get(&rel).copied()
+        g.tracked().get(&rel).copied()
     }
 
     /// Tracked dotenv and secret-bearing files of the git tree `tree` under
@@ -372,7 +364,7 @@ impl Oracles {
         };
         let g = &self.git[i];
         let mut out: Vec<(PathBuf, Oid)> = g
-            .tracked
+            .tracked()
             .iter()
             .map(|(rel, oid)| (g.workdir.join(rel), *oid))
             .filter(|(p, _)| p.starts_with(dir))
@@ -652,6 +644,22 @@ fn globals_file(repo: &Repository) -> IgnoreFile {
 }
 
 impl GitTree {
+    /// The tracked secret-bearing and dotenv files, read once.
+    fn tracked(&self) -> &HashMap<String, Oid> {
+        self.tracked.get_or_init(|| {
+            let mut tracked = HashMap::new();
+            if let Ok(index) = self.repo.index() {
+                for entry in index.iter() {
+                    let path = String::from_utf8_lossy(&entry.path);
+                    if interesting(&path) {
+                        tracked.insert(path.into_owned(), entry.id);
+                    }
+                }
+            }
+            tracked
+        })
+    }
+
     /// The folders between the work tree and `dir` (both included) that hold
     /// a `.gitignore`, when answers for files in `dir` can be shared with
     /// other folders of the same chain: libgit2 does not ignore `dir`, and

@@ -97,13 +97,21 @@ impl ProjectIndex {
     /// Records a manifest at `path` (relative, `/`-separated). `content` is the
     /// manifest's bytes when available (only `package.json` is read).
     pub fn add_manifest(&mut self, path: &str, content: Option<&[u8]>) {
+        let browser_app = content.and_then(browser_app_dependency);
+        self.add_manifest_facts(path, browser_app);
+    }
+
+    /// [`ProjectIndex::add_manifest`] with the browser-app dependency of a
+    /// `package.json` already found ([`browser_app_of`]): the tree walk
+    /// parses manifests on its worker threads.
+    pub fn add_manifest_facts(&mut self, path: &str, browser_app: Option<String>) {
         let dir = parent_dir(path).to_string();
         let name = file_name(path).to_string();
         let facts = self.roots.entry(dir).or_default();
         if name == "package.json" {
             facts.javascript = true;
-            if let Some(bytes) = content {
-                facts.browser_app = browser_app_dependency(bytes);
+            if browser_app.is_some() {
+                facts.browser_app = browser_app;
             }
         }
         if !facts.manifests.contains(&name) {
@@ -275,6 +283,11 @@ pub fn is_fact_name(name: &[u8]) -> bool {
 }
 
 /// The first browser-app tool among a `package.json`'s dependencies.
+/// The browser-app framework a `package.json` depends on, if any.
+pub fn browser_app_of(bytes: &[u8]) -> Option<String> {
+    browser_app_dependency(bytes)
+}
+
 fn browser_app_dependency(bytes: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     for section in ["dependencies", "devDependencies"] {

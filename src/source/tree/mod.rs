@@ -104,13 +104,16 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
 
     // Project roots, from the manifests the walk saw.
     let mut projects = ProjectIndex::new();
-    let manifests = std::mem::take(&mut merged.lock().unwrap().manifests);
+    let mut manifests = std::mem::take(&mut merged.lock().unwrap().manifests);
+    // The parallel walk's order is not the report's.
+    manifests.sort_by(|a, b| a.0.cmp(&b.0));
     let mut root_dirs: Vec<(String, PathBuf)> = Vec::new();
-    for (display, fs, content) in &manifests {
-        projects.add_manifest(display, content.as_deref());
-        let dir_display = parent_dir(display).to_string();
+    let mut known: HashSet<String> = HashSet::new();
+    for (display, fs, browser_app) in manifests {
+        projects.add_manifest_facts(&display, browser_app);
+        let dir_display = parent_dir(&display).to_string();
         if let Some(parent) = fs.parent() {
-            if !root_dirs.iter().any(|(d, _)| *d == dir_display) {
+            if known.insert(dir_display.clone()) {
                 root_dirs.push((dir_display, parent.to_path_buf()));
             }
         }

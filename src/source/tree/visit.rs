@@ -33,8 +33,9 @@ impl Root {
     }
 }
 
-/// A manifest seen by the walk: display path, path on disk, content (package.json only).
-pub(super) type Manifest = (String, PathBuf, Option<Vec<u8>>);
+/// A manifest seen by the walk: display path, path on disk, the browser-app
+/// dependency of a `package.json` (parsed on the worker thread).
+pub(super) type Manifest = (String, PathBuf, Option<String>);
 
 /// A folder and its dotenv files and build folders: name, path, kind.
 pub(super) type Listing = (PathBuf, Vec<(String, PathBuf, FileType)>);
@@ -368,14 +369,16 @@ pub(super) fn scan_file(
         None => String::new(),
     };
     if manifest {
-        let content = if name == "package.json" {
-            bytes.clone()
+        let browser_app = if name == "package.json" {
+            bytes
+                .as_deref()
+                .and_then(crate::facts::project::browser_app_of)
         } else {
             None
         };
         found
             .manifests
-            .push((shown.clone(), fs_path.to_path_buf(), content));
+            .push((shown.clone(), fs_path.to_path_buf(), browser_app));
     }
     let dotenv_bytes = if is_env { bytes } else { None };
     found.stats.shortfall(matcher, &shown, &scan);
