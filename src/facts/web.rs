@@ -73,6 +73,14 @@ pub struct WebFacts {
     configs: HashMap<String, BundlerConfig>,
 }
 
+/// One web project's facts: root, model, matched configs, matched modules.
+type ProjectOut = (
+    String,
+    WebProject,
+    Vec<(String, BundlerConfig)>,
+    Vec<(String, ModuleFacts)>,
+);
+
 impl WebFacts {
     /// Gathers the web facts of the JavaScript projects among `projects`
     /// that hold one of `matched` (display paths), reading files under
@@ -106,56 +114,95 @@ impl WebFacts {
                 }
             }
         }
-        for (root, paths) in by_root {
-            let Some(root_disk) = to_disk(&root) else {
-                continue;
-            };
-            let Some(project) = WebProject::gather(&root_disk) else {
-                continue;
-            };
-            let rel = |p: &str| -> String {
-                if root.is_empty() {
-                    p.to_string()
-                } else {
-                    p[root.len() + 1..].to_string()
-                }
-            };
-            let server_exports: Vec<&str> = project
-                .framework
-                .map(|f| f.server_exports.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            let mut needs_graph = false;
-            for path in &paths {
-                let Some(disk) = to_disk(path) else {
-                    continue;
+        // Projects are independent: their import graphs (reading, parsing and
+        // resolving modules) are built on every core.
+        let jobs: Vec<(String, Vec<&str>)> = by_root.into_iter().collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len())
+            .max(1);
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((root, paths)) = jobs.get(i) else {
+                    return out;
                 };
-                let name = file_name(path);
-                if bundler::is_config_file(name) {
-                    if let Ok(Some(text)) = read_text(&disk) {
-                        web.configs
-                            .insert(path.to_string(), bundler::read_config(&rel(path), &text));
-                    }
-                    continue;
+                if let Some(done) = Self::gather_project(root, paths, &to_disk) {
+                    out.push(done);
                 }
-                if !imports::is_source_file(path) {
-                    continue;
-                }
-                let Ok(Some(text)) = read_text(&disk) else {
-                    continue;
-                };
-                let facts = imports::scan_module(path, &text, &server_exports);
-                if project.framework.is_some() && project.convention(&rel(path), &facts).is_none() {
-                    needs_graph = true;
-                }
-                web.modules.insert(path.to_string(), facts);
             }
-            let mut project = project;
-            if needs_graph {
-                project.build_graph();
+        };
+        let done: Vec<ProjectOut> = std::thread::scope(|s| {
+            let others: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+            let mut all = work();
+            for h in others {
+                all.extend(h.join().expect("a web facts thread panicked"));
             }
+            all
+        });
+        for (root, project, configs, modules) in done {
+            web.configs.extend(configs);
+            web.modules.extend(modules);
             web.projects.insert(root, project);
         }
         web
+    }
+
+    /// The facts of the web project at display path `root`, from its
+    /// matched files `paths`: its project model (with the import graph when
+    /// conventions cannot decide), and the facts of its matched configs and
+    /// modules.
+    fn gather_project(
+        root: &str,
+        paths: &[&str],
+        to_disk: &dyn Fn(&str) -> Option<PathBuf>,
+    ) -> Option<ProjectOut> {
+        let root_disk = to_disk(root)?;
+        let project = WebProject::gather(&root_disk)?;
+        let rel = |p: &str| -> String {
+            if root.is_empty() {
+                p.to_string()
+            } else {
+                p[root.len() + 1..].to_string()
+            }
+        };
+        let server_exports: Vec<&str> = project
+            .framework
+            .map(|f| f.server_exports.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut configs = Vec::new();
+        let mut modules = Vec::new();
+        let mut needs_graph = false;
+        for path in paths {
+            let Some(disk) = to_disk(path) else {
+                continue;
+            };
+            let name = file_name(path);
+            if bundler::is_config_file(name) {
+                if let Ok(Some(text)) = read_text(&disk) {
+                    configs.push((path.to_string(), bundler::read_config(&rel(path), &text)));
+                }
+                continue;
+            }
+            if !imports::is_source_file(path) {
+                continue;
+            }
+            let Ok(Some(text)) = read_text(&disk) else {
+                continue;
+            };
+            let facts = imports::scan_module(path, &text, &server_exports);
+            if project.framework.is_some() && project.convention(&rel(path), &facts).is_none() {
+                needs_graph = true;
+            }
+            modules.push((path.to_string(), facts));
+        }
+        let mut project = project;
+        if needs_graph {
+            project.build_graph();
+        }
+        Some((root.to_string(), project, configs, modules))
     }
 
     /// The web project `path` belongs to, with its root display path.
