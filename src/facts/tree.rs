@@ -306,21 +306,34 @@ impl TreeFacts {
             .map_or(1, |n| n.get())
             .min(dirs.len().div_ceil(ROOTS_PER_THREAD))
             .max(1);
-        let share = dirs.len().div_ceil(threads).max(1);
         let scan_dirs: Vec<PathBuf> = facts.roots.iter().map(|r| r.canon.clone()).collect();
-        let mut shares = dirs.chunks(share);
-        let first = shares.next().unwrap_or(&[]);
+        // Roots are handed out in runs of neighbours (which share folders
+        // and answers) as threads come free: the cost of a root varies a
+        // hundredfold (a `node_modules` package shares its answers, a folder
+        // of a monorepo asks libgit2), so equal shares left one thread with
+        // most of the work.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let take = || {
+            let at = next.fetch_add(ROOTS_PER_RUN, std::sync::atomic::Ordering::Relaxed);
+            dirs.get(at..(at + ROOTS_PER_RUN).min(dirs.len()))
+                .filter(|run| !run.is_empty())
+        };
+        let work = |oracles: &mut Oracles| {
+            let mut out = Coverage::default();
+            while let Some(run) = take() {
+                out.extend(coverage(oracles, run));
+            }
+            out
+        };
         let covered: Vec<Coverage> = std::thread::scope(|s| {
-            let others: Vec<_> = shares
-                .map(|part| {
+            let others: Vec<_> = (1..threads)
+                .map(|_| {
                     let scan_dirs = scan_dirs.clone();
                     let listed = std::sync::Arc::clone(&listed);
-                    s.spawn(move || {
-                        coverage(&mut Oracles::new(scan_dirs).with_listed(listed), part)
-                    })
+                    s.spawn(move || work(&mut Oracles::new(scan_dirs).with_listed(listed)))
                 })
                 .collect();
-            let mut out = vec![coverage(&mut oracles, first)];
+            let mut out = vec![work(&mut oracles)];
             out.extend(
                 others
                     .into_iter()
@@ -421,13 +434,27 @@ impl TreeFacts {
 /// fewer threads (opening the repositories again costs more than it saves).
 const ROOTS_PER_THREAD: usize = 64;
 
+/// Project roots one coverage thread takes at a time.
+const ROOTS_PER_RUN: usize = 32;
+
 /// The coverage of some project roots, as one thread found it.
+#[derive(Default)]
 struct Coverage {
     gaps: Vec<CoverageGap>,
     /// Display folder → the tree that answers for it.
     tree_of_root: Vec<(String, (bool, PathBuf))>,
     /// Folders where git was not available, with the reason.
     no_git: Vec<(PathBuf, String)>,
+}
+
+impl Coverage {
+    /// Adds a later run of the same thread (whose `no_git` is its oracles'
+    /// whole list so far).
+    fn extend(&mut self, later: Coverage) {
+        self.gaps.extend(later.gaps);
+        self.tree_of_root.extend(later.tree_of_root);
+        self.no_git = later.no_git;
+    }
 }
 
 /// Which of [`PROBES`] git would not ignore in each of `dirs` (display
