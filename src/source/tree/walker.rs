@@ -104,14 +104,29 @@ fn holds(ix: &Index, rel: &[u8], is_dir: bool) -> bool {
 /// others are busy (they may push more); the walk is over when the stack is
 /// empty and nobody is busy.
 struct Queue {
-    state: Mutex<(Vec<Job>, usize)>,
+    /// Pending jobs, workers busy with one, and whether a worker panicked.
+    state: Mutex<(Vec<Job>, usize, bool)>,
     ready: Condvar,
+}
+
+/// A job being worked on: done when dropped, also when the worker panics
+/// (then every other worker stops instead of waiting for it forever, and
+/// the panic reaches the caller).
+struct Busy<'q>(&'q Queue);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.done(std::thread::panicking());
+    }
 }
 
 impl Queue {
     fn next(&self) -> Option<Job> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
+            if state.2 {
+                return None;
+            }
             if let Some(job) = state.0.pop() {
                 state.1 += 1;
                 return Some(job);
@@ -133,10 +148,11 @@ impl Queue {
         }
     }
 
-    fn done(&self) {
+    fn done(&self, panicked: bool) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.1 -= 1;
-        if state.1 == 0 && state.0.is_empty() {
+        state.2 |= panicked;
+        if panicked || (state.1 == 0 && state.0.is_empty()) {
             self.ready.notify_all();
         }
     }
@@ -190,7 +206,7 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
     }
     drop(first);
     let queue = Queue {
-        state: Mutex::new((jobs, 0)),
+        state: Mutex::new((jobs, 0, false)),
         ready: Condvar::new(),
     };
     let threads = match spec.threads {
@@ -201,6 +217,7 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
     let work = || {
         let mut v = Visitor::new(walk);
         while let Some(job) = queue.next() {
+            let _busy = Busy(&queue);
             match job {
                 Job::Dir {
                     path,
@@ -221,7 +238,6 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
                     }
                 }
             }
-            queue.done();
         }
     };
     std::thread::scope(|s| {
@@ -497,6 +513,48 @@ mod tests {
         let found = merged.into_inner().unwrap();
         assert!(found.stats.errors.is_empty(), "{:?}", found.stats.errors);
         found.blobs.into_iter().map(|b| b.path).collect()
+    }
+
+    #[test]
+    fn a_worker_that_panics_stops_the_others_instead_of_leaving_them_waiting() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let queue = Queue {
+                state: Mutex::new((
+                    vec![Job::Files(Vec::new()), Job::Files(Vec::new())],
+                    0,
+                    false,
+                )),
+                ready: Condvar::new(),
+            };
+            let taken = std::sync::Barrier::new(2);
+            let outcome = std::thread::scope(|s| {
+                let waiter = s.spawn(|| {
+                    let job = queue.next();
+                    let _busy = Busy(&queue);
+                    taken.wait();
+                    drop(job);
+                    // Busy with its job until the other panics; then its
+                    // next call must not wait for the panicked worker.
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    drop(_busy);
+                    queue.next().is_none()
+                });
+                let panicker = s.spawn(|| {
+                    let _job = queue.next();
+                    let _busy = Busy(&queue);
+                    taken.wait();
+                    panic!("a bug in a visitor");
+                });
+                let panicked = panicker.join().is_err();
+                (panicked, waiter.join().unwrap())
+            });
+            tx.send(outcome).unwrap();
+        });
+        let outcome = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the walk hung after a worker panicked");
+        assert_eq!(outcome, (true, true));
     }
 
     #[test]
