@@ -35,7 +35,10 @@ use crate::dotenv;
 use crate::facts::tree::{Listed, ListedDir, PROBES as PROBE_NAMES};
 use git2::{Oid, Repository};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use std::collections::HashMap;
+/// Maps keyed by paths and names, asked thousands of times per scan: a fast
+/// hash (nothing here is keyed by an attacker's choice in a way that could
+/// degrade more than this scan).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -94,7 +97,7 @@ pub struct Oracles {
     listed: Arc<Listed>,
     /// Device of each folder asked about (libgit2's discovery stops at a
     /// device boundary).
-    devices: HashMap<PathBuf, Option<u64>, foldhash::fast::RandomState>,
+    devices: HashMap<PathBuf, Option<u64>>,
 }
 
 impl std::fmt::Debug for Oracles {
@@ -124,7 +127,7 @@ impl Oracles {
         Oracles {
             git: Vec::new(),
             plain: Vec::new(),
-            by_dir: HashMap::new(),
+            by_dir: HashMap::default(),
             scan_dirs,
             no_git: Vec::new(),
             listed: Arc::default(),
@@ -248,12 +251,12 @@ impl Oracles {
             repo,
             workdir,
             tracked: std::cell::OnceCell::new(),
-            cache: HashMap::new(),
-            ignore_files: HashMap::new(),
+            cache: HashMap::default(),
+            ignore_files: HashMap::default(),
             listed: Arc::clone(&self.listed),
             globals: None,
-            shared: HashMap::new(),
-            dirs_ignored: HashMap::new(),
+            shared: HashMap::default(),
+            dirs_ignored: HashMap::default(),
         });
         TreeId::Git(self.git.len() - 1)
     }
@@ -273,7 +276,7 @@ impl Oracles {
         self.no_git.push((root.clone(), why));
         self.plain.push(PlainTree {
             root,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
         });
         TreeId::Plain(self.plain.len() - 1)
     }
@@ -321,11 +324,17 @@ impl Oracles {
         let TreeId::Git(i) = tree else {
             unreachable!("only git trees share answers")
         };
+        // The chain's answers so far, looked up once (a chain hashes every
+        // folder path in it).
+        let known_all: Option<Vec<Option<bool>>> = self.git[i]
+            .shared
+            .get(&chain)
+            .map(|m| names.iter().map(|n| m.get(n).copied()).collect());
         let mut out = Vec::new();
-        for &name in names {
-            let known = self.git[i].shared.get(&chain).and_then(|m| m.get(name));
+        for (k, &name) in names.iter().enumerate() {
+            let known = known_all.as_ref().and_then(|a| a[k]);
             let ignored = match known {
-                Some(&v) => Some(v),
+                Some(v) => Some(v),
                 None => {
                     let v = self.git[i].is_ignored(&dir.join(name), false);
                     if let Some(v) = v {
@@ -647,7 +656,7 @@ impl GitTree {
     /// The tracked secret-bearing and dotenv files, read once.
     fn tracked(&self) -> &HashMap<String, Oid> {
         self.tracked.get_or_init(|| {
-            let mut tracked = HashMap::new();
+            let mut tracked = HashMap::default();
             if let Ok(index) = self.repo.index() {
                 for entry in index.iter() {
                     let path = String::from_utf8_lossy(&entry.path);
@@ -683,22 +692,21 @@ impl GitTree {
         }
         let mut chain = Vec::new();
         let mut folder = self.workdir.clone();
-        let mut folders = vec![folder.clone()];
-        for c in rel.components() {
-            folder.push(c);
-            folders.push(folder.clone());
-        }
-        for f in folders {
-            match &self.ignore_file(&f) {
+        let mut parts = rel.components();
+        loop {
+            match &self.ignore_file(&folder) {
                 None => {}
                 Some(IgnoreFile {
                     sharing: Some(except),
                     ..
-                }) if !singled_out(except, &f) => chain.push(f),
+                }) if !singled_out(except, &folder) => chain.push(folder.clone()),
                 Some(_) => return None,
             }
+            match parts.next() {
+                Some(c) => folder.push(c),
+                None => return Some(chain),
+            }
         }
-        Some(chain)
     }
 
     /// The `.gitignore` of folder `f` (canonical), read once; `None` when
