@@ -519,17 +519,21 @@ mod tests {
         assert_eq!(st.files_scanned, 0);
     }
 
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo is installed");
+        assert!(made.success());
+    }
+
     #[test]
     fn a_file_swapped_for_a_fifo_is_skipped_without_blocking() {
         let rules = RuleSet::builtin().unwrap();
         let matcher = Matcher::new(rules);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&path)
-            .status()
-            .expect("mkfifo is installed");
-        assert!(made.success());
+        mkfifo(&path);
         // Opening a FIFO without a writer would block here forever.
         let st = scan_one(&matcher, &path, ".env").stats;
         assert!(st.errors.is_empty(), "{:?}", st.errors);
@@ -543,11 +547,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Not a dotenv file or a manifest: opened without a second `fstat`.
         let fifo = dir.path().join("app.js");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo is installed");
-        assert!(made.success());
+        mkfifo(&fifo);
         let st = scan_one(&matcher, &fifo, "app.js").stats;
         assert!(st.errors.is_empty(), "{:?}", st.errors);
         assert_eq!(st.bytes_scanned, 0);
