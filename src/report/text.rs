@@ -117,7 +117,13 @@ impl TextReporter {
                 for_terminal(&c.author),
                 for_terminal(&c.date),
                 f.history_note()
-                    .map(|n| format!(" ({n} — rotate)"))
+                    .map(|n| if f.severity > Severity::Info {
+                        // A publishable key is meant to be public: nothing to
+                        // rotate, whatever history holds.
+                        format!(" ({n} — rotate)")
+                    } else {
+                        format!(" ({n})")
+                    })
                     .unwrap_or_default()
             )?;
         }
@@ -510,6 +516,24 @@ mod tests {
             let header = format!("1 key in {n} place");
             assert!(out.contains(&header), "{out}");
         }
+    }
+
+    #[test]
+    fn history_places_say_rotate_only_for_keys_that_must_stay_secret() {
+        let plain = |name: &str| format!("{name}-plain");
+        let (mut finding, summary) = report_parts(&plain);
+        let out = render_default(std::slice::from_ref(&finding), &summary);
+        assert!(
+            out.contains("(removed from HEAD but still in history — rotate)"),
+            "{out}"
+        );
+        finding.severity = Severity::Info;
+        let out = render_default(&[finding], &summary);
+        assert!(
+            out.contains("(removed from HEAD but still in history)"),
+            "{out}"
+        );
+        assert!(!out.contains("— rotate"), "{out}");
     }
 
     #[test]
