@@ -122,7 +122,7 @@ pub struct Cli {
     #[arg(long)]
     pub fix: bool,
 
-    /// Worker threads [default: one per core].
+    /// Worker threads, for every step of a scan [default: one per core].
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

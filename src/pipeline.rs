@@ -185,9 +185,18 @@ impl Scanner {
         // while it asks its coverage questions.
         let roots = &req.options.roots;
         let walk_matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
+        let threads = req.options.threads;
         let (tree, web) = std::thread::scope(|s| {
-            let web = s.spawn(|| WebFacts::gather(roots, &projects, &walk_matched));
-            let tree = TreeFacts::gather_listed(roots, &seen, &projects, &listed);
+            if threads == 1 {
+                // `-j 1`: one thread, one step after the other.
+                let tree = TreeFacts::gather_listed(roots, &seen, &projects, &listed, threads);
+                return (
+                    tree,
+                    WebFacts::gather(roots, &projects, &walk_matched, threads),
+                );
+            }
+            let web = s.spawn(|| WebFacts::gather(roots, &projects, &walk_matched, threads));
+            let tree = TreeFacts::gather_listed(roots, &seen, &projects, &listed, threads);
             (tree, web.join().expect("the web facts thread panicked"))
         });
         let walk_blobs = walk_matched.len();
@@ -202,7 +211,7 @@ impl Scanner {
             web
         } else {
             let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
-            WebFacts::gather(roots, &projects, &matched)
+            WebFacts::gather(roots, &projects, &matched, req.options.threads)
         };
         let facts = Facts {
             projects,
@@ -259,7 +268,8 @@ impl Scanner {
         // other files (framework, config, imports).
         if let Some(workdir) = repo.workdir() {
             let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
-            facts.web = WebFacts::gather(&[workdir.to_path_buf()], &facts.projects, &matched);
+            facts.web =
+                WebFacts::gather(&[workdir.to_path_buf()], &facts.projects, &matched, threads);
         }
         // The dotenv habit, checked on what is about to be committed: a staged
         // dotenv or secrets file (even without a key in it), and a staged

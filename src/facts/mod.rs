@@ -35,6 +35,18 @@ pub mod tree;
 pub mod web;
 
 use history::KeyAges;
+
+/// How many threads a facts step may use: `requested` (`-j`), or one per
+/// core when it is 0, and never more than `jobs`.
+pub(crate) fn workers(requested: usize, jobs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match requested {
+        0 => cores,
+        n => n,
+    }
+    .min(jobs)
+    .max(1)
+}
 use project::ProjectIndex;
 use tree::TreeFacts;
 use web::WebFacts;
@@ -113,6 +125,16 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facts_threads_follow_j_and_never_outnumber_the_jobs() {
+        assert_eq!(workers(1, 100), 1);
+        assert_eq!(workers(3, 100), 3);
+        assert_eq!(workers(8, 2), 2);
+        assert_eq!(workers(4, 0), 1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(workers(0, 1000), cores.min(1000));
+    }
 
     #[test]
     fn without_tree_facts_the_source_decides_what_is_ignored() {

@@ -200,17 +200,19 @@ impl TreeFacts {
         seen_files: &[SeenFile],
         projects: &ProjectIndex,
     ) -> TreeFacts {
-        Self::gather_listed(roots, seen_files, projects, &[])
+        Self::gather_listed(roots, seen_files, projects, &[], 0)
     }
 
     /// [`TreeFacts::gather`], with what the walk's listings showed
     /// (`(folder as walked, what it held)`): folders found there are not
-    /// asked about again.
+    /// asked about again. `threads`: at most this many threads for the
+    /// coverage check (`-j`; 0 = one per core).
     pub fn gather_listed(
         roots: &[PathBuf],
         seen_files: &[SeenFile],
         projects: &ProjectIndex,
         listed: &[(PathBuf, ListedDir)],
+        threads: usize,
     ) -> TreeFacts {
         let roots: Vec<ScanRoot> = root_displays(roots)
             .into_iter()
@@ -302,10 +304,7 @@ impl TreeFacts {
             .roots()
             .filter_map(|(dir, _)| Some((dir.to_string(), facts.fs_of_dir(dir)?)))
             .collect();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(dirs.len().div_ceil(ROOTS_PER_THREAD))
-            .max(1);
+        let threads = super::workers(threads, dirs.len().div_ceil(ROOTS_PER_THREAD));
         let scan_dirs: Vec<PathBuf> = facts.roots.iter().map(|r| r.canon.clone()).collect();
         // Roots are handed out in runs of neighbours (which share folders
         // and answers) as threads come free: the cost of a root varies a
@@ -587,7 +586,7 @@ mod tests {
         assert!(inputs.listed.len() >= 8, "{:?}", inputs.listed);
         let asked = TreeFacts::gather(&roots, &inputs.seen, &inputs.projects);
         let listed =
-            TreeFacts::gather_listed(&roots, &inputs.seen, &inputs.projects, &inputs.listed);
+            TreeFacts::gather_listed(&roots, &inputs.seen, &inputs.projects, &inputs.listed, 2);
         assert!(!asked.gaps.is_empty() && !asked.files.is_empty());
         assert_eq!(listed.gaps, asked.gaps);
         assert_eq!(listed.files, asked.files);

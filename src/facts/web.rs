@@ -85,7 +85,14 @@ impl WebFacts {
     /// Gathers the web facts of the JavaScript projects among `projects`
     /// that hold one of `matched` (display paths), reading files under
     /// `roots` (the scan's roots on disk).
-    pub fn gather(roots: &[PathBuf], projects: &ProjectIndex, matched: &[&str]) -> WebFacts {
+    ///
+    /// `threads`: at most this many threads (`-j`; 0 = one per core).
+    pub fn gather(
+        roots: &[PathBuf],
+        projects: &ProjectIndex,
+        matched: &[&str],
+        threads: usize,
+    ) -> WebFacts {
         let displays = root_displays(roots);
         let to_disk = |display: &str| -> Option<PathBuf> {
             displays.iter().find_map(|(given, prefix)| {
@@ -118,10 +125,7 @@ impl WebFacts {
         // resolving modules) are built on every core.
         let jobs: Vec<(String, Vec<&str>)> = by_root.into_iter().collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(jobs.len())
-            .max(1);
+        let threads = super::workers(threads, jobs.len());
         let work = || {
             let mut out = Vec::new();
             loop {

@@ -723,3 +723,18 @@ fn tracked_files_are_read_even_where_a_gitignore_names_their_folder() {
     found.sort();
     assert_eq!(found, ["local.js", "server.js", "sub/a.tmp.js"], "{v}");
 }
+
+#[test]
+fn one_thread_and_every_core_give_the_same_report() {
+    // `-j 1` runs the walk, the git facts and the web facts one after the
+    // other on one thread; the default runs them on every core.
+    let t = webapp();
+    let (mut one, code_one) = json_in(t.path(), &["-j", "1", "."]);
+    let (mut all, code_all) = json_in(t.path(), &["."]);
+    assert_eq!(code_one, code_all);
+    assert!(!findings(&all).is_empty());
+    for v in [&mut one, &mut all] {
+        v["summary"]["duration_ms"] = Value::Null;
+    }
+    assert_eq!(one, all);
+}
