@@ -203,8 +203,17 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Makes a FIFO at `path`, for the tests that a read never blocks on one.
+    pub(crate) fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo is installed");
+        assert!(made.success(), "mkfifo {}", path.display());
+    }
 
     #[test]
     fn read_limited_takes_regular_files_within_the_limit_only() {
@@ -261,11 +270,7 @@ mod tests {
             .unwrap()
             .is_none());
         let fifo = dir.path().join("pipe.js");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        mkfifo(&fifo);
         assert!(open_regular(&fifo, Links::Follow).unwrap().is_none());
         // A link in a folder on the way is the walk's business (it never
         // descends through one); only the last part is refused here.

@@ -167,15 +167,6 @@ fn a_utf16_file_bigger_than_a_buffer_is_streamed_and_its_last_key_found() {
 }
 
 #[cfg(unix)]
-fn mkfifo(p: &Path) {
-    let st = std::process::Command::new("mkfifo")
-        .arg(p)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
-#[cfg(unix)]
 #[test]
 fn config_and_baseline_files_must_be_regular_files_of_sane_size() {
     let t = TempTree::new();

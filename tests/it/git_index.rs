@@ -398,11 +398,7 @@ fn an_index_that_is_a_fifo_is_refused_without_hanging() {
     t.commit_all("init");
     let index = t.path().join(".git/index");
     std::fs::remove_file(&index).unwrap();
-    let status = std::process::Command::new("mkfifo")
-        .arg(&index)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    mkfifo(&index);
     let out = run_bounded(t.path(), &["--staged"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

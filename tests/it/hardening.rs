@@ -387,11 +387,7 @@ fn empty_files_fifos_sockets_and_devices_never_block() {
     t.write("empty.txt", "");
     t.write("src/app.js", format!("k='{key}'\n"));
     let fifo = t.path().join("pipe.env");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&fifo);
     let _socket = std::os::unix::net::UnixListener::bind(t.path().join("daemon.sock")).unwrap();
 
     let (v, code) = json(t.path(), &["."]);
@@ -793,11 +789,7 @@ fn a_fifo_ignore_file_in_a_web_project_never_hangs_the_context_step() {
     for dir in ["app/src/lib", "app/src"] {
         let fifo = t.path().join(dir).join(".gitignore");
         let _ = std::fs::remove_file(&fifo);
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        mkfifo(&fifo);
         let (v, code) = json_within(t.path(), &["."], std::time::Duration::from_secs(20));
         assert_eq!(code, 1, "{v:#}");
         let keys = key_findings(&v);

@@ -38,14 +38,6 @@ fn notes(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn mkfifo(p: &Path) {
-    let st = std::process::Command::new("mkfifo")
-        .arg(p)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 #[test]
 fn build_folders_that_are_links_are_not_followed() {
     let outside = TempTree::new();

@@ -441,6 +441,7 @@ fn walk_error_leaves<'e>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::tests::mkfifo;
     use crate::rules::RuleSet;
     use crate::scan::MIN_CHUNK;
 
@@ -517,14 +518,6 @@ mod tests {
         );
         assert_eq!(st.files_skipped.get("unreadable"), Some(&1));
         assert_eq!(st.files_scanned, 0);
-    }
-
-    fn mkfifo(path: &Path) {
-        let made = std::process::Command::new("mkfifo")
-            .arg(path)
-            .status()
-            .expect("mkfifo is installed");
-        assert!(made.success());
     }
 
     #[test]

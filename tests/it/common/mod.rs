@@ -394,3 +394,13 @@ pub fn git_staged_listing(dir: &Path) -> Vec<String> {
     v.sort_by(|a, b| a[2..].cmp(&b[2..]));
     v
 }
+
+/// Makes a FIFO at `p` (`mkfifo`): opening it for reading blocks until a
+/// writer comes, which is what the hardening tests need to guard against.
+pub fn mkfifo(p: &Path) {
+    let st = std::process::Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .expect("mkfifo is installed");
+    assert!(st.success(), "mkfifo {}", p.display());
+}
