@@ -33,22 +33,9 @@ use std::path::Path;
 /// `links`: [`Links::Follow`] for a file named on the command line, which is
 /// taken as given; [`Links::Refuse`] for everything found in the tree.
 pub fn open_regular(path: &Path, links: Links) -> std::io::Result<Option<(File, u64)>> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let nofollow = match links {
-            Links::Follow => 0,
-            Links::Refuse => libc::O_NOFOLLOW,
-        };
-        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow);
-    }
-    let file = match opts.open(path) {
+    let file = match open_nonblocking(path, links) {
         Ok(file) => file,
-        // The last part is a symbolic link (`O_NOFOLLOW`).
-        #[cfg(unix)]
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) if is_link_refused(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
@@ -71,18 +58,44 @@ pub fn open_regular(path: &Path, links: Links) -> std::io::Result<Option<(File, 
 /// cannot come from a checkout (git stores none), and whoever can make one in
 /// the tree while keyscan runs already controls the machine.
 pub fn open_listed(path: &Path) -> io::Result<Option<File>> {
+    match open_nonblocking(path, Links::Refuse) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if is_link_refused(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens `path` for reading, non-blocking (a FIFO never hangs the open or
+/// a read) and without a controlling terminal; with [`Links::Refuse`], not
+/// through a symbolic link in its last part (`O_NOFOLLOW`, an error
+/// [`is_link_refused`] recognises). Every read of a file keyscan did not
+/// write goes through here.
+fn open_nonblocking(path: &Path, links: Links) -> io::Result<File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
+        let nofollow = match links {
+            Links::Follow => 0,
+            Links::Refuse => libc::O_NOFOLLOW,
+        };
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow);
     }
-    match opts.open(path) {
-        Ok(file) => Ok(Some(file)),
-        #[cfg(unix)]
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
-        Err(e) => Err(e),
+    opts.open(path)
+}
+
+/// Whether an open failed because the last part of the path is a symbolic
+/// link that `O_NOFOLLOW` refused (`ELOOP`).
+fn is_link_refused(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
     }
 }
 
@@ -91,26 +104,9 @@ pub fn open_listed(path: &Path) -> io::Result<Option<File>> {
 /// never followed (it may point out of the tree, at `/proc/self/environ` or
 /// another repository's secrets).
 pub fn read_small(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+    let Some((file, _)) = open_regular(path, Links::Refuse)? else {
         return Ok(None);
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
-    }
-    let file = match opts.open(path) {
-        Ok(f) => f,
-        // O_NOFOLLOW on a path swapped for a link since the check.
-        #[cfg(unix)]
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
-        Err(e) => return Err(e),
     };
-    if !file.metadata()?.is_file() {
-        return Ok(None);
-    }
     let mut bytes = Vec::new();
     file.take(limit).read_to_end(&mut bytes)?;
     Ok(Some(bytes))
@@ -137,19 +133,7 @@ pub fn read_limited(path: &Path, limit: u64, links: Links) -> io::Result<Vec<u8>
             "is a symbolic link; keyscan does not follow links inside the scanned tree",
         ));
     }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let nofollow = if links == Links::Refuse {
-            libc::O_NOFOLLOW
-        } else {
-            0
-        };
-        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow);
-    }
-    let file = opts.open(path)?;
+    let file = open_nonblocking(path, links)?;
     if !file.metadata()?.is_file() {
         return Err(io::Error::other(
             "not a regular file (a FIFO, socket or device); refusing to read it",
