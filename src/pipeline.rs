@@ -186,19 +186,18 @@ impl Scanner {
         let roots = &req.options.roots;
         let walk_matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
         let threads = req.options.threads;
-        let (tree, web) = std::thread::scope(|s| {
-            if threads == 1 {
-                // `-j 1`: one thread, one step after the other.
-                let tree = TreeFacts::gather_listed(roots, &seen, &projects, &listed, threads);
-                return (
-                    tree,
-                    WebFacts::gather(roots, &projects, &walk_matched, threads),
-                );
-            }
-            let web = s.spawn(|| WebFacts::gather(roots, &projects, &walk_matched, threads));
-            let tree = TreeFacts::gather_listed(roots, &seen, &projects, &listed, threads);
-            (tree, web.join().expect("the web facts thread panicked"))
-        });
+        let gather_tree = || TreeFacts::gather_listed(roots, &seen, &projects, &listed, threads);
+        let gather_web = || WebFacts::gather(roots, &projects, &walk_matched, threads);
+        let (tree, web) = if threads == 1 {
+            // `-j 1`: one thread, one step after the other.
+            (gather_tree(), gather_web())
+        } else {
+            std::thread::scope(|s| {
+                let web = s.spawn(gather_web);
+                let tree = gather_tree();
+                (tree, web.join().expect("the web facts thread panicked"))
+            })
+        };
         let walk_blobs = walk_matched.len();
         drop(walk_matched);
         // Tracked secret files the walk did not read (they match an ignore
@@ -211,7 +210,7 @@ impl Scanner {
             web
         } else {
             let matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
-            WebFacts::gather(roots, &projects, &matched, req.options.threads)
+            WebFacts::gather(roots, &projects, &matched, threads)
         };
         let facts = Facts {
             projects,

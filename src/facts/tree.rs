@@ -36,6 +36,45 @@ pub struct ListedDir {
     pub dotenv: bool,
 }
 
+impl ListedDir {
+    /// What a folder's entries (name, kind) show.
+    pub fn of<'a>(entries: impl IntoIterator<Item = (&'a str, std::fs::FileType)>) -> ListedDir {
+        let mut marks = ListedDir::default();
+        for (name, ft) in entries {
+            match name {
+                ".git" | "HEAD" => marks.repo_marker = true,
+                ".gitignore" => marks.gitignore = Some(ft.is_file()),
+                _ if ft.is_file()
+                    && parser::is_dotenv_name(name)
+                    && !parser::is_template_name(name) =>
+                {
+                    marks.dotenv = true
+                }
+                _ => {}
+            }
+        }
+        marks
+    }
+
+    /// Lists `dir` for a folder the walk did not list; `None` if it cannot
+    /// be listed.
+    pub fn read(dir: &Path) -> Option<ListedDir> {
+        let entries: Vec<(String, std::fs::FileType)> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter_map(|e| {
+                Some((
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.file_type().ok()?,
+                ))
+            })
+            .collect();
+        Some(ListedDir::of(
+            entries.iter().map(|(n, ft)| (n.as_str(), *ft)),
+        ))
+    }
+}
+
 /// The folders the walk listed, by canonical path.
 pub type Listed = HashMap<PathBuf, ListedDir, foldhash::fast::RandomState>;
 
@@ -475,18 +514,9 @@ fn coverage(oracles: &mut Oracles, dirs: &[(String, PathBuf)]) -> Coverage {
         if missing.is_empty() {
             continue;
         }
-        let dotenv_exists = listed.map(|l| l.dotenv).unwrap_or_else(|| {
-            std::fs::read_dir(fs_dir)
-                .map(|rd| {
-                    rd.flatten().any(|e| {
-                        let n = e.file_name().to_string_lossy().into_owned();
-                        parser::is_dotenv_name(&n)
-                            && !parser::is_template_name(&n)
-                            && e.file_type().is_ok_and(|t| t.is_file())
-                    })
-                })
-                .unwrap_or(false)
-        });
+        let dotenv_exists = listed
+            .or_else(|| ListedDir::read(fs_dir))
+            .is_some_and(|l| l.dotenv);
         gaps.push(CoverageGap {
             dir: dir.clone(),
             missing,

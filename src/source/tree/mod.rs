@@ -144,8 +144,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
                 .flatten()
                 .filter_map(|e| {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    let wanted =
-                        dotenv::is_dotenv_name(&name) || BUILD_DIRS.contains(&name.as_str());
+                    let wanted = visit::is_root_entry(&name);
                     Some((name, e.path(), e.file_type().ok()?)).filter(|_| wanted)
                 })
                 .collect()

@@ -124,6 +124,12 @@ fn display_by_components(roots: &[Root], p: &Path) -> String {
     root.display_path(p)
 }
 
+/// Whether an entry of a project root matters after the walk: a dotenv file
+/// (project ids, ignored dotenv files) or a build-output folder.
+pub(super) fn is_root_entry(name: &str) -> bool {
+    dotenv::is_dotenv_name(name) || BUILD_DIRS.contains(&name)
+}
+
 /// One worker thread's state: nothing here is shared, so nothing is locked
 /// while files are scanned. What it found is merged into the walk's when it
 /// is dropped.
@@ -162,26 +168,14 @@ impl<'w, 'm> Visitor<'w, 'm> {
                 .iter()
                 .filter_map(|(p, ft)| Some((p.file_name()?.to_str()?, *ft)))
         };
-        let mut marks = ListedDir::default();
-        for (name, ft) in names() {
-            match name {
-                ".git" | "HEAD" => marks.repo_marker = true,
-                ".gitignore" => marks.gitignore = Some(ft.is_file()),
-                _ if ft.is_file()
-                    && dotenv::is_dotenv_name(name)
-                    && !dotenv::is_template_name(name) =>
-                {
-                    marks.dotenv = true
-                }
-                _ => {}
-            }
-        }
-        self.found.dirs.push((dir.to_path_buf(), marks));
+        self.found
+            .dirs
+            .push((dir.to_path_buf(), ListedDir::of(names())));
         if !names().any(|(n, _)| is_manifest(n)) {
             return;
         }
         let wanted = names()
-            .filter(|(n, _)| dotenv::is_dotenv_name(n) || BUILD_DIRS.contains(n))
+            .filter(|(n, _)| is_root_entry(n))
             .map(|(n, ft)| (n.to_string(), dir.join(n), ft))
             .collect();
         self.found.listings.push((dir.to_path_buf(), wanted));
