@@ -171,6 +171,7 @@ impl Scanner {
                     seen,
                     root_dotenv,
                     listed,
+                    covers,
                 },
         } = source::tree::scan(&req.options, &self.matcher)?;
         let mut output = SourceOutput {
@@ -186,7 +187,11 @@ impl Scanner {
         let roots = &req.options.roots;
         let walk_matched: Vec<&str> = output.blobs.iter().map(|b| b.path.as_str()).collect();
         let threads = req.options.threads;
-        let gather_tree = || TreeFacts::gather_listed(roots, &seen, &projects, &listed, threads);
+        let walked = crate::facts::tree::Walked {
+            listed: &listed,
+            covers: &covers,
+        };
+        let gather_tree = || TreeFacts::gather_listed(roots, &seen, &projects, walked, threads);
         let gather_web = || WebFacts::gather(roots, &projects, &walk_matched, threads);
         let (tree, web) = if threads == 1 {
             // `-j 1`: one thread, one step after the other.

@@ -75,10 +75,40 @@ impl ListedDir {
     }
 }
 
+/// What the walk's own reading of git's ignore rules says of one folder
+/// that holds a manifest: whether git ignores the folder, and which of
+/// [`PROBES`] it would not ignore there. The walk has every ignore file of
+/// the way down in hand, so this costs a few pattern matches, where libgit2
+/// reads and matches every ignore file from the work tree down for each
+/// project root (thousands in a tree with a `node_modules`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotenvCover {
+    /// The top of the work tree whose rules these are (absolute, as the
+    /// walk reached it; canonical once the facts step has checked it).
+    pub top: PathBuf,
+    /// Git ignores the folder, or a folder above it in the work tree.
+    pub excluded: bool,
+    /// Bit `i` set: git would not ignore `PROBES[i]` in the folder.
+    pub unignored: u8,
+}
+
+impl DotenvCover {
+    /// The probe names git would not ignore.
+    pub fn unignored(&self) -> Vec<&'static str> {
+        PROBES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.unignored & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
 /// The folders the walk listed, by canonical path.
 pub type Listed = HashMap<PathBuf, ListedDir, foldhash::fast::RandomState>;
 
-/// The dotenv files every project root must have ignored.
+/// The dotenv files every project root must have ignored (at most 8: a
+/// [`DotenvCover`] holds them as bits).
 pub const PROBES: &[&str] = &[
     ".env",
     ".env.local",
@@ -87,6 +117,10 @@ pub const PROBES: &[&str] = &[
     ".env.production.local",
     ".env.staging",
 ];
+const _: () = assert!(
+    PROBES.len() <= 8,
+    "a DotenvCover holds the probes as 8 bits"
+);
 
 /// The probes a project root is missing, after subtracting what an ancestor
 /// root's lines will cover.
@@ -239,18 +273,19 @@ impl TreeFacts {
         seen_files: &[SeenFile],
         projects: &ProjectIndex,
     ) -> TreeFacts {
-        Self::gather_listed(roots, seen_files, projects, &[], 0)
+        Self::gather_listed(roots, seen_files, projects, Walked::default(), 0)
     }
 
-    /// [`TreeFacts::gather`], with what the walk's listings showed
-    /// (`(folder as walked, what it held)`): folders found there are not
-    /// asked about again. `threads`: at most this many threads for the
-    /// coverage check (`-j`; 0 = one per core).
+    /// [`TreeFacts::gather`], with what the walk's listings showed: folders
+    /// found there are not asked about again, and a project root the walk
+    /// answered the coverage question for ([`DotenvCover`]) is not put to
+    /// libgit2. `threads`: at most this many threads for the coverage check
+    /// (`-j`; 0 = one per core).
     pub fn gather_listed(
         roots: &[PathBuf],
         seen_files: &[SeenFile],
         projects: &ProjectIndex,
-        listed: &[(PathBuf, ListedDir)],
+        walked: Walked,
         threads: usize,
     ) -> TreeFacts {
         let roots: Vec<ScanRoot> = root_displays(roots)
@@ -265,18 +300,21 @@ impl TreeFacts {
                 })
             })
             .collect();
+        let canonical = |walked: &Path| -> Option<(usize, PathBuf)> {
+            let i = roots.iter().position(|r| walked.starts_with(&r.given))?;
+            let rel = walked.strip_prefix(&roots[i].given).ok()?;
+            Some((i, roots[i].canon.join(rel)))
+        };
         let listed: std::sync::Arc<Listed> = std::sync::Arc::new(
-            listed
+            walked
+                .listed
                 .iter()
-                .filter_map(|(walked, marks)| {
-                    let root = roots.iter().find(|r| walked.starts_with(&r.given))?;
-                    let rel = walked.strip_prefix(&root.given).ok()?;
-                    Some((root.canon.join(rel), *marks))
-                })
+                .filter_map(|(walked, marks)| Some((canonical(walked)?.1, *marks)))
                 .collect(),
         );
         let mut oracles = Oracles::new(roots.iter().map(|r| r.canon.clone()).collect())
             .with_listed(std::sync::Arc::clone(&listed));
+        let covers = trusted_covers(&mut oracles, &roots, walked.covers, canonical);
         let mut facts = TreeFacts {
             roots,
             files: Vec::new(),
@@ -356,10 +394,11 @@ impl TreeFacts {
             dirs.get(at..(at + ROOTS_PER_RUN).min(dirs.len()))
                 .filter(|run| !run.is_empty())
         };
+        let covers = &covers;
         let work = |oracles: &mut Oracles| {
             let mut out = Coverage::default();
             while let Some(run) = take() {
-                out.extend(coverage(oracles, run));
+                out.extend(coverage(oracles, covers, run));
             }
             out
         };
@@ -495,13 +534,98 @@ impl Coverage {
     }
 }
 
+/// What the walk gives the facts step: every folder it listed (as walked)
+/// with what its listing showed, and what git's rules say of the dotenv
+/// files of those that hold a manifest.
+#[derive(Clone, Copy, Default)]
+pub struct Walked<'a> {
+    /// Every folder listed (as walked) and what its listing showed.
+    pub listed: &'a [(PathBuf, ListedDir)],
+    /// The walk's coverage answers, per folder with a manifest (as walked).
+    pub covers: &'a [(PathBuf, DotenvCover)],
+}
+
+/// The walk's coverage answers, by canonical folder, that git would give
+/// too. The walk reads a work tree's rules from its top down, and starts
+/// afresh at every repository it enters; it does not know whether git
+/// ignores a scan root inside a work tree (it starts every root as not
+/// ignored). So an answer is trusted when its work tree's top is below the
+/// scan root, or is the root's own work tree and git does not ignore the
+/// root; and only when libgit2 finds a work tree at that top too (not
+/// across a file-system boundary it stops at, say). `canonical`: a walked
+/// path's root and canonical path.
+fn trusted_covers(
+    oracles: &mut Oracles,
+    roots: &[ScanRoot],
+    covers: &[(PathBuf, DotenvCover)],
+    canonical: impl Fn(&Path) -> Option<(usize, PathBuf)>,
+) -> HashMap<PathBuf, DotenvCover> {
+    if covers.is_empty() {
+        return HashMap::new();
+    }
+    // Per root: its work tree's top, when git does not ignore the root.
+    let mut root_top: Vec<Option<Option<PathBuf>>> = vec![None; roots.len()];
+    let mut tops: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let mut out = HashMap::with_capacity(covers.len());
+    for (walked, cover) in covers {
+        let Some((root, dir)) = canonical(walked) else {
+            continue;
+        };
+        let top = tops.entry(cover.top.clone()).or_insert_with(|| {
+            let canon = cover.top.canonicalize().ok()?;
+            let tree = oracles.tree_of_dir(&canon);
+            (oracles.tree_key(tree) == (true, canon.clone())).then_some(canon)
+        });
+        let Some(top) = top else {
+            continue;
+        };
+        let scan_root = &roots[root].canon;
+        if !(top.starts_with(scan_root) && top != scan_root) {
+            let root_ok = root_top[root].get_or_insert_with(|| {
+                let tree = oracles.tree_of_dir(scan_root);
+                let (git, workdir) = oracles.tree_key(tree);
+                (git && oracles.is_ignored(tree, scan_root, true) != Some(true)).then_some(workdir)
+            });
+            if root_ok.as_ref() != Some(&*top) {
+                continue;
+            }
+        }
+        out.insert(
+            dir,
+            DotenvCover {
+                top: top.clone(),
+                ..cover.clone()
+            },
+        );
+    }
+    out
+}
+
 /// Which of [`PROBES`] git would not ignore in each of `dirs` (display
-/// folder, canonical folder).
-fn coverage(oracles: &mut Oracles, dirs: &[(String, PathBuf)]) -> Coverage {
+/// folder, canonical folder): from the walk's answer where there is one
+/// (`covers`), from the oracles otherwise.
+fn coverage(
+    oracles: &mut Oracles,
+    covers: &HashMap<PathBuf, DotenvCover>,
+    dirs: &[(String, PathBuf)],
+) -> Coverage {
     let mut gaps = Vec::new();
     let mut tree_of_root = Vec::new();
     for (dir, fs_dir) in dirs {
         let listed = oracles.listed(fs_dir);
+        if let Some(cover) = covers.get(fs_dir) {
+            tree_of_root.push((dir.clone(), (true, cover.top.clone())));
+            let missing = cover.unignored();
+            if !cover.excluded && !missing.is_empty() {
+                gaps.push(CoverageGap {
+                    dir: dir.clone(),
+                    missing,
+                    dotenv_exists: listed.is_some_and(|l| l.dotenv),
+                    covers: Vec::new(),
+                });
+            }
+            continue;
+        }
         if listed.is_none() && !fs_dir.is_dir() {
             continue;
         }
@@ -563,6 +687,194 @@ fn ignore_line(path: &str, projects: &ProjectIndex) -> (String, String) {
 mod tests {
     use super::*;
 
+    /// The walk's coverage answers ([`DotenvCover`]) equal what git itself
+    /// says (`git check-ignore`), on random repositories: nested
+    /// `.gitignore` files with dotenv patterns, negations, anchored and
+    /// folder patterns, `info/exclude`, `.ignore` files (which must not
+    /// change git's answer) and nested repositories.
+    #[test]
+    fn walk_coverage_answers_equal_git_check_ignore() {
+        struct Rng(u64);
+        impl Rng {
+            fn below(&mut self, n: usize) -> usize {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                (self.0 % n as u64) as usize
+            }
+            fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+                from[self.below(from.len())]
+            }
+        }
+        const NAMES: &[&str] = &["a", "b", "app", "node_modules", "build", "pkg"];
+        const LINES: &[&str] = &[
+            ".env",
+            ".env*",
+            "!.env",
+            "*.local",
+            "!.env.local",
+            ".env.*",
+            "/.env",
+            "a/.env",
+            "**/.env.production",
+            "node_modules",
+            "!node_modules",
+            "node_modules/",
+            "!/node_modules/",
+            "build/",
+            "!/build/",
+            "*.env",
+            ".env.production*",
+            "a/",
+            "/a",
+            "!a/",
+            "**/b/",
+            "!**/b/.env",
+            "pkg/.env.staging",
+            ".env.?taging",
+            "[.]env",
+            "app/**",
+            "!app/**/.env.local",
+            "# .env",
+        ];
+        let git_ok = |dir: &Path, args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("git is installed");
+            assert!(out.status.success(), "git {args:?}");
+        };
+        let matcher = crate::scan::Matcher::new(crate::rules::RuleSet::builtin().unwrap());
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut compared = 0;
+        for case in 0..60 {
+            let t = tempfile::tempdir().unwrap();
+            let root = t.path().join("repo");
+            std::fs::create_dir_all(&root).unwrap();
+            git_ok(&root, &["init", "-q"]);
+            let lines = |rng: &mut Rng| -> String {
+                (0..1 + rng.below(4))
+                    .map(|_| format!("{}\n", rng.pick(LINES)))
+                    .collect()
+            };
+            if rng.below(3) == 0 {
+                let text = lines(&mut rng);
+                std::fs::write(root.join(".git/info/exclude"), text).unwrap();
+            }
+            // An excludes file of the repository's own: the walk does not
+            // read it, so it must leave the question to libgit2.
+            let own_excludes = rng.below(6) == 0;
+            if own_excludes {
+                let file = t.path().join("excludes");
+                std::fs::write(&file, ".env\n").unwrap();
+                git_ok(
+                    &root,
+                    &["config", "core.excludesFile", &file.to_string_lossy()],
+                );
+            }
+            let mut dirs = vec![root.clone()];
+            for _ in 0..10 {
+                let parent = dirs[rng.below(dirs.len())].clone();
+                let dir = parent.join(rng.pick(NAMES));
+                std::fs::create_dir_all(&dir).unwrap();
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+            for dir in &dirs {
+                if rng.below(5) < 3 {
+                    std::fs::write(dir.join("package.json"), "{}").unwrap();
+                }
+                if rng.below(5) < 2 {
+                    std::fs::write(dir.join(".gitignore"), lines(&mut rng)).unwrap();
+                }
+                if rng.below(4) == 0 {
+                    let text = format!(
+                        "{}\n",
+                        rng.pick(&["!.env", "!a/", "!node_modules/", "!build/", ".env.local"])
+                    );
+                    std::fs::write(dir.join(".ignore"), text).unwrap();
+                }
+                if dir != &root && rng.below(5) == 0 {
+                    git_ok(dir, &["init", "-q"]);
+                }
+            }
+            let opts = crate::source::tree::TreeOptions {
+                roots: vec![root.clone()],
+                no_ignore: false,
+                build_dirs: false,
+                threads: 2,
+                chunk: crate::scan::MIN_CHUNK,
+            };
+            let inputs = crate::source::tree::scan(&opts, &matcher).unwrap().facts;
+            let canon_tmp = t.path().canonicalize().unwrap();
+            for (walked, cover) in &inputs.covers {
+                let top = cover.top.canonicalize().unwrap();
+                assert!(
+                    !(own_excludes && top == root.canonicalize().unwrap()),
+                    "case {case}: an answer for a repository with its own excludes file"
+                );
+                let dir = walked.canonicalize().unwrap();
+                let rel = slash_path(dir.strip_prefix(&top).unwrap());
+                assert!(top.starts_with(&canon_tmp), "{top:?}");
+                let mut asked: Vec<String> = PROBES.iter().map(|p| join_display(&rel, p)).collect();
+                // The folder without a trailing `/`: git then looks at what
+                // it is, as `git add` does (with the `/`, `app/**` matches
+                // `app/` itself, which `git add` never asks).
+                if !rel.is_empty() {
+                    asked.push(rel.clone());
+                }
+                let out = std::process::Command::new("git")
+                    .args(["check-ignore", "--no-index", "--stdin"])
+                    .current_dir(&top)
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .and_then(|mut c| {
+                        use std::io::Write;
+                        c.stdin
+                            .take()
+                            .unwrap()
+                            .write_all(asked.join("\n").as_bytes())?;
+                        c.wait_with_output()
+                    })
+                    .unwrap();
+                let ignored: Vec<&str> =
+                    std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+                let git_excluded = !rel.is_empty() && ignored.contains(&rel.as_str());
+                let git_unignored: Vec<&str> = PROBES
+                    .iter()
+                    .copied()
+                    .filter(|p| !ignored.contains(&join_display(&rel, p).as_str()))
+                    .collect();
+                let files = |d: &Path| {
+                    ["", ".gitignore", ".ignore"]
+                        .iter()
+                        .filter_map(|n| {
+                            std::fs::read_to_string(d.join(n))
+                                .ok()
+                                .map(|t| format!("{n}: {t:?}"))
+                        })
+                        .collect::<Vec<_>>()
+                };
+                let why = || {
+                    format!(
+                        "case {case}, folder `{rel}` of {top:?}; ignore files on the way: {:?}",
+                        dir.ancestors()
+                            .take_while(|a| a.starts_with(&top))
+                            .map(|a| (a.to_path_buf(), files(a)))
+                            .collect::<Vec<_>>()
+                    )
+                };
+                assert_eq!(cover.excluded, git_excluded, "{}", why());
+                assert_eq!(cover.unignored(), git_unignored, "{}", why());
+                compared += 1;
+            }
+        }
+        assert!(compared > 100, "only {compared} folders compared");
+    }
+
     #[test]
     fn answers_from_the_walks_listings_equal_answers_from_the_file_system() {
         let t = tempfile::tempdir().unwrap();
@@ -615,8 +927,11 @@ mod tests {
         let inputs = crate::source::tree::scan(&opts, &matcher).unwrap().facts;
         assert!(inputs.listed.len() >= 8, "{:?}", inputs.listed);
         let asked = TreeFacts::gather(&roots, &inputs.seen, &inputs.projects);
-        let listed =
-            TreeFacts::gather_listed(&roots, &inputs.seen, &inputs.projects, &inputs.listed, 2);
+        let walked = Walked {
+            listed: &inputs.listed,
+            covers: &inputs.covers,
+        };
+        let listed = TreeFacts::gather_listed(&roots, &inputs.seen, &inputs.projects, walked, 2);
         assert!(!asked.gaps.is_empty() && !asked.files.is_empty());
         assert_eq!(listed.gaps, asked.gaps);
         assert_eq!(listed.files, asked.files);

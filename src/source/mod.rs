@@ -83,6 +83,9 @@ pub struct TreeInputs {
     pub root_dotenv: Vec<(String, PathBuf)>,
     /// Every folder the walk listed (as walked) and what its listing showed.
     pub listed: Vec<(PathBuf, crate::facts::tree::ListedDir)>,
+    /// What git's rules say of the dotenv files of every listed folder
+    /// with a manifest, as the walk read them (as walked).
+    pub covers: Vec<(PathBuf, crate::facts::tree::DotenvCover)>,
 }
 
 /// What a git source saw that the facts step needs: manifest and dotenv

@@ -224,6 +224,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
     }
 
     let found_dirs = std::mem::take(&mut found.dirs);
+    let covers = std::mem::take(&mut found.covers);
     let mut stats = found.stats;
     // The parallel walk's order is not the report's.
     build_dirs_scanned.sort();
@@ -244,6 +245,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
             seen,
             root_dotenv,
             listed: found_dirs,
+            covers,
         },
     })
 }

@@ -26,6 +26,7 @@
 //! git (or jj) work tree, and only up to the nearest one: a nested
 //! repository's files are not ruled by the outer repository's `.gitignore`.
 
+use crate::facts::tree::{DotenvCover, PROBES};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::Match;
 use std::ffi::OsStr;
@@ -55,6 +56,13 @@ pub(super) struct Layer {
     exclude: Option<Gitignore>,
     /// The folder is a work tree's top (`.git` or `.jj` in it).
     has_git: bool,
+    /// Its `.git` is a folder (not a worktree's or submodule's `.git`
+    /// file, whose `info/exclude` lives elsewhere).
+    git_dir: bool,
+    /// Its `.git/config` may name an excludes file of its own
+    /// (`core.excludesFile`, or an `include` that could): git reads it, the
+    /// walk reads only the user's global one.
+    own_excludes: bool,
 }
 
 /// What the walk knows of one walk root, for the layers above it.
@@ -154,6 +162,8 @@ impl Layer {
         let custom = file(CUSTOM, present.custom);
         let dot_ignore = file(DOT_IGNORE, present.dot_ignore);
         let git = file(GITIGNORE, present.git);
+        let own_excludes =
+            present.git_dir && config_may_name_excludes(&dir.join(".git").join("config"));
         let exclude = if present.git_dir {
             let path = dir.join(".git").join("info").join("exclude");
             // Absent in most clones; git never checks out `.git`, so a link
@@ -171,6 +181,8 @@ impl Layer {
             git,
             exclude,
             has_git: present.repo_marker,
+            git_dir: present.git_dir,
+            own_excludes,
         }
     }
 
@@ -200,6 +212,23 @@ impl Layer {
             }
         }
         layer
+    }
+}
+
+/// Whether a repository's `config` may name an excludes file (or include
+/// another config that could): then only libgit2 knows git's rules. A
+/// config that is not a regular file, unreadable or oversized counts as
+/// may.
+fn config_may_name_excludes(config: &Path) -> bool {
+    const LIMIT: u64 = 1024 * 1024;
+    match crate::fs::read_small(config, LIMIT) {
+        Ok(Some(bytes)) if (bytes.len() as u64) < LIMIT => {
+            let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
+            text.contains("excludesfile") || text.contains("include")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        // A link, a special file, an error: libgit2 decides.
+        _ => true,
     }
 }
 
@@ -303,6 +332,10 @@ pub(super) struct Decision {
     /// excludes), which a tracked file overrides; `.keyscanignore` and
     /// `.ignore` rules are the user's word to keyscan and always hold.
     pub(super) by_git: bool,
+    /// What git's rules alone say, whatever `.keyscanignore` and `.ignore`
+    /// say: `Some(true)` when `git add` would ignore the path itself (its
+    /// folders are another question; see [`Rules::dotenv_cover`]).
+    pub(super) git: Option<bool>,
 }
 
 impl Rules {
@@ -345,16 +378,62 @@ impl Rules {
         } else {
             None
         };
+        let git = git.or(exclude).or(global);
         match custom.or(dot_ignore) {
             Some(v) => Decision {
                 ignored: Some(v),
                 by_git: false,
+                git,
             },
             None => Decision {
-                ignored: git.or(exclude).or(global),
+                ignored: git,
                 by_git: true,
+                git,
             },
         }
+    }
+
+    /// What git's rules say of the dotenv files a project root must keep
+    /// out of git ([`PROBES`]), for folder `dir` (as walked, listed with
+    /// `layer`) — the coverage question the facts step would otherwise put
+    /// to libgit2 once per project root, reading every ignore file from the
+    /// work tree down each time. `excluded`: git ignores `dir` or a folder
+    /// above it in the same work tree (then every file in it is ignored:
+    /// git never looks inside an ignored folder).
+    ///
+    /// `None` outside a work tree whose `.git` is a folder (a worktree's or
+    /// submodule's `.git` file keeps `info/exclude` elsewhere, and a tree
+    /// without git has no rules to read): the facts step asks libgit2.
+    pub(super) fn dotenv_cover(
+        &self,
+        layer: Option<&Arc<Layer>>,
+        dir: &Path,
+        excluded: bool,
+    ) -> Option<DotenvCover> {
+        let top = std::iter::successors(layer, |l| l.parent.as_ref()).find(|l| l.has_git)?;
+        if !top.git_dir || top.own_excludes {
+            return None;
+        }
+        let mut unignored = 0u8;
+        if !excluded {
+            for (i, name) in PROBES.iter().enumerate() {
+                if self.decide(layer, &dir.join(name), false).git != Some(true) {
+                    unignored |= 1 << i;
+                }
+            }
+        }
+        let top = if top.above_root {
+            top.dir.clone()
+        } else {
+            // Below the root, layers hold walked paths: made absolute the
+            // way the root's own path is.
+            self.absolute(&top.dir).unwrap_or_else(|| top.dir.clone())
+        };
+        Some(DotenvCover {
+            top,
+            excluded,
+            unignored,
+        })
     }
 
     /// The work tree whose git rules apply to `path` (the nearest folder up

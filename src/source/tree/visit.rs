@@ -8,7 +8,7 @@ use super::SMALL_FILE_LIMIT;
 use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::facts::project::{is_manifest, BUILD_DIRS};
-use crate::facts::tree::{ListedDir, SeenFile};
+use crate::facts::tree::{DotenvCover, ListedDir, SeenFile};
 use crate::finding::Origin;
 use crate::fs::{open_listed, open_regular, Links};
 use crate::paths::slash_path;
@@ -53,6 +53,9 @@ pub(super) struct Found {
     pub(super) listings: Vec<Listing>,
     /// Every folder listed, with what the facts step would ask of it.
     pub(super) dirs: Vec<(PathBuf, ListedDir)>,
+    /// What git's rules say of the dotenv files of every listed folder
+    /// that holds a manifest.
+    pub(super) covers: Vec<(PathBuf, DotenvCover)>,
     pub(super) stats: SourceStats,
 }
 
@@ -64,6 +67,7 @@ impl Found {
         self.visited.extend(other.visited);
         self.listings.extend(other.listings);
         self.dirs.extend(other.dirs);
+        self.covers.extend(other.covers);
         let (a, b) = (&mut self.stats, other.stats);
         a.files_scanned += b.files_scanned;
         a.bytes_scanned += b.bytes_scanned;
@@ -162,7 +166,12 @@ impl<'w, 'm> Visitor<'w, 'm> {
     /// with a manifest are kept (ignored ones included): the project-root
     /// checks after the walk need them, and listing those folders again
     /// costs thousands of system calls in a tree with a `node_modules`.
-    pub(super) fn listed(&mut self, dir: &Path, entries: &[(PathBuf, FileType)]) {
+    pub(super) fn listed(
+        &mut self,
+        dir: &Path,
+        entries: &[(PathBuf, FileType)],
+        cover: Option<DotenvCover>,
+    ) {
         let names = || {
             entries
                 .iter()
@@ -171,6 +180,9 @@ impl<'w, 'm> Visitor<'w, 'm> {
         self.found
             .dirs
             .push((dir.to_path_buf(), ListedDir::of(names())));
+        if let Some(cover) = cover {
+            self.found.covers.push((dir.to_path_buf(), cover));
+        }
         if !names().any(|(n, _)| is_manifest(n)) {
             return;
         }

@@ -17,6 +17,7 @@
 
 use super::rules::{self, Layer, Present, RootBase, Rules};
 use super::visit::{Visitor, Walk};
+use crate::facts::project::is_manifest;
 use crate::source::index::Index;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,9 @@ enum Job {
         /// The folder is git-ignored and was entered for the files git
         /// tracks in it: only those are read.
         git_ignored: bool,
+        /// Git's rules alone (whatever `.ignore` says) ignore the folder or
+        /// one above it in its work tree: for [`Rules::dotenv_cover`].
+        git_excluded: bool,
     },
     Files(Vec<PathBuf>),
 }
@@ -196,6 +200,9 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
                 layer,
                 root: roots.len() - 1,
                 git_ignored: false,
+                // The facts step checks each root with libgit2 before it
+                // trusts the answers below it.
+                git_excluded: false,
             });
         } else if meta.is_file() {
             // Named on the command line: read as given.
@@ -224,11 +231,13 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
                     layer,
                     root,
                     git_ignored,
+                    git_excluded,
                 } => {
                     let at = Place {
                         rules: &roots[root],
                         root,
                         git_ignored,
+                        git_excluded,
                     };
                     list(spec, &at, &queue, &tracked, &mut v, path, layer)
                 }
@@ -253,6 +262,7 @@ struct Place<'r> {
     rules: &'r Rules,
     root: usize,
     git_ignored: bool,
+    git_excluded: bool,
 }
 
 /// Lists one folder: queues its sub-folders and large batches of its files,
@@ -298,12 +308,27 @@ fn list(
         }
         entries.push((path, ft));
     }
-    v.listed(&dir, &entries);
     let layer = if spec.rules {
         Layer::child(layer.as_ref(), &dir, &present, &mut |p| v.problem(p))
     } else {
         None
     };
+    // A repository's top starts afresh: the rules of the work tree around
+    // it do not apply inside it.
+    let git_excluded = at.git_excluded && !present.repo_marker;
+    let holds_manifest = || {
+        entries.iter().any(|(p, _)| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_manifest)
+        })
+    };
+    let cover = if spec.rules && holds_manifest() {
+        rules.dotenv_cover(layer.as_ref(), &dir, git_excluded)
+    } else {
+        None
+    };
+    v.listed(&dir, &entries, cover);
     let mut dirs = Vec::new();
     let mut files = Vec::new();
     for (path, ft) in entries {
@@ -313,8 +338,10 @@ fn list(
         }
         let is_dir = ft.is_dir();
         let mut git_ignored = at.git_ignored;
+        let mut excluded = git_excluded;
         if spec.rules {
             let d = rules.decide(layer.as_ref(), &path, is_dir);
+            excluded |= d.git == Some(true);
             let ignored_by_git = match d.ignored {
                 Some(true) if !d.by_git => continue,
                 Some(false) if !d.by_git => false,
@@ -339,6 +366,7 @@ fn list(
                 layer: layer.clone(),
                 root: at.root,
                 git_ignored,
+                git_excluded: excluded,
             });
         } else if ft.is_symlink() {
             v.skip("symlink");
