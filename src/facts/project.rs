@@ -282,27 +282,99 @@ pub fn is_fact_name(name: &[u8]) -> bool {
     name == b".env" || name.starts_with(b".env.") || MANIFESTS.iter().any(|m| m.as_bytes() == name)
 }
 
-/// The first browser-app tool among a `package.json`'s dependencies.
-/// The browser-app framework a `package.json` depends on, if any.
+/// The browser-app framework a `package.json` depends on, if any: the
+/// first browser-app tool among its dependencies, then its dev
+/// dependencies.
 pub fn browser_app_of(bytes: &[u8]) -> Option<String> {
     browser_app_dependency(bytes)
 }
 
+/// The two sections of a `package.json` that name a browser-app tool; the
+/// rest of the file is skipped without being built into values (this runs
+/// for every `package.json` of a `node_modules`, thousands per scan).
+#[derive(serde::Deserialize)]
+struct DependencySections {
+    dependencies: Option<serde_json::Value>,
+    #[serde(rename = "devDependencies")]
+    dev_dependencies: Option<serde_json::Value>,
+}
+
 fn browser_app_dependency(bytes: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    for section in ["dependencies", "devDependencies"] {
-        if let Some(deps) = value.get(section).and_then(|d| d.as_object()) {
-            if let Some(dep) = BROWSER_APP_DEPS.iter().find(|d| deps.contains_key(**d)) {
-                return Some(dep.to_string());
-            }
+    let sections = match serde_json::from_slice::<DependencySections>(bytes) {
+        Ok(s) => [s.dependencies, s.dev_dependencies],
+        // A duplicate section (the last one counts) or a file that is not
+        // an object: read as a whole, as JSON says.
+        Err(_) => {
+            let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+            ["dependencies", "devDependencies"].map(|k| value.get_mut(k).map(std::mem::take))
         }
-    }
-    None
+    };
+    sections.iter().find_map(|deps| {
+        let deps = deps.as_ref()?.as_object()?;
+        BROWSER_APP_DEPS
+            .iter()
+            .find(|d| deps.contains_key(**d))
+            .map(|d| d.to_string())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sections read alone say what the whole file says: malformed
+    /// sections, duplicates (the last counts), files that are not objects.
+    #[test]
+    fn browser_app_dependency_reads_only_the_dependency_sections() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (r#"{"name":"x","dependencies":{"vite":"5"}}"#, Some("vite")),
+            (
+                r#"{"dependencies":"vite","devDependencies":{"gatsby":"5"}}"#,
+                Some("gatsby"),
+            ),
+            (
+                r#"{"dependencies":{"lodash":"4"},"devDependencies":{"vite":"5"}}"#,
+                Some("vite"),
+            ),
+            (
+                r#"{"dependencies":{"vite":"5"},"dependencies":{"lodash":"4"}}"#,
+                None,
+            ),
+            (
+                r#"{"dependencies":{"lodash":"4"},"dependencies":{"vite":"5"}}"#,
+                Some("vite"),
+            ),
+            (
+                r#"{"scripts":{"dev":"vite"},"files":["a"],"x":[1,{"y":null}]}"#,
+                None,
+            ),
+            (r#"["dependencies"]"#, None),
+            (r#"{"dependencies":{"vite":"5"}"#, None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            let reference = || -> Option<String> {
+                let value: serde_json::Value = serde_json::from_slice(text.as_bytes()).ok()?;
+                ["dependencies", "devDependencies"].iter().find_map(|s| {
+                    let deps = value.get(*s)?.as_object()?;
+                    BROWSER_APP_DEPS
+                        .iter()
+                        .find(|d| deps.contains_key(**d))
+                        .map(|d| d.to_string())
+                })
+            };
+            assert_eq!(
+                browser_app_dependency(text.as_bytes()).as_deref(),
+                *want,
+                "{text}"
+            );
+            assert_eq!(
+                browser_app_dependency(text.as_bytes()),
+                reference(),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn fact_names_as_bytes_agree_with_fact_paths() {
