@@ -133,7 +133,7 @@ impl WebFacts {
                 let Some((root, paths)) = jobs.get(i) else {
                     return out;
                 };
-                if let Some(done) = Self::gather_project(root, paths, &to_disk) {
+                if let Some(done) = Self::gather_project(root, paths, &to_disk, threads) {
                     out.push(done);
                 }
             }
@@ -162,6 +162,7 @@ impl WebFacts {
         root: &str,
         paths: &[&str],
         to_disk: &dyn Fn(&str) -> Option<PathBuf>,
+        threads: usize,
     ) -> Option<ProjectOut> {
         let root_disk = to_disk(root)?;
         let project = WebProject::gather(&root_disk)?;
@@ -204,7 +205,7 @@ impl WebFacts {
         }
         let mut project = project;
         if needs_graph {
-            project.build_graph();
+            project.build_graph(threads);
         }
         Some((root.to_string(), project, configs, modules))
     }
@@ -274,6 +275,47 @@ impl WebFacts {
 }
 
 /// Reads a small text file (at most [`imports::MAX_MODULE_BYTES`]).
+/// What a module imports and declares; `None` when it cannot be read.
+fn module_facts(path: &Path, server_exports: &[&str]) -> Option<ModuleFacts> {
+    let text = read_text(path).ok().flatten()?;
+    Some(imports::scan_module(
+        &path.to_string_lossy(),
+        &text,
+        server_exports,
+    ))
+}
+
+/// [`module_facts`] of each of `paths`, on up to `threads` threads (0 = one
+/// per core) when there are enough of them to share.
+fn read_modules(
+    paths: &[&Path],
+    server_exports: &[&str],
+    threads: usize,
+) -> Vec<(PathBuf, Option<ModuleFacts>)> {
+    const PER_THREAD: usize = 32;
+    let read = |share: &[&Path]| -> Vec<(PathBuf, Option<ModuleFacts>)> {
+        share
+            .iter()
+            .map(|p| (p.to_path_buf(), module_facts(p, server_exports)))
+            .collect()
+    };
+    let threads = super::workers(threads, paths.len() / PER_THREAD);
+    if threads <= 1 {
+        return read(paths);
+    }
+    let share = paths.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut parts = paths.chunks(share);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts.map(|part| s.spawn(move || read(part))).collect();
+        let mut out = read(first);
+        for h in others {
+            out.extend(h.join().expect("a module reader thread panicked"));
+        }
+        out
+    })
+}
+
 fn read_text(path: &Path) -> std::io::Result<Option<String>> {
     let meta = std::fs::symlink_metadata(path)?;
     if !meta.is_file() || meta.len() > imports::MAX_MODULE_BYTES {
@@ -409,8 +451,10 @@ impl WebProject {
         }
     }
 
-    /// Builds the import graph from every client entry of the project.
-    fn build_graph(&mut self) {
+    /// Builds the import graph from every client entry of the project;
+    /// `threads` read and parse the entries (a project's test fixtures can
+    /// hold a thousand Astro components).
+    fn build_graph(&mut self, threads: usize) {
         let Some(f) = self.framework else {
             return;
         };
@@ -426,14 +470,7 @@ impl WebProject {
         let mut facts_of = |p: &Path| -> Option<ModuleFacts> {
             cache
                 .entry(p.to_path_buf())
-                .or_insert_with(|| {
-                    let text = read_text(p).ok().flatten()?;
-                    Some(imports::scan_module(
-                        &p.to_string_lossy(),
-                        &text,
-                        &server_exports,
-                    ))
-                })
+                .or_insert_with(|| module_facts(p, &server_exports))
                 .clone()
         };
         // Client entries: by convention, by directive, Astro components
@@ -547,6 +584,19 @@ impl WebProject {
             .filter(|e| e.path.extension().is_some_and(|x| x == "astro"))
             .cloned()
             .collect();
+        // Every entry is read: all at once, on every core.
+        let unread: Vec<&Path> = entries
+            .iter()
+            .map(|e| e.path.as_path())
+            .filter(|p| !cache.contains_key(*p))
+            .collect();
+        cache.extend(read_modules(&unread, &server_exports, threads));
+        let mut facts_of = |p: &Path| -> Option<ModuleFacts> {
+            cache
+                .entry(p.to_path_buf())
+                .or_insert_with(|| module_facts(p, &server_exports))
+                .clone()
+        };
         let root = self.root_abs.clone();
         let boundaries = &self.boundaries;
         let reach = imports::reach(
@@ -587,5 +637,38 @@ impl WebProject {
             imports::Side::Client,
         );
         self.server_reach = Some(server_reach);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Modules read on several threads are the modules read on one, each
+    /// under its own path, unreadable ones included.
+    #[test]
+    fn modules_read_in_parallel_equal_modules_read_in_turn() {
+        let t = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for i in 0..150 {
+            let p = t.path().join(format!("m{i}.js"));
+            if i % 7 != 0 {
+                let text = format!(
+                    "import a from './m{}.js';\n\"use client\";\nexport const x{i} = 1;\n",
+                    i + 1
+                );
+                std::fs::write(&p, text).unwrap();
+            }
+            paths.push(p);
+        }
+        let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        let one = read_modules(&refs, &[], 1);
+        let many = read_modules(&refs, &[], 3);
+        assert_eq!(one.len(), 150);
+        assert_eq!(one, many);
+        assert!(one.iter().filter(|(_, f)| f.is_none()).count() == 22);
+        assert!(one
+            .iter()
+            .all(|(p, f)| f.is_none() || f.as_ref().unwrap().imports.len() == 1 && p.exists()));
     }
 }
