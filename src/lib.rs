@@ -83,5 +83,7 @@ pub mod scan;
 pub mod source;
 pub mod summary;
 pub mod suppress;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use error::{Error, Result};

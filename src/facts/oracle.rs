@@ -946,16 +946,7 @@ mod tests {
     fn shared_probe_answers_agree_with_asking_one_by_one() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let git = |args: &[&str]| {
-            let ok = std::process::Command::new("git")
-                .args(args)
-                .current_dir(&root)
-                .output()
-                .unwrap()
-                .status
-                .success();
-            assert!(ok, "git {args:?}");
-        };
+        let git = |args: &[&str]| crate::testing::git(&root, args);
         git(&["init", "-q"]);
         std::fs::write(
             root.join(".gitignore"),
@@ -1030,13 +1021,7 @@ mod tests {
     fn new_git_tree() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let ok = std::process::Command::new("git")
-            .args(["init", "-q"])
-            .current_dir(&root)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
+        crate::testing::git(&root, &["init", "-q"]);
         (dir, root)
     }
 

@@ -694,18 +694,7 @@ mod tests {
     /// change git's answer) and nested repositories.
     #[test]
     fn walk_coverage_answers_equal_git_check_ignore() {
-        struct Rng(u64);
-        impl Rng {
-            fn below(&mut self, n: usize) -> usize {
-                self.0 ^= self.0 << 13;
-                self.0 ^= self.0 >> 7;
-                self.0 ^= self.0 << 17;
-                (self.0 % n as u64) as usize
-            }
-            fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-                from[self.below(from.len())]
-            }
-        }
+        use crate::testing::Rng;
         const NAMES: &[&str] = &["a", "b", "app", "node_modules", "build", "pkg"];
         const LINES: &[&str] = &[
             ".env",
@@ -737,14 +726,7 @@ mod tests {
             "!app/**/.env.local",
             "# .env",
         ];
-        let git_ok = |dir: &Path, args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .args(args)
-                .current_dir(dir)
-                .output()
-                .expect("git is installed");
-            assert!(out.status.success(), "git {args:?}");
-        };
+        let git_ok = crate::testing::git;
         let matcher = crate::scan::Matcher::new(crate::rules::RuleSet::builtin().unwrap());
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut compared = 0;
@@ -884,16 +866,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();
         };
-        let git = |dir: &Path, args: &[&str]| {
-            let ok = std::process::Command::new("git")
-                .args(args)
-                .current_dir(dir)
-                .output()
-                .expect("git is installed")
-                .status
-                .success();
-            assert!(ok, "git {args:?}");
-        };
+        let git = crate::testing::git;
         write("package.json", "{}");
         write(".gitignore", "node_modules/\n.env\n");
         write(".env.local", "A=1\n");

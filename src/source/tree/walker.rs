@@ -395,29 +395,7 @@ mod tests {
     use std::collections::BTreeSet;
     use std::path::Path;
 
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-
-        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-            from[self.below(from.len())]
-        }
-
-        fn key(&mut self) -> String {
-            const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-            let body: String = (0..32)
-                .map(|_| ALNUM[self.below(ALNUM.len())] as char)
-                .collect();
-            format!("mbk_{body}")
-        }
-    }
+    use crate::testing::Rng;
 
     const PATTERNS: &[&str] = &[
         "*.log",
@@ -594,14 +572,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "x").unwrap();
         }
-        let git = |args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .args(args)
-                .current_dir(top)
-                .output()
-                .expect("git is installed");
-            assert!(out.status.success(), "git {args:?}");
-        };
+        let git = |args: &[&str]| crate::testing::git(top, args);
         git(&["init", "-q"]);
         git(&["add", "."]);
         let tracked = Tracked::default();
