@@ -183,6 +183,42 @@ fn nested_gitignore_can_reinclude_and_only_that_folder_is_reported() {
     assert_eq!(missing(&v, "apps/web/.gitignore"), vec![".env.local"]);
 }
 
+/// A deeper `.gitignore` that re-includes a folder the root's rules name
+/// (`!/node_modules/`, as vite's test fixtures do) re-includes it for git:
+/// its packages are project roots whose `.env` git would take, and the root's
+/// lines cover them. keyscan answers as `git check-ignore` does (libgit2 alone
+/// called those files ignored).
+#[test]
+fn a_deeper_gitignore_can_reinclude_a_folder_the_root_ignores() {
+    let t = repo();
+    t.write("package.json", "{}");
+    t.write(".gitignore", "node_modules\n");
+    t.write("fixtures/sass/package.json", "{}");
+    t.write("fixtures/sass/.gitignore", "!/node_modules/\n");
+    t.write("fixtures/sass/node_modules/pkg/package.json", "{}");
+    t.write("node_modules/dep/package.json", "{}");
+    let git_says = |path: &str| {
+        std::process::Command::new("git")
+            .args(["check-ignore", "-q", "--no-index", path])
+            .current_dir(t.path())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(!git_says("fixtures/sass/node_modules/pkg/.env"));
+    assert!(git_says("node_modules/dep/.env"));
+    let (v, _) = scan(t.path(), &["."]);
+    let cov = rules(&v, "gitignore-env-coverage");
+    assert_eq!(cov.len(), 1, "{v:#}");
+    assert_eq!(missing(&v, ".gitignore"), ALL_PROBES);
+    let message = cov[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`fixtures/sass/node_modules/pkg/`"),
+        "{message}"
+    );
+    assert!(!message.contains("node_modules/dep"), "{message}");
+}
+
 #[test]
 fn info_exclude_and_core_excludesfile_count() {
     let t = repo();
