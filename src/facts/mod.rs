@@ -47,6 +47,41 @@ pub(crate) fn workers(requested: usize, jobs: usize) -> usize {
     .min(jobs)
     .max(1)
 }
+
+/// `f` of every item, in the items' order, on `threads` threads (the
+/// caller's [`workers`]) that take the next item as they come free: the
+/// cost of an item may vary a hundredfold (one web project's import graph
+/// against another's).
+pub(crate) fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return out;
+            };
+            out.push((i, f(item)));
+        }
+    };
+    let mut all: Vec<(usize, R)> = std::thread::scope(|s| {
+        let others: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in others {
+            all.extend(h.join().expect("a facts thread panicked"));
+        }
+        all
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
 use project::ProjectIndex;
 use tree::TreeFacts;
 use web::WebFacts;
@@ -125,6 +160,22 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parallel_map_keeps_the_order_of_the_items() {
+        let items: Vec<u64> = (0..500).collect();
+        let slow_square = |x: &u64| {
+            if x.is_multiple_of(97) {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            x * x
+        };
+        let want: Vec<u64> = items.iter().map(slow_square).collect();
+        for threads in [1, 2, 5] {
+            assert_eq!(parallel_map(&items, threads, slow_square), want);
+        }
+        assert!(parallel_map(&[] as &[u64], 3, slow_square).is_empty());
+    }
 
     #[test]
     fn facts_threads_follow_j_and_never_outnumber_the_jobs() {

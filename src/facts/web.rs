@@ -122,30 +122,17 @@ impl WebFacts {
             }
         }
         // Projects are independent: their import graphs (reading, parsing and
-        // resolving modules) are built on every core.
+        // resolving modules) are built on every core. `-j` bounds the whole
+        // step: a project's graph gets the threads the others leave it.
         let jobs: Vec<(String, Vec<&str>)> = by_root.into_iter().collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let threads = super::workers(threads, jobs.len());
-        let work = || {
-            let mut out = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((root, paths)) = jobs.get(i) else {
-                    return out;
-                };
-                if let Some(done) = Self::gather_project(root, paths, &to_disk, threads) {
-                    out.push(done);
-                }
-            }
-        };
-        let done: Vec<ProjectOut> = std::thread::scope(|s| {
-            let others: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
-            let mut all = work();
-            for h in others {
-                all.extend(h.join().expect("a web facts thread panicked"));
-            }
-            all
-        });
+        let outer = super::workers(threads, jobs.len());
+        let inner = (super::workers(threads, usize::MAX) / outer).max(1);
+        let done: Vec<ProjectOut> = super::parallel_map(&jobs, outer, |(root, paths)| {
+            Self::gather_project(root, paths, &to_disk, inner)
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         for (root, project, configs, modules) in done {
             web.configs.extend(configs);
             web.modules.extend(modules);
@@ -274,7 +261,6 @@ impl WebFacts {
     }
 }
 
-/// Reads a small text file (at most [`imports::MAX_MODULE_BYTES`]).
 /// What a module imports and declares; `None` when it cannot be read.
 fn module_facts(path: &Path, server_exports: &[&str]) -> Option<ModuleFacts> {
     let text = read_text(path).ok().flatten()?;
@@ -285,6 +271,18 @@ fn module_facts(path: &Path, server_exports: &[&str]) -> Option<ModuleFacts> {
     ))
 }
 
+/// [`module_facts`] of `path`, read once per graph (`cache`).
+fn cached_module_facts(
+    cache: &mut HashMap<PathBuf, Option<ModuleFacts>>,
+    path: &Path,
+    server_exports: &[&str],
+) -> Option<ModuleFacts> {
+    cache
+        .entry(path.to_path_buf())
+        .or_insert_with(|| module_facts(path, server_exports))
+        .clone()
+}
+
 /// [`module_facts`] of each of `paths`, on up to `threads` threads (0 = one
 /// per core) when there are enough of them to share.
 fn read_modules(
@@ -293,29 +291,13 @@ fn read_modules(
     threads: usize,
 ) -> Vec<(PathBuf, Option<ModuleFacts>)> {
     const PER_THREAD: usize = 32;
-    let read = |share: &[&Path]| -> Vec<(PathBuf, Option<ModuleFacts>)> {
-        share
-            .iter()
-            .map(|p| (p.to_path_buf(), module_facts(p, server_exports)))
-            .collect()
-    };
     let threads = super::workers(threads, paths.len() / PER_THREAD);
-    if threads <= 1 {
-        return read(paths);
-    }
-    let share = paths.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let mut parts = paths.chunks(share);
-        let first = parts.next().unwrap_or_default();
-        let others: Vec<_> = parts.map(|part| s.spawn(move || read(part))).collect();
-        let mut out = read(first);
-        for h in others {
-            out.extend(h.join().expect("a module reader thread panicked"));
-        }
-        out
+    super::parallel_map(paths, threads, |p| {
+        (p.to_path_buf(), module_facts(p, server_exports))
     })
 }
 
+/// Reads a small text file (at most [`imports::MAX_MODULE_BYTES`]).
 fn read_text(path: &Path) -> std::io::Result<Option<String>> {
     let meta = std::fs::symlink_metadata(path)?;
     if !meta.is_file() || meta.len() > imports::MAX_MODULE_BYTES {
@@ -452,8 +434,8 @@ impl WebProject {
     }
 
     /// Builds the import graph from every client entry of the project;
-    /// `threads` read and parse the entries (a project's test fixtures can
-    /// hold a thousand Astro components).
+    /// `threads` (at most) read and parse the entries (a project's test
+    /// fixtures can hold a thousand Astro components).
     fn build_graph(&mut self, threads: usize) {
         let Some(f) = self.framework else {
             return;
@@ -467,12 +449,7 @@ impl WebProject {
         };
         let server_exports: Vec<&str> = f.server_exports.iter().map(String::as_str).collect();
         let mut cache: HashMap<PathBuf, Option<ModuleFacts>> = HashMap::new();
-        let mut facts_of = |p: &Path| -> Option<ModuleFacts> {
-            cache
-                .entry(p.to_path_buf())
-                .or_insert_with(|| module_facts(p, &server_exports))
-                .clone()
-        };
+        let mut facts_of = |p: &Path| cached_module_facts(&mut cache, p, &server_exports);
         // Client entries: by convention, by directive, Astro components
         // (their <script> imports), HTML pages' scripts.
         let mut entries = Vec::new();
@@ -591,12 +568,7 @@ impl WebProject {
             .filter(|p| !cache.contains_key(*p))
             .collect();
         cache.extend(read_modules(&unread, &server_exports, threads));
-        let mut facts_of = |p: &Path| -> Option<ModuleFacts> {
-            cache
-                .entry(p.to_path_buf())
-                .or_insert_with(|| module_facts(p, &server_exports))
-                .clone()
-        };
+        let mut facts_of = |p: &Path| cached_module_facts(&mut cache, p, &server_exports);
         let root = self.root_abs.clone();
         let boundaries = &self.boundaries;
         let reach = imports::reach(
