@@ -93,8 +93,11 @@ pub struct DotenvCover {
 }
 
 impl DotenvCover {
-    /// The probe names git would not ignore.
+    /// The probe names git would not ignore (none in an excluded folder).
     pub fn unignored(&self) -> Vec<&'static str> {
+        if self.excluded {
+            return Vec::new();
+        }
         PROBES
             .iter()
             .enumerate()
@@ -613,28 +616,24 @@ fn coverage(
     let mut tree_of_root = Vec::new();
     for (dir, fs_dir) in dirs {
         let listed = oracles.listed(fs_dir);
-        if let Some(cover) = covers.get(fs_dir) {
-            tree_of_root.push((dir.clone(), (true, cover.top.clone())));
-            let missing = cover.unignored();
-            if !cover.excluded && !missing.is_empty() {
-                gaps.push(CoverageGap {
-                    dir: dir.clone(),
-                    missing,
-                    dotenv_exists: listed.is_some_and(|l| l.dotenv),
-                    covers: Vec::new(),
-                });
+        // The tree that answers, and the probes git would not ignore (none
+        // when it ignores the folder itself).
+        let (tree_key, missing) = match covers.get(fs_dir) {
+            Some(cover) => ((true, cover.top.clone()), cover.unignored()),
+            None => {
+                if listed.is_none() && !fs_dir.is_dir() {
+                    continue;
+                }
+                let tree = oracles.tree_of_dir(fs_dir);
+                let missing = if oracles.is_ignored(tree, fs_dir, true) == Some(true) {
+                    Vec::new()
+                } else {
+                    oracles.unignored_probes(tree, fs_dir, PROBES)
+                };
+                (oracles.tree_key(tree), missing)
             }
-            continue;
-        }
-        if listed.is_none() && !fs_dir.is_dir() {
-            continue;
-        }
-        let tree = oracles.tree_of_dir(fs_dir);
-        tree_of_root.push((dir.clone(), oracles.tree_key(tree)));
-        if oracles.is_ignored(tree, fs_dir, true) == Some(true) {
-            continue;
-        }
-        let missing = oracles.unignored_probes(tree, fs_dir, PROBES);
+        };
+        tree_of_root.push((dir.clone(), tree_key));
         if missing.is_empty() {
             continue;
         }

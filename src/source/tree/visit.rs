@@ -166,12 +166,8 @@ impl<'w, 'm> Visitor<'w, 'm> {
     /// with a manifest are kept (ignored ones included): the project-root
     /// checks after the walk need them, and listing those folders again
     /// costs thousands of system calls in a tree with a `node_modules`.
-    pub(super) fn listed(
-        &mut self,
-        dir: &Path,
-        entries: &[(PathBuf, FileType)],
-        cover: Option<DotenvCover>,
-    ) {
+    /// Whether the folder holds a manifest (is a project root).
+    pub(super) fn listed(&mut self, dir: &Path, entries: &[(PathBuf, FileType)]) -> bool {
         let names = || {
             entries
                 .iter()
@@ -180,17 +176,21 @@ impl<'w, 'm> Visitor<'w, 'm> {
         self.found
             .dirs
             .push((dir.to_path_buf(), ListedDir::of(names())));
-        if let Some(cover) = cover {
-            self.found.covers.push((dir.to_path_buf(), cover));
-        }
         if !names().any(|(n, _)| is_manifest(n)) {
-            return;
+            return false;
         }
         let wanted = names()
             .filter(|(n, _)| is_root_entry(n))
             .map(|(n, ft)| (n.to_string(), dir.join(n), ft))
             .collect();
         self.found.listings.push((dir.to_path_buf(), wanted));
+        true
+    }
+
+    /// What git's rules say of the dotenv files of `dir`, a listed folder
+    /// with a manifest (see [`super::rules::Rules::dotenv_cover`]).
+    pub(super) fn covered(&mut self, dir: &Path, cover: DotenvCover) {
+        self.found.covers.push((dir.to_path_buf(), cover));
     }
 
     /// An entry that is not read, counted by `why`.

@@ -17,7 +17,6 @@
 
 use super::rules::{self, Layer, Present, RootBase, Rules};
 use super::visit::{Visitor, Walk};
-use crate::facts::project::is_manifest;
 use crate::source::index::Index;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -216,10 +215,7 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
         state: Mutex::new((jobs, 0, false)),
         ready: Condvar::new(),
     };
-    let threads = match spec.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = crate::facts::workers(spec.threads, usize::MAX);
     let tracked = Tracked::default();
     let work = || {
         let mut v = Visitor::new(walk);
@@ -316,19 +312,11 @@ fn list(
     // A repository's top starts afresh: the rules of the work tree around
     // it do not apply inside it.
     let git_excluded = at.git_excluded && !present.repo_marker;
-    let holds_manifest = || {
-        entries.iter().any(|(p, _)| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(is_manifest)
-        })
-    };
-    let cover = if spec.rules && holds_manifest() {
-        rules.dotenv_cover(layer.as_ref(), &dir, git_excluded)
-    } else {
-        None
-    };
-    v.listed(&dir, &entries, cover);
+    if v.listed(&dir, &entries) && spec.rules {
+        if let Some(cover) = rules.dotenv_cover(layer.as_ref(), &dir, git_excluded) {
+            v.covered(&dir, cover);
+        }
+    }
     let mut dirs = Vec::new();
     let mut files = Vec::new();
     for (path, ft) in entries {
