@@ -42,6 +42,24 @@ pub const BUILD_DIRS: &[&str] = &[
     ".svelte-kit",
 ];
 
+/// Test and fixture folders: what is in them runs in the test suite, not
+/// for the project's users (the judge's `test` context; web projects look
+/// for no client entry there).
+pub const TEST_DIRS: &[&str] = &[
+    "test",
+    "tests",
+    "__tests__",
+    "spec",
+    "specs",
+    "fixtures",
+    "__fixtures__",
+    "__mocks__",
+    "testdata",
+    "test-data",
+    "e2e",
+    "cypress",
+];
+
 /// Build-output folders that only JavaScript frameworks create, so they are
 /// client output wherever they appear.
 const JS_ONLY_BUILD_DIRS: &[&str] = &[".next", ".nuxt", ".svelte-kit"];

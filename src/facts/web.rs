@@ -20,7 +20,7 @@
 use super::bundler::{self, BundlerConfig};
 use super::frameworks::{self, Convention, Framework};
 use super::imports::{self, Entry, ModuleFacts, ProjectResolver, Reach};
-use super::project::{ProjectIndex, BUILD_DIRS};
+use super::project::{ProjectIndex, BUILD_DIRS, TEST_DIRS};
 use crate::paths::{file_name, parent_dir, root_displays};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -307,6 +307,56 @@ fn read_text(path: &Path) -> std::io::Result<Option<String>> {
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
+/// The files of the project at `root` where its client entries are looked
+/// for, at most `max` of them (`true`: there were more), in an order that
+/// does not depend on the file system: depth first, a folder's files before
+/// its sub-folders, each in name order.
+///
+/// Test and fixture folders ([`TEST_DIRS`]) are left out: the test suite
+/// builds what is in them (a framework's own package holds a thousand test
+/// apps), the project's users never load it, so a module only they import
+/// is not shipped. Dependencies, build output and hidden folders are left
+/// out by name too. Links are never followed and no ignore file is read (a
+/// hostile `.gitignore` can be a link or a FIFO; the scan reads ignore files
+/// only in its own walk).
+fn entry_files(root: &Path, max: usize) -> (Vec<PathBuf>, bool) {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<(std::ffi::OsString, std::fs::FileType)> = listing
+            .flatten()
+            .filter_map(|e| Some((e.file_name(), e.file_type().ok()?)))
+            .collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut sub = Vec::new();
+        for (name, ft) in entries {
+            let text = name.to_string_lossy();
+            if text.starts_with('.') {
+                continue;
+            }
+            if ft.is_dir() {
+                let skipped = text == "node_modules"
+                    || BUILD_DIRS.contains(&text.as_ref())
+                    || TEST_DIRS.contains(&text.as_ref());
+                if !skipped {
+                    sub.push(dir.join(&name));
+                }
+            } else if ft.is_file() {
+                if files.len() == max {
+                    return (files, true);
+                }
+                files.push(dir.join(&name));
+            }
+        }
+        // Depth first, in name order: the stack pops the first folder next.
+        stack.extend(sub.into_iter().rev());
+    }
+    (files, false)
+}
+
 impl WebProject {
     /// The framework, configs and prefixes of the project at `root`.
     fn gather(root: &Path) -> Option<WebProject> {
@@ -453,34 +503,13 @@ impl WebProject {
         // Client entries: by convention, by directive, Astro components
         // (their <script> imports), HTML pages' scripts.
         let mut entries = Vec::new();
-        let mut listed = 0usize;
-        // No ignore files: the `ignore` crate opens them itself (following
-        // links, blocking on a FIFO — a hostile `.gitignore` in a web project
-        // hung the scan here), and it would re-read every parent folder's
-        // ignore files for each of the hundreds of projects of a
-        // `node_modules`. Dependencies, build output and hidden folders are
-        // left out by name instead.
-        let walker = ignore::WalkBuilder::new(&self.root_abs)
-            .standard_filters(false)
-            .follow_links(false)
-            .hidden(true)
-            .filter_entry(|e| {
-                let n = e.file_name().to_string_lossy();
-                n != "node_modules" && !BUILD_DIRS.contains(&n.as_ref())
-            })
-            .build();
-        for entry in walker.flatten() {
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            listed += 1;
-            if listed > MAX_PROJECT_FILES {
-                self.notes.push(format!(
-                    "more than {MAX_PROJECT_FILES} files: client entries past that were not looked for"
-                ));
-                break;
-            }
-            let abs = entry.path().to_path_buf();
+        let (files, truncated) = entry_files(&self.root_abs, MAX_PROJECT_FILES);
+        if truncated {
+            self.notes.push(format!(
+                "more than {MAX_PROJECT_FILES} files: client entries past that were not looked for"
+            ));
+        }
+        for abs in files {
             let Ok(rel) = abs.strip_prefix(&self.root_abs) else {
                 continue;
             };
@@ -615,6 +644,73 @@ impl WebProject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where entries are looked for: in a fixed order, without test and
+    /// fixture folders, hidden folders, dependencies, build output and
+    /// links, and capped.
+    #[test]
+    fn entry_files_leave_out_tests_and_never_follow_links() {
+        let t = tempfile::tempdir().unwrap();
+        // The project itself may sit in a test folder: only folders below
+        // its root are left out.
+        let root = t.path().join("test/app");
+        let files = [
+            "package.json",
+            "index.html",
+            "src/main.js",
+            "src/b/z.js",
+            "src/a.astro",
+            "src/.cache/x.js",
+            "src/__tests__/page.test.js",
+            "node_modules/dep/index.js",
+            "dist/bundle.js",
+            "test/fixtures/demo/package.json",
+            "test/fixtures/demo/src/page.astro",
+            "e2e/fixtures/app/index.html",
+            "lib/fixtures.js",
+            "lib/tests.js/x.js",
+        ];
+        for f in files {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let outside = t.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret.js"), "x").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&outside, root.join("src/linked")).unwrap();
+            std::os::unix::fs::symlink(outside.join("secret.js"), root.join("src/s.js")).unwrap();
+        }
+        let rel = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter()
+                .map(|p| {
+                    let r = p.strip_prefix(&root).unwrap();
+                    r.to_string_lossy().replace('\\', "/")
+                })
+                .collect()
+        };
+        let (all, truncated) = entry_files(&root, 100);
+        assert!(!truncated);
+        assert_eq!(
+            rel(all),
+            [
+                "index.html",
+                "package.json",
+                "lib/fixtures.js",
+                "lib/tests.js/x.js",
+                "src/a.astro",
+                "src/main.js",
+                "src/b/z.js",
+            ]
+        );
+        let (some, truncated) = entry_files(&root, 3);
+        assert!(truncated);
+        assert_eq!(rel(some), ["index.html", "package.json", "lib/fixtures.js"]);
+        let (exact, truncated) = entry_files(&root, 7);
+        assert!(!truncated && exact.len() == 7);
+    }
 
     /// Modules read on several threads are the modules read on one, each
     /// under its own path, unreadable ones included.

@@ -20,7 +20,7 @@
 
 use crate::dotenv;
 use crate::facts::imports::Side;
-use crate::facts::project::ProjectIndex;
+use crate::facts::project::{ProjectIndex, TEST_DIRS};
 use crate::facts::web::{FileRole, WebFacts};
 use crate::facts::Facts;
 use crate::finding::Context;
@@ -54,20 +54,6 @@ pub struct ContentFacts {
     pub has_script: bool,
 }
 
-const TEST_DIRS: &[&str] = &[
-    "test",
-    "tests",
-    "__tests__",
-    "spec",
-    "specs",
-    "fixtures",
-    "__fixtures__",
-    "__mocks__",
-    "testdata",
-    "test-data",
-    "e2e",
-    "cypress",
-];
 const DOCS_DIRS: &[&str] = &["docs", "doc", "documentation"];
 const DOCS_EXTS: &[&str] = &["md", "mdx", "markdown", "rst", "adoc", "asciidoc"];
 const ASSET_DIRS: &[&str] = &["public", "static"];

@@ -222,6 +222,45 @@ fn vite_define_inlines_a_dotenv_variable_and_ci_definitions_of_it() {
     assert_eq!((ctx.as_str(), sev.as_str()), ("docs", "high"));
 }
 
+/// A module that only a test app imports is not shipped: the test suite
+/// builds the app in `tests/`, the project's users never load it. The
+/// project's own entry still makes what it imports client code.
+#[test]
+fn a_module_only_a_test_app_imports_is_not_client_code() {
+    let (t, keys) = project(&[
+        ("package.json", r#"{"devDependencies":{"vite":"7.0.0"}}"#),
+        (
+            "index.html",
+            "<script type=\"module\" src=\"/src/main.js\"></script>\n",
+        ),
+        (
+            "src/main.js",
+            "import { shown } from './ui.js';\nconsole.log(shown);\n",
+        ),
+        ("src/ui.js", "export const shown = \"@@KEY@@\";\n"),
+        ("lib/seed.js", "export const seedKey = \"@@KEY@@\";\n"),
+        (
+            "tests/app/index.html",
+            "<script type=\"module\" src=\"./main.js\"></script>\n",
+        ),
+        (
+            "tests/app/main.js",
+            "import { seedKey } from '../../lib/seed.js';\nconsole.log(seedKey);\n",
+        ),
+    ]);
+    let v = scan(&t);
+    let (ctx, sev, why) = verdict(&v, key_of(&keys, "src/ui.js"));
+    assert_eq!(
+        (ctx.as_str(), sev.as_str()),
+        ("client", "critical"),
+        "{why}"
+    );
+    assert!(why.contains("index.html"), "{why}");
+    let (ctx, sev, why) = verdict(&v, key_of(&keys, "lib/seed.js"));
+    assert_eq!((ctx.as_str(), sev.as_str()), ("server", "high"), "{why}");
+    assert!(!why.contains("tests/app"), "{why}");
+}
+
 #[test]
 fn astro_frontmatter_is_server_and_its_script_is_client() {
     let (t, keys) = project(&[
