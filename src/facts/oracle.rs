@@ -653,15 +653,31 @@ fn globals_file(repo: &Repository) -> IgnoreFile {
 }
 
 impl GitTree {
-    /// The tracked secret-bearing and dotenv files, read once.
+    /// The tracked secret-bearing and dotenv files, read once: with
+    /// keyscan's own index reader (the staged scan's), which borrows every
+    /// path where libgit2 copies each entry, and with libgit2 when it
+    /// cannot read the index.
     fn tracked(&self) -> &HashMap<String, Oid> {
         self.tracked.get_or_init(|| {
             let mut tracked = HashMap::default();
-            if let Ok(index) = self.repo.index() {
-                for entry in index.iter() {
-                    let path = String::from_utf8_lossy(&entry.path);
-                    if interesting(&path) {
-                        tracked.insert(path.into_owned(), entry.id);
+            let mut keep = |path: &[u8], id: Oid| {
+                let path = String::from_utf8_lossy(path);
+                if interesting(&path) {
+                    tracked.insert(path.into_owned(), id);
+                }
+            };
+            let git_dir = self.repo.path();
+            match crate::source::index::Index::read(&git_dir.join("index"), git_dir) {
+                Ok(index) => {
+                    for entry in &index.entries {
+                        keep(index.path(entry), entry.id);
+                    }
+                }
+                Err(_) => {
+                    if let Ok(index) = self.repo.index() {
+                        for entry in index.iter() {
+                            keep(&entry.path, entry.id);
+                        }
                     }
                 }
             }
@@ -1198,6 +1214,56 @@ mod tests {
             }
         }
         assert!(by_parent > 20, "{by_parent} answers from the parent");
+    }
+
+    /// The tracked dotenv and secret files, read with keyscan's own index
+    /// reader, are libgit2's: every index version git writes, with
+    /// conflicts, intent-to-add entries and files that are not interesting.
+    #[test]
+    fn tracked_files_are_what_libgit2_reads_from_the_index() {
+        for version in ["2", "3", "4"] {
+            let (_dir, root) = new_git_tree();
+            let git = |args: &[&str]| crate::testing::git(&root, args);
+            git(&["config", "index.version", version]);
+            let files = [
+                ".env",
+                ".env.production",
+                "apps/web/.env.local",
+                "apps/web/.env.example",
+                "apps/web/src/index.js",
+                "deploy/secrets.json",
+                "server/config/keys.js",
+                "keys/server.pem",
+                "README.md",
+                "é/.env",
+            ];
+            for f in files {
+                write_file(&root, f, &format!("{f}\n"));
+            }
+            git(&["add", "-A"]);
+            write_file(&root, "later/.env", "x\n");
+            git(&["add", "-N", "later/.env"]);
+            let mut o = Oracles::new(vec![root.clone()]);
+            let TreeId::Git(i) = o.tree_of_dir(&root) else {
+                panic!("a git tree")
+            };
+            let ours = o.git[i].tracked().clone();
+            let repo = Repository::open(&root).unwrap();
+            let mut theirs = HashMap::default();
+            for e in repo.index().unwrap().iter() {
+                let path = String::from_utf8_lossy(&e.path).into_owned();
+                if interesting(&path) {
+                    theirs.insert(path, e.id);
+                }
+            }
+            assert_eq!(ours, theirs, "index version {version}");
+            assert!(ours.contains_key("é/.env") && ours.contains_key("later/.env"));
+            assert!(ours.contains_key("server/config/keys.js"));
+            assert!(
+                !ours.contains_key("README.md") && ours.len() == 8,
+                "{ours:?}"
+            );
+        }
     }
 
     #[test]
