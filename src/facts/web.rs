@@ -181,6 +181,22 @@ impl WebFacts {
             if !imports::is_source_file(path) {
                 continue;
             }
+            let lower = name.to_ascii_lowercase();
+            let regions = [".astro", ".html", ".htm"]
+                .iter()
+                .any(|x| lower.ends_with(x));
+            if project.framework.is_none() && !regions {
+                // Without a framework nothing decides by a plain module's
+                // imports or directives (no convention, no graph): the
+                // judge needs only to know it is a readable module of the
+                // project. A dependency's 400 KB bundle is not parsed.
+                if std::fs::symlink_metadata(&disk)
+                    .is_ok_and(|m| m.is_file() && m.len() <= imports::MAX_MODULE_BYTES)
+                {
+                    modules.push((path.to_string(), ModuleFacts::default()));
+                }
+                continue;
+            }
             let Ok(Some(text)) = read_text(&disk) else {
                 continue;
             };

@@ -261,6 +261,31 @@ fn a_module_only_a_test_app_imports_is_not_client_code() {
     assert!(!why.contains("tests/app"), "{why}");
 }
 
+/// In a JavaScript project without a framework, an HTML page's inline
+/// `<script>` is still client code and its markup is not; a plain module
+/// stays with the path rules.
+#[test]
+fn a_page_without_a_framework_is_split_by_its_script_blocks() {
+    let (t, keys) = project(&[
+        (
+            "package.json",
+            r#"{"name":"site","dependencies":{"lodash":"4"}}"#,
+        ),
+        (
+            "site/page.html",
+            "<p data-k=\"@@KEY@@\">hi</p>\n<script>\nconst k = \"@@KEY@@\";\n</script>\n",
+        ),
+        ("lib/util.js", "export const k = \"@@KEY@@\";\n"),
+    ]);
+    let v = scan(&t);
+    let (ctx, _, why) = verdict(&v, &keys[1].1);
+    assert_eq!(ctx, "client", "{why}");
+    assert!(why.contains("inline `<script>`"), "{why}");
+    let (ctx, sev, why) = verdict(&v, key_of(&keys, "lib/util.js"));
+    assert_eq!((ctx.as_str(), sev.as_str()), ("server", "high"), "{why}");
+    assert_eq!(why, "server-side code or configuration", "{why}");
+}
+
 #[test]
 fn astro_frontmatter_is_server_and_its_script_is_client() {
     let (t, keys) = project(&[
