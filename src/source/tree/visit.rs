@@ -167,11 +167,18 @@ impl<'w, 'm> Visitor<'w, 'm> {
     /// checks after the walk need them, and listing those folders again
     /// costs thousands of system calls in a tree with a `node_modules`.
     /// Whether the folder holds a manifest (is a project root).
-    pub(super) fn listed(&mut self, dir: &Path, entries: &[(PathBuf, FileType)]) -> bool {
+    /// `start`: where the names start in the entries' paths
+    /// ([`super::walker::name_start`]).
+    pub(super) fn listed(
+        &mut self,
+        dir: &Path,
+        entries: &[(PathBuf, FileType)],
+        start: usize,
+    ) -> bool {
         let names = || {
             entries
                 .iter()
-                .filter_map(|(p, ft)| Some((p.file_name()?.to_str()?, *ft)))
+                .filter_map(move |(p, ft)| Some((super::walker::name_at(p, start).to_str()?, *ft)))
         };
         self.found
             .dirs

@@ -253,6 +253,29 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
     });
 }
 
+/// Where the names of `dir`'s entries start in their paths
+/// (`dir.join(name)`: after the separator `join` adds, if it adds one).
+pub(super) fn name_start(dir: &Path) -> usize {
+    dir.join("n").as_os_str().len() - 1
+}
+
+/// The name of an entry whose path is its folder's joined with it, found by
+/// where names start ([`name_start`]) instead of parsing the path's
+/// components again (several times per file, 1% of a walk's time).
+pub(super) fn name_at(path: &Path, start: usize) -> &std::ffi::OsStr {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        std::ffi::OsStr::from_bytes(bytes.get(start..).unwrap_or_default())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = start;
+        path.file_name().unwrap_or_default()
+    }
+}
+
 /// Where a listed folder is: its root's rules, and whether git ignores it.
 struct Place<'r> {
     rules: &'r Rules,
@@ -282,6 +305,7 @@ fn list(
     };
     let mut entries = Vec::new();
     let mut present = Present::default();
+    let start = name_start(&dir);
     for entry in listing {
         let entry = match entry {
             Ok(e) => e,
@@ -300,7 +324,7 @@ fn list(
             }
         };
         if spec.rules {
-            present.see(path.file_name().unwrap_or_default(), ft);
+            present.see(name_at(&path, start), ft);
         }
         entries.push((path, ft));
     }
@@ -312,7 +336,7 @@ fn list(
     // A repository's top starts afresh: the rules of the work tree around
     // it do not apply inside it.
     let git_excluded = at.git_excluded && !present.repo_marker;
-    if v.listed(&dir, &entries) && spec.rules {
+    if v.listed(&dir, &entries, start) && spec.rules {
         if let Some(cover) = rules.dotenv_cover(layer.as_ref(), &dir, git_excluded) {
             v.covered(&dir, cover);
         }
@@ -320,7 +344,7 @@ fn list(
     let mut dirs = Vec::new();
     let mut files = Vec::new();
     for (path, ft) in entries {
-        let name = path.file_name().unwrap_or_default();
+        let name = name_at(&path, start);
         if name == ".git" || spec.skip_names.iter().any(|n| name == *n) {
             continue;
         }
@@ -549,6 +573,20 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(20))
             .expect("the walk hung after a worker panicked");
         assert_eq!(outcome, (true, true));
+    }
+
+    #[test]
+    fn names_found_by_where_they_start_are_the_file_names() {
+        let dirs = [".", "a", "a/", "/", "./x/", "deep/er/and deeper", "é"];
+        let names = ["n", ".env", "package.json", "é.js", "a b"];
+        for d in dirs {
+            let dir = Path::new(d);
+            let start = name_start(dir);
+            for n in names {
+                let path = dir.join(n);
+                assert_eq!(name_at(&path, start), path.file_name().unwrap(), "{d} {n}");
+            }
+        }
     }
 
     #[test]
