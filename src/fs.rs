@@ -85,9 +85,227 @@ fn open_nonblocking(path: &Path, links: Links) -> io::Result<File> {
     opts.open(path)
 }
 
+/// What a folder entry is, as its directory entry says (a link is never
+/// followed to find out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A folder.
+    Dir,
+    /// A regular file.
+    File,
+    /// A symbolic link.
+    Symlink,
+    /// A FIFO, socket or device.
+    Other,
+}
+
+impl EntryKind {
+    /// A folder.
+    pub fn is_dir(self) -> bool {
+        self == EntryKind::Dir
+    }
+
+    /// A regular file.
+    pub fn is_file(self) -> bool {
+        self == EntryKind::File
+    }
+
+    /// A symbolic link.
+    pub fn is_symlink(self) -> bool {
+        self == EntryKind::Symlink
+    }
+}
+
+impl From<std::fs::FileType> for EntryKind {
+    fn from(ft: std::fs::FileType) -> Self {
+        if ft.is_dir() {
+            EntryKind::Dir
+        } else if ft.is_file() {
+            EntryKind::File
+        } else if ft.is_symlink() {
+            EntryKind::Symlink
+        } else {
+            EntryKind::Other
+        }
+    }
+}
+
+/// An open folder of the scanned tree: listed through its descriptor, and
+/// its files opened by name relative to it (`openat`).
+///
+/// Opening a file relative to the folder the walk listed, instead of by its
+/// whole path, spares the kernel a lookup of every folder above it for each
+/// file (the deeper the scan root, the more that costs: a tenth of a
+/// real-tree scan run from an absolute path), and the file opened is the
+/// one in the folder that was listed, even if a folder above it is swapped
+/// for a link meanwhile.
+pub struct Folder {
+    #[cfg(unix)]
+    fd: rustix::fd::OwnedFd,
+    #[cfg(not(unix))]
+    path: std::path::PathBuf,
+}
+
+impl Folder {
+    /// Opens folder `path` for listing. With [`Links::Refuse`] (a folder
+    /// found in the tree) a link in its last part is refused (`O_NOFOLLOW`,
+    /// an error [`is_link_refused`] recognises); a scan root named on the
+    /// command line is taken as given ([`Links::Follow`]).
+    pub fn open(path: &Path, links: Links) -> io::Result<Folder> {
+        #[cfg(unix)]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+            if links == Links::Refuse {
+                flags |= OFlags::NOFOLLOW;
+            }
+            let fd = rustix::fs::open(path, flags, Mode::empty())?;
+            Ok(Folder { fd })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = links;
+            if !std::fs::metadata(path)?.is_dir() {
+                return Err(io::Error::other("not a folder"));
+            }
+            Ok(Folder {
+                path: path.to_path_buf(),
+            })
+        }
+    }
+
+    /// The folder's entries (without `.` and `..`), with what each is.
+    pub fn entries(&self) -> io::Result<Vec<(std::ffi::OsString, EntryKind)>> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::RawDir;
+            let mut buf = Vec::with_capacity(16 * 1024);
+            let mut dir = RawDir::new(&self.fd, buf.spare_capacity_mut());
+            let mut out = Vec::new();
+            while let Some(entry) = dir.next() {
+                let entry = entry?;
+                let name = entry.file_name().to_bytes();
+                if name != b"." && name != b".." {
+                    let kind = self.kind(entry.file_name(), entry.file_type())?;
+                    out.push((os_name(name), kind));
+                }
+            }
+            Ok(out)
+        }
+        #[cfg(all(unix, not(target_os = "linux")))]
+        {
+            let mut out = Vec::new();
+            for entry in rustix::fs::Dir::read_from(&self.fd)? {
+                let entry = entry?;
+                let name = entry.file_name().to_bytes();
+                if name != b"." && name != b".." {
+                    let kind = self.kind(entry.file_name(), entry.file_type())?;
+                    out.push((os_name(name), kind));
+                }
+            }
+            Ok(out)
+        }
+        #[cfg(not(unix))]
+        {
+            let mut out = Vec::new();
+            for entry in std::fs::read_dir(&self.path)? {
+                let entry = entry?;
+                out.push((entry.file_name(), entry.file_type()?.into()));
+            }
+            Ok(out)
+        }
+    }
+
+    /// What an entry is: its directory entry's type, or (a file system that
+    /// does not record it) the entry itself, never what a link points to.
+    #[cfg(unix)]
+    fn kind(&self, name: &std::ffi::CStr, ft: rustix::fs::FileType) -> io::Result<EntryKind> {
+        use rustix::fs::FileType;
+        let ft = match ft {
+            FileType::Unknown => {
+                let st = rustix::fs::statat(&self.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+                FileType::from_raw_mode(st.st_mode)
+            }
+            known => known,
+        };
+        Ok(match ft {
+            FileType::Directory => EntryKind::Dir,
+            FileType::RegularFile => EntryKind::File,
+            FileType::Symlink => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        })
+    }
+
+    /// Opens file `name` of this folder as [`open_nonblocking`] opens a path
+    /// with [`Links::Refuse`]: non-blocking, no controlling terminal, not
+    /// through a link (`path` is the file's whole path, used where there
+    /// is no `openat`).
+    fn open_file(&self, name: &std::ffi::OsStr, path: &Path) -> io::Result<File> {
+        #[cfg(unix)]
+        {
+            let _ = path;
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::RDONLY
+                | OFlags::NONBLOCK
+                | OFlags::NOCTTY
+                | OFlags::NOFOLLOW
+                | OFlags::CLOEXEC;
+            Ok(File::from(rustix::fs::openat(
+                &self.fd,
+                name,
+                flags,
+                Mode::empty(),
+            )?))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = name;
+            open_nonblocking(path, Links::Refuse)
+        }
+    }
+}
+
+/// A name read from a directory entry, as an `OsString`.
+#[cfg(unix)]
+fn os_name(bytes: &[u8]) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(bytes).to_os_string()
+}
+
+/// [`open_listed`] for file `name` of the open folder `folder` (`path`:
+/// its whole path).
+pub fn open_listed_in(
+    folder: &Folder,
+    name: &std::ffi::OsStr,
+    path: &Path,
+) -> io::Result<Option<File>> {
+    match folder.open_file(name, path) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if is_link_refused(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`open_regular`] with [`Links::Refuse`] for file `name` of the open
+/// folder `folder` (`path`: its whole path).
+pub fn open_regular_in(
+    folder: &Folder,
+    name: &std::ffi::OsStr,
+    path: &Path,
+) -> io::Result<Option<(File, u64)>> {
+    let Some(file) = open_listed_in(folder, name, path)? else {
+        return Ok(None);
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    Ok(Some((file, meta.len())))
+}
+
 /// Whether an open failed because the last part of the path is a symbolic
 /// link that `O_NOFOLLOW` refused (`ELOOP`).
-fn is_link_refused(e: &io::Error) -> bool {
+pub fn is_link_refused(e: &io::Error) -> bool {
     #[cfg(unix)]
     {
         e.raw_os_error() == Some(libc::ELOOP)
@@ -189,6 +407,7 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::ffi::OsStr;
 
     /// Makes a FIFO at `path`, for the tests that a read never blocks on one.
     pub(crate) fn mkfifo(path: &Path) {
@@ -197,6 +416,77 @@ pub(crate) mod tests {
             .status()
             .expect("mkfifo is installed");
         assert!(made.success(), "mkfifo {}", path.display());
+    }
+
+    /// A folder lists every entry with its kind, never through a link, and
+    /// opens its files by name the way `open_listed`/`open_regular` open a
+    /// path: links refused, FIFOs never blocking, folders not files.
+    #[cfg(unix)]
+    #[test]
+    fn folders_list_entries_and_open_their_files_without_following_links() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("tree");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("app.js"), "k").unwrap();
+        std::fs::write(dir.join("é .env"), "x=1").unwrap();
+        let outside = t.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), "precious").unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), dir.join("link.js")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("linked-dir")).unwrap();
+        mkfifo(&dir.join("pipe.js"));
+        let folder = Folder::open(&dir, Links::Refuse).unwrap();
+        let mut entries = folder.entries().unwrap();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let shown: Vec<(String, EntryKind)> = entries
+            .iter()
+            .map(|(n, k)| (n.to_string_lossy().into_owned(), *k))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("app.js".to_string(), EntryKind::File),
+                ("link.js".to_string(), EntryKind::Symlink),
+                ("linked-dir".to_string(), EntryKind::Symlink),
+                ("pipe.js".to_string(), EntryKind::Other),
+                ("sub".to_string(), EntryKind::Dir),
+                ("é .env".to_string(), EntryKind::File),
+            ]
+        );
+        // A file system that leaves the type out of its entries: each
+        // entry itself is asked (never what a link points to).
+        for (name, kind) in &entries {
+            let c = std::ffi::CString::new(name.as_encoded_bytes()).unwrap();
+            let asked = folder.kind(&c, rustix::fs::FileType::Unknown).unwrap();
+            assert_eq!(asked, *kind, "{name:?}");
+        }
+        let open = |name: &str| open_regular_in(&folder, OsStr::new(name), &dir.join(name));
+        let (mut f, len) = open("app.js").unwrap().unwrap();
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        assert_eq!((text.as_str(), len), ("k", 1));
+        assert!(open("é .env").unwrap().is_some());
+        assert!(open("link.js").unwrap().is_none(), "a link is not followed");
+        assert!(
+            open_listed_in(&folder, OsStr::new("link.js"), &dir.join("link.js"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(open("pipe.js").unwrap().is_none(), "a FIFO is not read");
+        assert!(open("sub").unwrap().is_none(), "a folder is not a file");
+        assert!(open("gone.js").is_err());
+        // A folder found in the tree is never entered through a link; a
+        // scan root named on the command line is taken as given.
+        let e = Folder::open(&dir.join("linked-dir"), Links::Refuse)
+            .err()
+            .expect("a linked folder is refused");
+        assert!(
+            is_link_refused(&e) || e.raw_os_error() == Some(libc::ENOTDIR),
+            "{e}"
+        );
+        let through = Folder::open(&dir.join("linked-dir"), Links::Follow).unwrap();
+        assert_eq!(through.entries().unwrap().len(), 1);
+        assert!(Folder::open(&dir.join("app.js"), Links::Follow).is_err());
     }
 
     #[test]

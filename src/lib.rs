@@ -73,6 +73,7 @@ pub mod exit;
 pub mod facts;
 pub mod finding;
 pub(crate) mod fs;
+pub mod index;
 pub mod judge;
 pub(crate) mod paths;
 pub mod pipeline;

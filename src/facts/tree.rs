@@ -15,6 +15,7 @@
 use super::oracle::Oracles;
 use super::project::ProjectIndex;
 use crate::dotenv as parser;
+use crate::fs::EntryKind;
 use crate::paths::{file_name, join_display, root_displays, slash_path};
 use git2::Oid;
 use std::collections::{BTreeMap, HashMap};
@@ -38,7 +39,7 @@ pub struct ListedDir {
 
 impl ListedDir {
     /// What a folder's entries (name, kind) show.
-    pub fn of<'a>(entries: impl IntoIterator<Item = (&'a str, std::fs::FileType)>) -> ListedDir {
+    pub fn of<'a>(entries: impl IntoIterator<Item = (&'a str, EntryKind)>) -> ListedDir {
         let mut marks = ListedDir::default();
         for (name, ft) in entries {
             match name {
@@ -59,13 +60,13 @@ impl ListedDir {
     /// Lists `dir` for a folder the walk did not list; `None` if it cannot
     /// be listed.
     pub fn read(dir: &Path) -> Option<ListedDir> {
-        let entries: Vec<(String, std::fs::FileType)> = std::fs::read_dir(dir)
+        let entries: Vec<(String, EntryKind)> = std::fs::read_dir(dir)
             .ok()?
             .flatten()
             .filter_map(|e| {
                 Some((
                     e.file_name().to_string_lossy().into_owned(),
-                    e.file_type().ok()?,
+                    e.file_type().ok()?.into(),
                 ))
             })
             .collect();

@@ -13,13 +13,13 @@
 //! - [`history`]: every blob reachable from the repository's refs, each
 //!   scanned once, with commit attribution.
 //! - [`index`]: a reader for git's index file and its cache-tree, for
-//!   [`staged`].
+//!   [`staged`] (the top-level [`crate::index`], re-exported here).
 //! - [`git`]: what the two git sources share (opening, parallel blob scans,
 //!   project facts from git paths, dates).
 
 pub mod git;
 pub mod history;
-pub mod index;
+pub use crate::index;
 pub mod pack;
 pub mod staged;
 pub mod tree;

@@ -30,13 +30,13 @@
 //! shape (e.g. a `.env` being committed) can reuse the list.
 
 use super::git::{self, BlobJob, EntryKind};
-use super::index::{CacheDir, Index};
 use super::{GitInputs, SourceOutput, SourceStats};
 use crate::blob::ScannedBlob;
 use crate::dotenv;
 use crate::error::{Error, Result};
 use crate::facts::project::is_fact_name;
 use crate::finding::Origin;
+use crate::index::{CacheDir, Index};
 use crate::paths::file_name;
 use crate::scan::Matcher;
 use git2::{ErrorCode, Oid, Repository};
@@ -184,7 +184,7 @@ impl StagedRepo {
                 }
                 p
             }
-            None => super::index::default_path(repo.path()),
+            None => crate::index::default_path(repo.path()),
         };
         // A fresh repository has no index file until the first `git add`:
         // nothing is staged.

@@ -40,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::facts::project::{ProjectIndex, BUILD_DIRS};
 use crate::facts::tree::UnreadFile;
 use crate::finding::Origin;
+use crate::fs::EntryKind;
 use crate::paths::{parent_dir, root_displays};
 use crate::scan::Matcher;
 use std::collections::HashSet;
@@ -127,11 +128,11 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
 
     // The walk kept the dotenv files and build folders of every folder with
     // a manifest (ignored ones included); the scan roots are listed here.
-    let mut by_dir: std::collections::HashMap<PathBuf, Vec<(String, PathBuf, std::fs::FileType)>> =
+    let mut by_dir: std::collections::HashMap<PathBuf, Vec<(String, PathBuf, EntryKind)>> =
         std::mem::take(&mut merged.lock().unwrap().listings)
             .into_iter()
             .collect();
-    let listings: Vec<Vec<(String, PathBuf, std::fs::FileType)>> = root_dirs
+    let listings: Vec<Vec<(String, PathBuf, EntryKind)>> = root_dirs
         .iter()
         .map(|(_, fs_dir)| {
             if let Some(listing) = by_dir.remove(fs_dir) {
@@ -145,7 +146,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
                 .filter_map(|e| {
                     let name = e.file_name().to_string_lossy().into_owned();
                     let wanted = visit::is_root_entry(&name);
-                    Some((name, e.path(), e.file_type().ok()?)).filter(|_| wanted)
+                    Some((name, e.path(), e.file_type().ok()?.into())).filter(|_| wanted)
                 })
                 .collect()
         })
@@ -214,7 +215,7 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
                     matcher,
                     opts.chunk,
                     &mut found,
-                    (&path, crate::fs::Links::Refuse),
+                    (&path, crate::fs::Links::Refuse, None),
                     &|| display_of(&roots, &path),
                     true,
                     &mut buf,

@@ -104,7 +104,7 @@ pub(super) struct Present {
 
 impl Present {
     /// Notes one entry of the listing.
-    pub(super) fn see(&mut self, name: &OsStr, ft: std::fs::FileType) {
+    pub(super) fn see(&mut self, name: &OsStr, ft: crate::fs::EntryKind) {
         let kind = || {
             if ft.is_symlink() {
                 Kind::Link
@@ -198,7 +198,7 @@ impl Layer {
             let mut present = Present::default();
             for name in [CUSTOM, DOT_IGNORE, GITIGNORE, ".git", ".jj"] {
                 if let Ok(m) = std::fs::symlink_metadata(dir.join(name)) {
-                    present.see(OsStr::new(name), m.file_type());
+                    present.see(OsStr::new(name), m.file_type().into());
                 }
             }
             if present.adds_rules() {
@@ -498,7 +498,7 @@ mod tests {
             let ft = std::fs::symlink_metadata(dir.join(name))
                 .unwrap()
                 .file_type();
-            present.see(OsStr::new(name), ft);
+            present.see(OsStr::new(name), ft.into());
         }
         Layer::child(parent, dir, &present, &mut |p| panic!("{p:?}"))
     }
@@ -512,14 +512,17 @@ mod tests {
         let mut present = Present::default();
         present.see(
             OsStr::new(".git"),
-            std::fs::metadata(root.join(".git")).unwrap().file_type(),
+            std::fs::metadata(root.join(".git"))
+                .unwrap()
+                .file_type()
+                .into(),
         );
         std::fs::write(root.join(".gitignore"), "*.log\n!keep.log\nsecret/\n").unwrap();
         std::fs::write(root.join(".ignore"), "keep.log\n").unwrap();
         for n in [".gitignore", ".ignore"] {
             present.see(
                 OsStr::new(n),
-                std::fs::metadata(root.join(n)).unwrap().file_type(),
+                std::fs::metadata(root.join(n)).unwrap().file_type().into(),
             );
         }
         let top = Layer::child(None, &root, &present, &mut |p| panic!("{p:?}"));
@@ -533,7 +536,8 @@ mod tests {
             OsStr::new(".git"),
             std::fs::metadata(root.join("sub/inner/.git"))
                 .unwrap()
-                .file_type(),
+                .file_type()
+                .into(),
         );
         let inner = Layer::child(
             sub.as_ref(),
@@ -586,7 +590,10 @@ mod tests {
         for n in [".gitignore", ".ignore"] {
             present.see(
                 OsStr::new(n),
-                std::fs::symlink_metadata(dir.join(n)).unwrap().file_type(),
+                std::fs::symlink_metadata(dir.join(n))
+                    .unwrap()
+                    .file_type()
+                    .into(),
             );
         }
         let mut problems = Vec::new();

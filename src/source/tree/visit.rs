@@ -10,11 +10,11 @@ use crate::dotenv;
 use crate::facts::project::{is_manifest, BUILD_DIRS};
 use crate::facts::tree::{DotenvCover, ListedDir, SeenFile};
 use crate::finding::Origin;
-use crate::fs::{open_listed, open_regular, Links};
+use crate::fs::EntryKind as FileType;
+use crate::fs::{open_listed, open_listed_in, open_regular, open_regular_in, Folder, Links};
 use crate::paths::slash_path;
 use crate::scan::{BlobScan, Matcher};
 use crate::source::{ScanIssue, SourceStats};
-use std::fs::FileType;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -244,7 +244,24 @@ impl<'w, 'm> Visitor<'w, 'm> {
             walk.matcher,
             walk.chunk,
             &mut self.found,
-            (path, links),
+            (path, links, None),
+            &|| walk.display(path),
+            self.walk.ignored,
+            &mut self.buf,
+        );
+    }
+
+    /// A regular file of a listed folder, opened relative to the open
+    /// `folder` (`start`: where the name starts in `path`, see
+    /// [`super::walker::name_start`]). Never through a link.
+    pub(super) fn listed_file(&mut self, folder: &Folder, path: &Path, start: usize) {
+        let walk = self.walk;
+        let name = super::walker::name_at(path, start);
+        scan_file(
+            walk.matcher,
+            walk.chunk,
+            &mut self.found,
+            (path, Links::Refuse, Some((folder, name))),
             &|| walk.display(path),
             self.walk.ignored,
             &mut self.buf,
@@ -313,7 +330,7 @@ pub(super) fn scan_file(
     matcher: &Matcher,
     chunk: usize,
     found: &mut Found,
-    (fs_path, links): (&Path, Links),
+    (fs_path, links, folder): (&Path, Links, Option<(&Folder, &std::ffi::OsStr)>),
     display: &dyn Fn() -> String,
     ignored: bool,
     buf: &mut Vec<u8>,
@@ -343,12 +360,20 @@ pub(super) fn scan_file(
         if !(is_env || manifest) && links == Links::Refuse {
             // Neither the length nor a second look at the file's kind is
             // needed: see `open_listed`.
-            let Some(file) = open_listed(fs_path)? else {
+            let opened = match folder {
+                Some((folder, name)) => open_listed_in(folder, name, fs_path)?,
+                None => open_listed(fs_path)?,
+            };
+            let Some(file) = opened else {
                 return Ok(None);
             };
             return Ok(Some((matcher.scan_reader(file, chunk, buf)?, None)));
         }
-        let Some((file, len)) = open_regular(fs_path, links)? else {
+        let opened = match folder {
+            Some((folder, name)) => open_regular_in(folder, name, fs_path)?,
+            None => open_regular(fs_path, links)?,
+        };
+        let Some((file, len)) = opened else {
             return Ok(None);
         };
         let small = len <= SMALL_FILE_LIMIT;
@@ -465,7 +490,7 @@ mod tests {
             matcher,
             MIN_CHUNK,
             &mut found,
-            (path, Links::Refuse),
+            (path, Links::Refuse, None),
             &|| display.into(),
             false,
             &mut Vec::new(),

@@ -17,7 +17,8 @@
 
 use super::rules::{self, Layer, Present, RootBase, Rules};
 use super::visit::{Visitor, Walk};
-use crate::source::index::Index;
+use crate::fs::{Folder, Links};
+use crate::index::Index;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -41,6 +42,8 @@ pub(super) struct Spec<'a> {
 enum Job {
     Dir {
         path: PathBuf,
+        /// A scan root named on the command line (a link is followed).
+        top: bool,
         layer: Option<Arc<Layer>>,
         root: usize,
         /// The folder is git-ignored and was entered for the files git
@@ -50,7 +53,13 @@ enum Job {
         /// one above it in its work tree: for [`Rules::dotenv_cover`].
         git_excluded: bool,
     },
-    Files(Vec<PathBuf>),
+    /// Files of a large folder, opened relative to it; `start`: where
+    /// their names start in their paths ([`name_start`]).
+    Files {
+        folder: Arc<Folder>,
+        start: usize,
+        files: Vec<PathBuf>,
+    },
 }
 
 /// The paths git tracks, per work tree, read (with keyscan's own index
@@ -196,6 +205,7 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
             });
             jobs.push(Job::Dir {
                 path: r.clone(),
+                top: true,
                 layer,
                 root: roots.len() - 1,
                 git_ignored: false,
@@ -224,6 +234,7 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
             match job {
                 Job::Dir {
                     path,
+                    top,
                     layer,
                     root,
                     git_ignored,
@@ -235,11 +246,15 @@ pub(super) fn run(spec: &Spec, walk: &Walk) {
                         git_ignored,
                         git_excluded,
                     };
-                    list(spec, &at, &queue, &tracked, &mut v, path, layer)
+                    list(spec, &at, &queue, &tracked, &mut v, (path, top), layer)
                 }
-                Job::Files(files) => {
+                Job::Files {
+                    folder,
+                    start,
+                    files,
+                } => {
                     for f in &files {
-                        v.file(f, false);
+                        v.listed_file(&folder, f, start);
                     }
                 }
             }
@@ -292,41 +307,32 @@ fn list(
     queue: &Queue,
     tracked: &Tracked,
     v: &mut Visitor,
-    dir: PathBuf,
+    (dir, top): (PathBuf, bool),
     layer: Option<Arc<Layer>>,
 ) {
     let rules = at.rules;
-    let listing = match std::fs::read_dir(&dir) {
+    // A folder found in the tree is never entered through a link, even one
+    // swapped in since its parent was listed.
+    let links = if top { Links::Follow } else { Links::Refuse };
+    let listing = match Folder::open(&dir, links).and_then(|f| Ok((f.entries()?, f))) {
         Ok(l) => l,
         Err(e) => {
             v.error(&dir, e);
             return;
         }
     };
-    let mut entries = Vec::new();
+    let (names, folder) = listing;
+    let folder = Arc::new(folder);
+    let mut entries = Vec::with_capacity(names.len());
     let mut present = Present::default();
     let start = name_start(&dir);
-    for entry in listing {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                v.error(&dir, e);
-                break;
-            }
-        };
-        // One allocation per entry: its path (the name is borrowed from it).
-        let path = entry.path();
-        let ft = match entry.file_type() {
-            Ok(ft) => ft,
-            Err(e) => {
-                v.error(&path, e);
-                continue;
-            }
-        };
+    for (name, kind) in names {
+        // One allocation per entry: its path (the name is sliced from it).
+        let path = dir.join(name);
         if spec.rules {
-            present.see(name_at(&path, start), ft);
+            present.see(name_at(&path, start), kind);
         }
-        entries.push((path, ft));
+        entries.push((path, kind));
     }
     let layer = if spec.rules {
         Layer::child(layer.as_ref(), &dir, &present, &mut |p| v.problem(p))
@@ -375,6 +381,7 @@ fn list(
             v.dir(&path);
             dirs.push(Job::Dir {
                 path,
+                top: false,
                 layer: layer.clone(),
                 root: at.root,
                 git_ignored,
@@ -390,11 +397,15 @@ fn list(
     }
     let mut batches = Vec::new();
     while files.len() > FILES_PER_JOB {
-        batches.push(Job::Files(files.split_off(files.len() - FILES_PER_JOB)));
+        batches.push(Job::Files {
+            folder: Arc::clone(&folder),
+            start,
+            files: files.split_off(files.len() - FILES_PER_JOB),
+        });
     }
     queue.push(dirs.into_iter().chain(batches));
     for f in &files {
-        v.file(f, false);
+        v.listed_file(&folder, f, start);
     }
 }
 
@@ -539,7 +550,15 @@ mod tests {
         std::thread::spawn(move || {
             let queue = Queue {
                 state: Mutex::new((
-                    vec![Job::Files(Vec::new()), Job::Files(Vec::new())],
+                    (0..2)
+                        .map(|_| Job::Files {
+                            folder: Arc::new(
+                                Folder::open(&std::env::temp_dir(), Links::Follow).unwrap(),
+                            ),
+                            start: 0,
+                            files: Vec::new(),
+                        })
+                        .collect(),
                     0,
                     false,
                 )),

@@ -1,5 +1,8 @@
 //! A reader for git's index file (`.git/index`, or `GIT_INDEX_FILE`) and its
-//! cache-tree, for [`super::staged`].
+//! cache-tree, for [`crate::source::staged`]; the tree walk and the tree
+//! facts read which files git tracks with it too (a top-level module, so
+//! the facts need not depend on the sources that feed them). Also reachable
+//! as `keyscan::source::index`.
 //!
 //! A pre-commit hook runs on every commit, so its cost is paid in the
 //! largest repositories. `libgit2` reads an index by allocating every entry
@@ -12,7 +15,7 @@
 //! directory of the index would be written as, for directories whose content
 //! has not changed since it was last computed. A directory whose cached id
 //! equals HEAD's tree at that path holds nothing staged, so
-//! [`super::staged`] never opens it.
+//! [`crate::source::staged`] never opens it.
 //!
 //! **What is read.** Versions 2, 3 and 4 (prefix-compressed paths);
 //! extended flags (`git add -N`, `skip-worktree`) and the assume-unchanged
@@ -33,7 +36,7 @@
 //! - **Sparse index** (`index.sparse`, the `sdir` extension): a directory
 //!   outside the sparse-checkout cone is one entry, mode `040000`, path
 //!   ending in `/`, naming the tree the directory holds in the index.
-//!   Entries keep it; [`super::staged`] compares that tree with HEAD's tree
+//!   Entries keep it; [`crate::source::staged`] compares that tree with HEAD's tree
 //!   at the path (usually the same id: nothing staged there).
 //! - Other mandatory extensions (a lower-case first letter) are refused
 //!   with an error naming the file: entries read without them might not be
@@ -43,7 +46,7 @@
 //! only if `fstat` on the open handle says it is a regular file (a FIFO in
 //! place of `.git/index` never hangs), up to [`MAX_INDEX_BYTES`]. Every
 //! field is bounds-checked; entries must be in git's order (path bytes, then
-//! stage), as git itself insists, because [`super::staged`] finds the
+//! stage), as git itself insists, because [`crate::source::staged`] finds the
 //! entries of a directory by binary search. Version 4 paths are rebuilt into
 //! an arena, which may not outgrow the file by more than
 //! [`V4_EXPANSION`]× (plus [`V4_SLACK`] bytes): prefix compression chained
