@@ -178,17 +178,12 @@ impl Folder {
     pub fn entries(&self) -> io::Result<Vec<(std::ffi::OsString, EntryKind)>> {
         #[cfg(target_os = "linux")]
         {
-            use rustix::fs::RawDir;
-            let mut buf = Vec::with_capacity(16 * 1024);
-            let mut dir = RawDir::new(&self.fd, buf.spare_capacity_mut());
             let mut out = Vec::new();
+            let mut buf = Vec::with_capacity(16 * 1024);
+            let mut dir = rustix::fs::RawDir::new(&self.fd, buf.spare_capacity_mut());
             while let Some(entry) = dir.next() {
                 let entry = entry?;
-                let name = entry.file_name().to_bytes();
-                if name != b"." && name != b".." {
-                    let kind = self.kind(entry.file_name(), entry.file_type())?;
-                    out.push((os_name(name), kind));
-                }
+                self.keep(&mut out, entry.file_name(), entry.file_type())?;
             }
             Ok(out)
         }
@@ -197,11 +192,7 @@ impl Folder {
             let mut out = Vec::new();
             for entry in rustix::fs::Dir::read_from(&self.fd)? {
                 let entry = entry?;
-                let name = entry.file_name().to_bytes();
-                if name != b"." && name != b".." {
-                    let kind = self.kind(entry.file_name(), entry.file_type())?;
-                    out.push((os_name(name), kind));
-                }
+                self.keep(&mut out, entry.file_name(), entry.file_type())?;
             }
             Ok(out)
         }
@@ -214,6 +205,21 @@ impl Folder {
             }
             Ok(out)
         }
+    }
+
+    /// Adds entry `name` (not `.` or `..`) with what it is to `out`.
+    #[cfg(unix)]
+    fn keep(
+        &self,
+        out: &mut Vec<(std::ffi::OsString, EntryKind)>,
+        name: &std::ffi::CStr,
+        ft: rustix::fs::FileType,
+    ) -> io::Result<()> {
+        let bytes = name.to_bytes();
+        if bytes != b"." && bytes != b".." {
+            out.push((os_name(bytes), self.kind(name, ft)?));
+        }
+        Ok(())
     }
 
     /// What an entry is: its directory entry's type, or (a file system that
