@@ -130,6 +130,16 @@ impl From<std::fs::FileType> for EntryKind {
     }
 }
 
+/// What [`Folder::entries`] read.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every entry read, with what it is.
+    pub entries: Vec<(std::ffi::OsString, EntryKind)>,
+    /// Entries whose kind could not be learned (named), and the listing
+    /// failing part way (`None`).
+    pub errors: Vec<(Option<std::ffi::OsString>, io::Error)>,
+}
+
 /// An open folder of the scanned tree: listed through its descriptor, and
 /// its files opened by name relative to it (`openat`).
 ///
@@ -174,52 +184,78 @@ impl Folder {
         }
     }
 
-    /// The folder's entries (without `.` and `..`), with what each is.
-    pub fn entries(&self) -> io::Result<Vec<(std::ffi::OsString, EntryKind)>> {
+    /// The folder's entries (without `.` and `..`), with what each is, and
+    /// what could not be read: an entry whose kind could not be learned
+    /// (named), or the listing itself failing part way (no name; the
+    /// entries read before it are kept). One bad entry never hides the
+    /// others.
+    pub fn entries(&self) -> Listing {
+        let mut out = Listing::default();
         #[cfg(target_os = "linux")]
         {
-            let mut out = Vec::new();
             let mut buf = Vec::with_capacity(16 * 1024);
             let mut dir = rustix::fs::RawDir::new(&self.fd, buf.spare_capacity_mut());
             while let Some(entry) = dir.next() {
-                let entry = entry?;
-                self.keep(&mut out, entry.file_name(), entry.file_type())?;
+                match entry {
+                    Ok(entry) => self.keep(&mut out, entry.file_name(), entry.file_type()),
+                    Err(e) => {
+                        out.errors.push((None, e.into()));
+                        break;
+                    }
+                }
             }
-            Ok(out)
         }
         #[cfg(all(unix, not(target_os = "linux")))]
         {
-            let mut out = Vec::new();
-            for entry in rustix::fs::Dir::read_from(&self.fd)? {
-                let entry = entry?;
-                self.keep(&mut out, entry.file_name(), entry.file_type())?;
+            match rustix::fs::Dir::read_from(&self.fd) {
+                Ok(dir) => {
+                    for entry in dir {
+                        match entry {
+                            Ok(entry) => self.keep(&mut out, entry.file_name(), entry.file_type()),
+                            Err(e) => {
+                                out.errors.push((None, e.into()));
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => out.errors.push((None, e.into())),
             }
-            Ok(out)
         }
         #[cfg(not(unix))]
         {
-            let mut out = Vec::new();
-            for entry in std::fs::read_dir(&self.path)? {
-                let entry = entry?;
-                out.push((entry.file_name(), entry.file_type()?.into()));
+            match std::fs::read_dir(&self.path) {
+                Ok(dir) => {
+                    for entry in dir {
+                        match entry {
+                            Ok(entry) => match entry.file_type() {
+                                Ok(ft) => out.entries.push((entry.file_name(), ft.into())),
+                                Err(e) => out.errors.push((Some(entry.file_name()), e)),
+                            },
+                            Err(e) => {
+                                out.errors.push((None, e));
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => out.errors.push((None, e)),
             }
-            Ok(out)
         }
+        out
     }
 
-    /// Adds entry `name` (not `.` or `..`) with what it is to `out`.
+    /// Adds entry `name` (not `.` or `..`) with what it is to `out`, or
+    /// the error that kept its kind from being learned.
     #[cfg(unix)]
-    fn keep(
-        &self,
-        out: &mut Vec<(std::ffi::OsString, EntryKind)>,
-        name: &std::ffi::CStr,
-        ft: rustix::fs::FileType,
-    ) -> io::Result<()> {
+    fn keep(&self, out: &mut Listing, name: &std::ffi::CStr, ft: rustix::fs::FileType) {
         let bytes = name.to_bytes();
         if bytes != b"." && bytes != b".." {
-            out.push((os_name(bytes), self.kind(name, ft)?));
+            match self.kind(name, ft) {
+                Ok(kind) => out.entries.push((os_name(bytes), kind)),
+                Err(e) => out.errors.push((Some(os_name(bytes)), e)),
+            }
         }
-        Ok(())
     }
 
     /// What an entry is: its directory entry's type, or (a file system that
@@ -442,7 +478,9 @@ pub(crate) mod tests {
         std::os::unix::fs::symlink(&outside, dir.join("linked-dir")).unwrap();
         mkfifo(&dir.join("pipe.js"));
         let folder = Folder::open(&dir, Links::Refuse).unwrap();
-        let mut entries = folder.entries().unwrap();
+        let listing = folder.entries();
+        assert!(listing.errors.is_empty(), "{:?}", listing.errors);
+        let mut entries = listing.entries;
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let shown: Vec<(String, EntryKind)> = entries
             .iter()
@@ -466,6 +504,14 @@ pub(crate) mod tests {
             let asked = folder.kind(&c, rustix::fs::FileType::Unknown).unwrap();
             assert_eq!(asked, *kind, "{name:?}");
         }
+        // An entry gone before its kind could be asked is an error naming
+        // it, beside the entries that could be read.
+        let mut listing = Listing::default();
+        folder.keep(&mut listing, c"gone.js", rustix::fs::FileType::Unknown);
+        folder.keep(&mut listing, c"app.js", rustix::fs::FileType::Unknown);
+        folder.keep(&mut listing, c"..", rustix::fs::FileType::Directory);
+        assert_eq!(listing.entries, [("app.js".into(), EntryKind::File)]);
+        assert!(matches!(&listing.errors[..], [(Some(n), _)] if n == "gone.js"));
         let open = |name: &str| open_regular_in(&folder, OsStr::new(name), &dir.join(name));
         let (mut f, len) = open("app.js").unwrap().unwrap();
         let mut text = String::new();
@@ -491,7 +537,7 @@ pub(crate) mod tests {
             "{e}"
         );
         let through = Folder::open(&dir.join("linked-dir"), Links::Follow).unwrap();
-        assert_eq!(through.entries().unwrap().len(), 1);
+        assert_eq!(through.entries().entries.len(), 1);
         assert!(Folder::open(&dir.join("app.js"), Links::Follow).is_err());
     }
 

@@ -314,15 +314,23 @@ fn list(
     // A folder found in the tree is never entered through a link, even one
     // swapped in since its parent was listed.
     let links = if top { Links::Follow } else { Links::Refuse };
-    let listing = match Folder::open(&dir, links).and_then(|f| Ok((f.entries()?, f))) {
-        Ok(l) => l,
+    let folder = match Folder::open(&dir, links) {
+        Ok(f) => Arc::new(f),
         Err(e) => {
             v.error(&dir, e);
             return;
         }
     };
-    let (names, folder) = listing;
-    let folder = Arc::new(folder);
+    let listing = folder.entries();
+    for (name, e) in listing.errors {
+        // A failing listing keeps the entries read before it; an entry whose
+        // kind could not be learned is an error naming it.
+        match name {
+            Some(name) => v.error(&dir.join(name), e),
+            None => v.error(&dir, e),
+        }
+    }
+    let names = listing.entries;
     let mut entries = Vec::with_capacity(names.len());
     let mut present = Present::default();
     let start = name_start(&dir);
