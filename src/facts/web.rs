@@ -21,6 +21,7 @@ use super::bundler::{self, BundlerConfig};
 use super::frameworks::{self, Convention, Framework};
 use super::imports::{self, Entry, ModuleFacts, ProjectResolver, Reach};
 use super::project::{ProjectIndex, BUILD_DIRS, TEST_DIRS};
+use crate::fs::{Folder, Links};
 use crate::paths::{file_name, parent_dir, root_displays};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -339,13 +340,17 @@ fn entry_files(root: &Path, max: usize) -> (Vec<PathBuf>, bool) {
     let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(listing) = std::fs::read_dir(&dir) else {
+        // The root is canonical; a folder below it is never entered through
+        // a link (`O_NOFOLLOW`), even one swapped in since it was listed.
+        let links = if dir == root {
+            Links::Follow
+        } else {
+            Links::Refuse
+        };
+        let Ok(folder) = Folder::open(&dir, links) else {
             continue;
         };
-        let mut entries: Vec<(std::ffi::OsString, std::fs::FileType)> = listing
-            .flatten()
-            .filter_map(|e| Some((e.file_name(), e.file_type().ok()?)))
-            .collect();
+        let mut entries = folder.entries().entries;
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut sub = Vec::new();
         for (name, ft) in entries {
