@@ -33,10 +33,23 @@ use std::path::Path;
 /// `links`: [`Links::Follow`] for a file named on the command line, which is
 /// taken as given; [`Links::Refuse`] for everything found in the tree.
 pub fn open_regular(path: &Path, links: Links) -> std::io::Result<Option<(File, u64)>> {
-    let file = match open_nonblocking(path, links) {
-        Ok(file) => file,
-        Err(e) if is_link_refused(&e) => return Ok(None),
-        Err(e) => return Err(e),
+    regular(link_refused_as_none(open_nonblocking(path, links))?)
+}
+
+/// An open that `O_NOFOLLOW` refused (the last part was a link) as `None`.
+fn link_refused_as_none(opened: io::Result<File>) -> io::Result<Option<File>> {
+    match opened {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if is_link_refused(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The opened `file` with its length if `fstat` on the handle says it is a
+/// regular file; `None` for a FIFO, socket or device (or nothing opened).
+fn regular(file: Option<File>) -> io::Result<Option<(File, u64)>> {
+    let Some(file) = file else {
+        return Ok(None);
     };
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -58,11 +71,7 @@ pub fn open_regular(path: &Path, links: Links) -> std::io::Result<Option<(File, 
 /// cannot come from a checkout (git stores none), and whoever can make one in
 /// the tree while keyscan runs already controls the machine.
 pub fn open_listed(path: &Path) -> io::Result<Option<File>> {
-    match open_nonblocking(path, Links::Refuse) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if is_link_refused(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+    link_refused_as_none(open_nonblocking(path, Links::Refuse))
 }
 
 /// Opens `path` for reading, non-blocking (a FIFO never hangs the open or
@@ -321,11 +330,7 @@ pub fn open_listed_in(
     name: &std::ffi::OsStr,
     path: &Path,
 ) -> io::Result<Option<File>> {
-    match folder.open_file(name, path) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if is_link_refused(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+    link_refused_as_none(folder.open_file(name, path))
 }
 
 /// [`open_regular`] with [`Links::Refuse`] for file `name` of the open
@@ -335,19 +340,12 @@ pub fn open_regular_in(
     name: &std::ffi::OsStr,
     path: &Path,
 ) -> io::Result<Option<(File, u64)>> {
-    let Some(file) = open_listed_in(folder, name, path)? else {
-        return Ok(None);
-    };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(None);
-    }
-    Ok(Some((file, meta.len())))
+    regular(open_listed_in(folder, name, path)?)
 }
 
 /// Whether an open failed because the last part of the path is a symbolic
 /// link that `O_NOFOLLOW` refused (`ELOOP`).
-pub fn is_link_refused(e: &io::Error) -> bool {
+fn is_link_refused(e: &io::Error) -> bool {
     #[cfg(unix)]
     {
         e.raw_os_error() == Some(libc::ELOOP)

@@ -15,7 +15,7 @@
 use super::oracle::Oracles;
 use super::project::ProjectIndex;
 use crate::dotenv as parser;
-use crate::fs::EntryKind;
+use crate::fs::{EntryKind, Folder, Links};
 use crate::paths::{file_name, join_display, root_displays, slash_path};
 use git2::Oid;
 use std::collections::{BTreeMap, HashMap};
@@ -60,15 +60,12 @@ impl ListedDir {
     /// Lists `dir` for a folder the walk did not list; `None` if it cannot
     /// be listed.
     pub fn read(dir: &Path) -> Option<ListedDir> {
-        let entries: Vec<(String, EntryKind)> = std::fs::read_dir(dir)
+        let entries: Vec<(String, EntryKind)> = Folder::open(dir, Links::Follow)
             .ok()?
-            .flatten()
-            .filter_map(|e| {
-                Some((
-                    e.file_name().to_string_lossy().into_owned(),
-                    e.file_type().ok()?.into(),
-                ))
-            })
+            .entries()
+            .entries
+            .into_iter()
+            .map(|(name, kind)| (name.to_string_lossy().into_owned(), kind))
             .collect();
         Some(ListedDir::of(
             entries.iter().map(|(n, ft)| (n.as_str(), *ft)),

@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::facts::project::{ProjectIndex, BUILD_DIRS};
 use crate::facts::tree::UnreadFile;
 use crate::finding::Origin;
-use crate::fs::EntryKind;
+use crate::fs::{EntryKind, Folder, Links};
 use crate::paths::{parent_dir, root_displays};
 use crate::scan::Matcher;
 use std::collections::HashSet;
@@ -138,15 +138,17 @@ pub fn scan(opts: &TreeOptions, matcher: &Matcher) -> Result<SourceOutput<TreeIn
             if let Some(listing) = by_dir.remove(fs_dir) {
                 return listing;
             }
-            let Ok(entries) = std::fs::read_dir(fs_dir) else {
+            let Ok(folder) = Folder::open(fs_dir, Links::Follow) else {
                 return Vec::new();
             };
-            entries
-                .flatten()
-                .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let wanted = visit::is_root_entry(&name);
-                    Some((name, e.path(), e.file_type().ok()?.into())).filter(|_| wanted)
+            folder
+                .entries()
+                .entries
+                .into_iter()
+                .filter_map(|(name, kind)| {
+                    let path = fs_dir.join(&name);
+                    let name = name.to_string_lossy().into_owned();
+                    visit::is_root_entry(&name).then_some((name, path, kind))
                 })
                 .collect()
         })

@@ -10,8 +10,9 @@ use crate::dotenv;
 use crate::facts::project::{is_manifest, BUILD_DIRS};
 use crate::facts::tree::{DotenvCover, ListedDir, SeenFile};
 use crate::finding::Origin;
-use crate::fs::EntryKind as FileType;
-use crate::fs::{open_listed, open_listed_in, open_regular, open_regular_in, Folder, Links};
+use crate::fs::{
+    open_listed, open_listed_in, open_regular, open_regular_in, EntryKind, Folder, Links,
+};
 use crate::paths::slash_path;
 use crate::scan::{BlobScan, Matcher};
 use crate::source::{ScanIssue, SourceStats};
@@ -38,7 +39,7 @@ impl Root {
 pub(super) type Manifest = (String, PathBuf, Option<String>);
 
 /// A folder and its dotenv files and build folders: name, path, kind.
-pub(super) type Listing = (PathBuf, Vec<(String, PathBuf, FileType)>);
+pub(super) type Listing = (PathBuf, Vec<(String, PathBuf, EntryKind)>);
 
 /// What one worker (or the whole walk, once merged) found.
 #[derive(Default)]
@@ -172,7 +173,7 @@ impl<'w, 'm> Visitor<'w, 'm> {
     pub(super) fn listed(
         &mut self,
         dir: &Path,
-        entries: &[(PathBuf, FileType)],
+        entries: &[(PathBuf, EntryKind)],
         start: usize,
     ) -> bool {
         let names = || {
