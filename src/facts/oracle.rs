@@ -667,7 +667,7 @@ impl GitTree {
                 }
             };
             let git_dir = self.repo.path();
-            match crate::index::Index::read(&git_dir.join("index"), git_dir) {
+            match crate::index::Index::read(&crate::index::default_path(git_dir), git_dir) {
                 Ok(index) => {
                     for entry in &index.entries {
                         keep(index.path(entry), entry.id);

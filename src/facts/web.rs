@@ -182,18 +182,12 @@ impl WebFacts {
             if !imports::is_source_file(path) {
                 continue;
             }
-            let lower = name.to_ascii_lowercase();
-            let regions = [".astro", ".html", ".htm"]
-                .iter()
-                .any(|x| lower.ends_with(x));
-            if project.framework.is_none() && !regions {
+            if project.framework.is_none() && !has_regions(name) {
                 // Without a framework nothing decides by a plain module's
                 // imports or directives (no convention, no graph): the
                 // judge needs only to know it is a readable module of the
                 // project. A dependency's 400 KB bundle is not parsed.
-                if std::fs::symlink_metadata(&disk)
-                    .is_ok_and(|m| m.is_file() && m.len() <= imports::MAX_MODULE_BYTES)
-                {
+                if readable_module(&disk).is_ok_and(|ok| ok) {
                     modules.push((path.to_string(), ModuleFacts::default()));
                 }
                 continue;
@@ -245,10 +239,7 @@ impl WebFacts {
 
     /// The role of a file of `project` (its path relative to the root).
     pub(crate) fn role(project: &WebProject, rel: &str, facts: &ModuleFacts) -> Option<FileRole> {
-        let lower = rel.to_ascii_lowercase();
-        if !facts.blocks.is_empty()
-            && (lower.ends_with(".astro") || lower.ends_with(".html") || lower.ends_with(".htm"))
-        {
+        if !facts.blocks.is_empty() && has_regions(rel) {
             return Some(FileRole::Regions);
         }
         if let Some(role) = project.convention(rel, facts) {
@@ -314,10 +305,23 @@ fn read_modules(
     })
 }
 
+/// Whether a file is split by its script blocks (an Astro component or an
+/// HTML page: regions run in different places), not one module.
+fn has_regions(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".astro") || lower.ends_with(".html") || lower.ends_with(".htm")
+}
+
+/// Whether `path` is a regular file small enough to be read as a module
+/// (at most [`imports::MAX_MODULE_BYTES`]; a link is not).
+fn readable_module(path: &Path) -> std::io::Result<bool> {
+    let meta = std::fs::symlink_metadata(path)?;
+    Ok(meta.is_file() && meta.len() <= imports::MAX_MODULE_BYTES)
+}
+
 /// Reads a small text file (at most [`imports::MAX_MODULE_BYTES`]).
 fn read_text(path: &Path) -> std::io::Result<Option<String>> {
-    let meta = std::fs::symlink_metadata(path)?;
-    if !meta.is_file() || meta.len() > imports::MAX_MODULE_BYTES {
+    if !readable_module(path)? {
         return Ok(None);
     }
     let bytes = std::fs::read(path)?;

@@ -88,7 +88,7 @@ impl Tracked {
             if !std::fs::symlink_metadata(&git_dir).is_ok_and(|m| m.is_dir()) {
                 return None;
             }
-            Index::read(&git_dir.join("index"), &git_dir).ok()
+            Index::read(&crate::index::default_path(&git_dir), &git_dir).ok()
         });
         index.as_ref().is_some_and(|ix| holds(ix, rel, is_dir))
     }
