@@ -27,10 +27,20 @@ use ignore::gitignore::GitignoreBuilder;
 pub const FIX_COMMENT: &str =
     "# Added by keyscan --fix: files that hold keys stay out of git (templates such as .env.example stay committable)";
 
+/// A dotenv file of a gap's folder that git tracks or would not ignore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposed<'a> {
+    /// None there (ignored dotenv files are where keys belong).
+    None,
+    /// This one, holding a secret key.
+    WithKey(&'a str),
+    /// This one, without a secret key today.
+    WithoutKey(&'a str),
+}
+
 /// The `gitignore-env-coverage` finding for a gap: **medium**, **high** when
-/// `key_at_risk` names a tracked or unignored dotenv file of that folder that
-/// holds a secret key.
-pub fn coverage_finding(gap: &CoverageGap, key_at_risk: Option<&str>) -> Finding {
+/// a tracked or unignored dotenv file of that folder holds a secret key.
+pub fn coverage_finding(gap: &CoverageGap, exposed: Exposed) -> Finding {
     let gitignore = gitignore_path(&gap.dir);
     let folder = if gap.dir.is_empty() {
         "the repository root".to_string()
@@ -38,7 +48,7 @@ pub fn coverage_finding(gap: &CoverageGap, key_at_risk: Option<&str>) -> Finding
         format!("`{}/`", gap.dir)
     };
     let names: Vec<String> = gap.missing.iter().map(|m| format!("`{m}`")).collect();
-    let severity = if key_at_risk.is_some() {
+    let severity = if matches!(exposed, Exposed::WithKey(_)) {
         Severity::High
     } else {
         Severity::Medium
@@ -47,14 +57,14 @@ pub fn coverage_finding(gap: &CoverageGap, key_at_risk: Option<&str>) -> Finding
         "Git would not ignore {} in {folder}: a key written there is one `git add .` away from the repository.",
         names.join(", ")
     );
-    match key_at_risk {
-        Some(file) => message.push_str(&format!(
+    match exposed {
+        Exposed::WithKey(file) => message.push_str(&format!(
             " `{file}` is already there, holds a secret key and git does not ignore it."
         )),
-        None if gap.dotenv_exists => message.push_str(
-            " A dotenv file already exists in this folder (it holds no secret key today).",
-        ),
-        None => {}
+        Exposed::WithoutKey(file) => message.push_str(&format!(
+            " `{file}` is already there and git does not ignore it (it holds no secret key today)."
+        )),
+        Exposed::None => {}
     }
     if !gap.covers.is_empty() {
         message.push_str(&format!(

@@ -124,16 +124,25 @@ pub fn tree_findings(facts: &TreeFacts, holds_key: impl Fn(&str) -> bool) -> Vec
         .gaps
         .iter()
         .map(|gap| {
-            // A tracked or unignored dotenv file of this folder with a secret
-            // key in it makes the gap urgent.
-            let at_risk = facts.files.iter().find(|f| {
-                crate::paths::parent_dir(&f.path) == gap.dir
-                    && parser::is_dotenv_name(file_name(&f.path))
-                    && !parser::is_template_name(file_name(&f.path))
-                    && (f.tracked || f.ignored == Some(false))
-                    && holds_key(&f.path)
-            });
-            gitignore::coverage_finding(gap, at_risk.map(|f| f.path.as_str()))
+            // A tracked or unignored dotenv file of this folder: with a
+            // secret key in it the gap is urgent; without one it is named
+            // (an ignored dotenv file is where keys belong, not news).
+            let exposed = |with_key: bool| {
+                facts.files.iter().find(|f| {
+                    crate::paths::parent_dir(&f.path) == gap.dir
+                        && parser::is_dotenv_name(file_name(&f.path))
+                        && !parser::is_template_name(file_name(&f.path))
+                        && (f.tracked || f.ignored == Some(false))
+                        && (!with_key || holds_key(&f.path))
+                })
+            };
+            let exposed = match exposed(true) {
+                Some(f) => gitignore::Exposed::WithKey(&f.path),
+                None => exposed(false).map_or(gitignore::Exposed::None, |f| {
+                    gitignore::Exposed::WithoutKey(&f.path)
+                }),
+            };
+            gitignore::coverage_finding(gap, exposed)
         })
         .collect();
     out.extend(dotenv::file_findings(&facts.files, holds_key));

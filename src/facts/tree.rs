@@ -33,8 +33,6 @@ pub struct ListedDir {
     /// The `.gitignore` entry: `None` absent, `Some(true)` a regular file,
     /// `Some(false)` a link or special file.
     pub gitignore: Option<bool>,
-    /// A dotenv file (not a template) that is a regular file.
-    pub dotenv: bool,
 }
 
 impl ListedDir {
@@ -45,12 +43,6 @@ impl ListedDir {
             match name {
                 ".git" | "HEAD" => marks.repo_marker = true,
                 ".gitignore" => marks.gitignore = Some(ft.is_file()),
-                _ if ft.is_file()
-                    && parser::is_dotenv_name(name)
-                    && !parser::is_template_name(name) =>
-                {
-                    marks.dotenv = true
-                }
                 _ => {}
             }
         }
@@ -131,8 +123,6 @@ pub struct CoverageGap {
     pub dir: String,
     /// Probe names git would not ignore there.
     pub missing: Vec<&'static str>,
-    /// A non-template dotenv file already exists in the folder.
-    pub dotenv_exists: bool,
     /// Nested project roots whose gaps these lines cover too.
     pub covers: Vec<String>,
 }
@@ -637,13 +627,9 @@ fn coverage(
         if missing.is_empty() {
             continue;
         }
-        let dotenv_exists = listed
-            .or_else(|| ListedDir::read(fs_dir))
-            .is_some_and(|l| l.dotenv);
         gaps.push(CoverageGap {
             dir: dir.clone(),
             missing,
-            dotenv_exists,
             covers: Vec::new(),
         });
     }
@@ -987,7 +973,6 @@ mod tests {
                 .map(|d| CoverageGap {
                     dir: d.clone(),
                     missing: PROBES.iter().copied().filter(|_| next(2) == 0).collect(),
-                    dotenv_exists: next(2) == 0,
                     covers: vec![],
                 })
                 .collect();
@@ -1007,7 +992,6 @@ mod tests {
         let gap = |dir: &str, missing: &[&'static str]| CoverageGap {
             dir: dir.into(),
             missing: missing.to_vec(),
-            dotenv_exists: false,
             covers: vec![],
         };
         let out = subtract_ancestors(

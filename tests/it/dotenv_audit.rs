@@ -94,15 +94,14 @@ fn a_pattern_for_env_only_leaves_the_other_names_uncovered() {
     assert_eq!(f["line"], 0);
     assert_eq!(f["secret_redacted"], Value::Null);
 
-    // A dotenv file without a secret key there: still medium.
+    // A dotenv file without a secret key there: still medium, and named.
     t.write(".env.local", "PORT=3000\n");
     let (v, _) = scan(t.path(), &["."]);
     let f = &find(&v, "gitignore-env-coverage", ".gitignore")[0];
     assert_eq!(f["severity"], "medium");
-    assert!(f["message"]
-        .as_str()
-        .unwrap()
-        .contains("holds no secret key today"));
+    assert!(f["message"].as_str().unwrap().contains(
+        "`.env.local` is already there and git does not ignore it (it holds no secret key today)"
+    ));
     // An ignored `.env` with a key does not make it high either.
     let mut rng = Rng::new(14);
     t.write(
@@ -113,6 +112,17 @@ fn a_pattern_for_env_only_leaves_the_other_names_uncovered() {
     assert_eq!(
         find(&v, "gitignore-env-coverage", ".gitignore")[0]["severity"],
         "medium"
+    );
+    // With only the ignored `.env` there (where keys belong), the message
+    // names no file and says nothing of a file without keys.
+    std::fs::remove_file(t.path().join(".env.local")).unwrap();
+    let (v, _) = scan(t.path(), &["."]);
+    let f = &find(&v, "gitignore-env-coverage", ".gitignore")[0];
+    let message = f["message"].as_str().unwrap();
+    assert_eq!(f["severity"], "medium");
+    assert!(
+        !message.contains("already") && !message.contains("no secret key"),
+        "{message}"
     );
     // An unignored dotenv file there holding a secret key makes it high.
     t.write(
